@@ -1,0 +1,1 @@
+"""Rasid connectors: discover article URLs from outlets and produce raw pages to Kafka."""
