@@ -30,7 +30,28 @@ END_TO_END = Histogram(
 CONSUMER_LAG = Gauge("rasid_consumer_lag", "Consumer lag", ["topic", "partition"])
 
 
-def serve_metrics(port: int) -> None:
-    """Expose /metrics on ``port`` (0 = off)."""
-    if port:
+# Port layout from one base (settings.metrics_port): connectors on the base, worker i on base + 1 + i,
+# so `rasid run` with several workers on one host gives every process its own scrape target.
+ROLE_PORT_OFFSET = {"connectors": 0, "worker": 1}
+
+
+def metrics_port_for(base: int, role: str, index: int = 0) -> int:
+    """The /metrics port of process ``index`` of ``role`` ("connectors" or "worker"); 0 when off."""
+    return base + ROLE_PORT_OFFSET[role] + index if base else 0
+
+
+def serve_metrics(port: int) -> int:
+    """Expose /metrics on ``port`` (0 = off); returns the port, or 0 when off or the port is taken.
+
+    A taken port is logged, not fatal: losing a scrape target must not stop a worker.
+    """
+    if not port:
+        return 0
+    try:
         start_http_server(port)
+    except OSError as e:
+        import logging
+
+        logging.getLogger("rasid.metrics").warning("metrics port unavailable", extra={"port": port, "error": str(e)})
+        return 0
+    return port

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     es_ca_file: Path | None = None
     es_verify_certs: bool = True
     es_timeout_s: float = Field(30.0, gt=0)
+    es_shards: int = Field(1, ge=1, le=64)  # per monthly index (index template)
+    es_replicas: int = Field(0, ge=0, le=5)  # 0 on a single node; raise on a cluster
 
     # Files analysts edit
     sources_file: Path = CONFIG_DIR / "sources.yaml"
@@ -68,6 +70,12 @@ class Settings(BaseSettings):
     per_host_concurrency: int = Field(2, ge=1, le=16)
     per_host_delay_s: float = Field(1.0, ge=0)
     deny_private_networks: bool = False
+    http_retries: int = Field(3, ge=0, le=10)  # extra attempts on timeouts, 429 and 5xx
+    http_backoff_s: float = Field(1.0, ge=0)  # first retry delay; doubles per attempt, with jitter
+    http_backoff_max_s: float = Field(60.0, ge=0)  # cap for backoff and for an honoured Retry-After
+    robots_ttl_s: float = Field(3600.0, ge=0)  # how long a host's robots.txt is trusted
+    fetch_concurrency: int = Field(16, ge=1, le=512)  # article fetches in flight per connector process
+    state_dir: Path = PROJECT_ROOT / ".rasid-state"  # local operator state (sources check results, feed validators)
 
     # Workers
     worker_web_port: int = Field(6066, ge=1, le=65535)
@@ -75,11 +83,19 @@ class Settings(BaseSettings):
     process_pool_size: int = Field(0, ge=0)  # 0 = one per core
     batch_size: int = Field(32, ge=1)
     batch_timeout_s: float = Field(0.5, gt=0)
+    process_timeout_s: float = Field(60.0, gt=0)  # one page in the process pool; beyond it the pool is replaced
+    dedupe_threshold: float = Field(0.4, gt=0, le=1)  # Jaccard of 4-word shingles for a near-duplicate
+    dedupe_containment: float = Field(0.8, gt=0, le=1)  # or: share of a shortened copy found in the story
+    dedupe_window_days: float = Field(7.0, gt=0)  # copies further apart (article time) never link
+    dedupe_max_entries: int = Field(50_000, ge=100)  # matchable sketches kept (~2 KB each)
+    dedupe_retention_days: float = Field(90.0, gt=0)  # id -> story kept this long for idempotent replays
 
     # Sink
     bulk_max_docs: int = Field(500, ge=1)
     bulk_max_bytes: int = Field(5_000_000, ge=1024)
     bulk_max_wait_s: float = Field(0.5, gt=0)
+    bulk_backoff_s: float = Field(0.5, gt=0)  # first retry delay while ES is down/overloaded; doubles
+    bulk_backoff_max_s: float = Field(30.0, gt=0)  # cap: the sink retries forever at most this far apart
 
     # Observability
     metrics_port: int = Field(0, ge=0, le=65535)  # 0 = off
