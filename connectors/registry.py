@@ -1,0 +1,246 @@
+"""The source registry: ``config/sources.yaml`` parsed and validated once, at start.
+
+A typo in the registry must stop the process with a message that names the
+source and the field, not surface hours later as a feed that silently never
+polls. Endpoints carry ``verified: false`` until ``rasid sources check`` has
+seen them answer; check results live in a state file (see ``VerificationState``)
+so the committed YAML stays a hand-edited document.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from connectors.urls import UnsafeURL, check_url_syntax
+
+Kind = Literal["feed", "sitemap", "section"]
+_ID_RE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class RegistryError(SystemExit):
+    """The registry file is unusable; the message names the file, source and field."""
+
+
+class Endpoint(BaseModel):
+    """One URL polled for article links."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    url: str
+    verified: bool = False
+    note: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        try:
+            check_url_syntax(v)
+        except UnsafeURL as e:
+            raise ValueError(str(e)) from None
+        return v
+
+
+class Section(Endpoint):
+    """An HTML listing page; ``selector`` picks the article links, else ``pattern``/heuristic."""
+
+    selector: str | None = None  # CSS selector of <a> elements (or of containers holding one)
+    pattern: str | None = None  # regex an article URL's path(+query) must match
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"not a valid regular expression: {e}") from None
+        return v
+
+    @field_validator("selector")
+    @classmethod
+    def _css(cls, v: str | None) -> str | None:
+        if v is not None:
+            from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+            try:
+                HTMLParser("<p></p>").css(v)
+            except Exception as e:  # selectolax raises a plain exception on bad selectors
+                raise ValueError(f"not a valid CSS selector: {e}") from None
+        return v
+
+
+def _coerce_endpoints(v: Any) -> Any:
+    """Allow a bare URL string where an endpoint mapping is expected."""
+    if isinstance(v, list):
+        return [{"url": x} if isinstance(x, str) else x for x in v]
+    return v
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=_ID_RE)
+    name: str = Field(min_length=1)
+    name_en: str | None = None
+    homepage: str
+    language: str = Field("ar", pattern=r"^[a-z]{2}$")
+    country: str | None = None
+    enabled: bool = True
+    poll_interval: float = Field(300.0, gt=0)
+    min_interval: float | None = Field(None, gt=0)  # adaptive polling floor (default poll_interval/4)
+    max_interval: float | None = Field(None, gt=0)  # adaptive polling ceiling (default poll_interval*8)
+    max_items: int = Field(200, ge=1)  # newest links taken per endpoint per poll
+    track_updates: bool = False  # re-produce a seen article (update=True) when it changed
+    update_recheck_s: float = Field(3600.0, ge=0)  # how often a seen article may be re-checked
+    feeds: list[Endpoint] = Field(default_factory=list)
+    sitemaps: list[Endpoint] = Field(default_factory=list)
+    sections: list[Section] = Field(default_factory=list)
+
+    @field_validator("feeds", "sitemaps", "sections", mode="before")
+    @classmethod
+    def _coerce(cls, v: Any) -> Any:
+        return _coerce_endpoints(v)
+
+    @field_validator("homepage")
+    @classmethod
+    def _homepage(cls, v: str) -> str:
+        try:
+            check_url_syntax(v)
+        except UnsafeURL as e:
+            raise ValueError(str(e)) from None
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Source":
+        if not (self.feeds or self.sitemaps or self.sections):
+            raise ValueError("needs at least one of feeds, sitemaps, sections")
+        lo, hi = self.interval_bounds()
+        if lo > self.poll_interval or hi < self.poll_interval:
+            raise ValueError("min_interval <= poll_interval <= max_interval must hold")
+        return self
+
+    def interval_bounds(self) -> tuple[float, float]:
+        lo = self.min_interval if self.min_interval is not None else self.poll_interval / 4
+        hi = self.max_interval if self.max_interval is not None else self.poll_interval * 8
+        return lo, hi
+
+    def endpoints(self) -> list[tuple[Kind, Endpoint]]:
+        out: list[tuple[Kind, Endpoint]] = []
+        out += [("feed", e) for e in self.feeds]
+        out += [("sitemap", e) for e in self.sitemaps]
+        out += [("section", e) for e in self.sections]
+        return out
+
+
+class Registry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    sources: list[Source]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "Registry":
+        seen: set[str] = set()
+        for s in self.sources:
+            if s.id in seen:
+                raise ValueError(f"duplicate source id {s.id!r}")
+            seen.add(s.id)
+        return self
+
+    def get(self, source_id: str) -> Source:
+        for s in self.sources:
+            if s.id == source_id:
+                return s
+        raise KeyError(source_id)
+
+    def select(self, ids: list[str] | tuple[str, ...] | None, *, include_disabled: bool = False) -> list[Source]:
+        """The sources to run: ``ids`` if given (unknown ids are an error), else every enabled one."""
+        if ids:
+            known = {s.id for s in self.sources}
+            unknown = [i for i in ids if i not in known]
+            if unknown:
+                raise RegistryError(f"unknown source id(s): {', '.join(unknown)} (see `rasid sources list`)")
+            return [s for s in self.sources if s.id in ids]
+        return [s for s in self.sources if s.enabled or include_disabled]
+
+
+def _explain(path: Path, raw: dict[str, Any], err: ValidationError) -> str:
+    lines = [f"{path}: invalid source registry:"]
+    sources = raw.get("sources") if isinstance(raw, dict) else None
+    for e in err.errors():
+        loc = list(e["loc"])
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+            idx = loc[1]
+            sid = None
+            if isinstance(sources, list) and idx < len(sources) and isinstance(sources[idx], dict):
+                sid = sources[idx].get("id")
+            field = ".".join(str(p) for p in loc[2:]) or "(entry)"
+            where = f"source {sid!r} (entry #{idx + 1}), field {field}"
+        lines.append(f"  {where}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def parse_registry(data: Any, path: Path | str = "<sources>") -> Registry:
+    """Validate an already-loaded YAML document; errors name the source and field."""
+    path = Path(path)
+    if data is None or not isinstance(data, dict):
+        raise RegistryError(f"{path}: expected a mapping with a `sources:` list")
+    defaults = data.get("defaults") or {}
+    doc = {k: v for k, v in data.items() if k != "defaults"}
+    if isinstance(doc.get("sources"), list) and defaults:
+        doc["sources"] = [{**defaults, **s} if isinstance(s, dict) else s for s in doc["sources"]]
+    try:
+        return Registry.model_validate(doc)
+    except ValidationError as err:
+        raise RegistryError(_explain(path, doc, err)) from None
+
+
+def load_registry(path: Path | str) -> Registry:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise RegistryError(f"{path}: cannot read source registry: {e}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise RegistryError(f"{path}: not valid YAML: {e}") from None
+    return parse_registry(data, path)
+
+
+class VerificationState:
+    """Results of ``rasid sources check`` per endpoint URL, kept in ``<state_dir>/sources-check.json``."""
+
+    FILE = "sources-check.json"
+
+    def __init__(self, state_dir: Path | str) -> None:
+        self.path = Path(state_dir) / self.FILE
+        self.results: dict[str, dict[str, Any]] = {}
+        try:
+            self.results = json.loads(self.path.read_text(encoding="utf-8")).get("endpoints", {})
+        except (OSError, ValueError, AttributeError):
+            self.results = {}
+
+    def record(self, url: str, result: dict[str, Any]) -> None:
+        self.results[url] = {**result, "checked_at": datetime.now(timezone.utc).isoformat()}
+
+    def verified(self, endpoint: Endpoint) -> bool:
+        """Verified when the YAML says so or the last check saw it answer with entries or a 2xx/304."""
+        if endpoint.verified:
+            return True
+        r = self.results.get(endpoint.url)
+        return bool(r and r.get("ok"))
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".sources-check.")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"endpoints": self.results}, f, ensure_ascii=False, indent=1, sort_keys=True)
+        os.replace(tmp, self.path)

@@ -1,0 +1,89 @@
+"""RSS 0.9x/1.0/2.0 and Atom feeds, read by feedparser (which also copes with broken XML)."""
+
+from __future__ import annotations
+
+import re
+
+import feedparser
+
+from connectors.charset import looks_binary, to_utf8_xml
+from connectors.base import Candidate, Discovered, Discovery, ParseError, first_image, html_to_text, struct_to_dt
+from pipeline.schema import Listing
+
+_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html)", re.I | re.S)
+
+
+def looks_like_html(body: bytes) -> bool:
+    return bool(_HTML_START.match(body[:2048]))
+
+
+def _image(entry) -> str | None:  # noqa: ANN001 - feedparser's dict
+    for key in ("media_content", "media_thumbnail"):
+        for m in entry.get(key) or []:
+            url = m.get("url")
+            if url and (m.get("medium") in (None, "image") or (m.get("type") or "").startswith("image/")):
+                return url
+    for link in entry.get("links") or []:
+        if link.get("rel") == "enclosure" and (link.get("type") or "").startswith("image/") and link.get("href"):
+            return link["href"]
+    img = entry.get("image")
+    if isinstance(img, dict) and img.get("href"):
+        return img["href"]
+    for c in entry.get("content") or []:
+        found = first_image(c.get("value"))
+        if found:
+            return found
+    return first_image(entry.get("summary"))
+
+
+class FeedDiscovery(Discovery):
+    kind = "feed"
+
+    def parse(self, body: bytes, base_url: str, content_type: str | None = None) -> Discovered:
+        if not body.strip():
+            raise ParseError("empty_body")
+        if looks_binary(body):
+            raise ParseError("binary_body")
+        # Our charset detection first (mislabelled cp1256, truncated UTF-8), then feedparser on clean UTF-8.
+        body, _ = to_utf8_xml(body, content_type)
+        headers = {"content-location": base_url, "content-type": "application/xml; charset=utf-8"}
+        # Bytes, never a URL string: feedparser would otherwise fetch it itself.
+        parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
+        entries = parsed.get("entries") or []
+        out = Discovered(entries=len(entries))
+        if not entries:
+            if looks_like_html(body) or (not parsed.get("version") and b"<html" in body[:4096].lower()):
+                raise ParseError("not_a_feed", "HTML served where a feed was expected")
+            if parsed.get("bozo") and not parsed.get("version"):
+                exc = parsed.get("bozo_exception")
+                raise ParseError("malformed_feed", str(exc)[:200] if exc else "")
+            if parsed.get("bozo") and not parsed.get("feed"):
+                raise ParseError("malformed_feed", str(parsed.get("bozo_exception"))[:200])
+            return out  # a well-formed, empty feed
+        if parsed.get("bozo"):
+            out.warnings.append("recovered_malformed_feed")
+        seen: dict[str, int] = {}
+        for e in entries:
+            href = e.get("link")
+            if not href:
+                for link in e.get("links") or []:
+                    if link.get("rel") in (None, "alternate") and link.get("href"):
+                        href = link["href"]
+                        break
+            if not href and isinstance(e.get("id"), str) and e["id"].startswith(("http://", "https://")):
+                href = e["id"]
+            summary_html = e.get("summary")
+            listing = Listing(
+                title=html_to_text(e.get("title"), 500),
+                published_at=struct_to_dt(e.get("published_parsed") or e.get("updated_parsed")),
+                summary=html_to_text(summary_html),
+                author=((e.get("author_detail") or {}).get("name") or e.get("author") or None),
+                image=_image(e),
+            )
+            self._add(out, seen, href, base_url, listing)
+        if parsed.get("bozo") and not out.candidates:
+            raise ParseError("malformed_feed", str(parsed.get("bozo_exception"))[:200])
+        return self._newest(out)
+
+
+__all__ = ["FeedDiscovery", "Candidate", "looks_like_html"]
