@@ -1,0 +1,342 @@
+"""Unit tests of the classify stage: matching rules, topics-file validation, reload, real definitions."""
+
+from __future__ import annotations
+
+import logging
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pipeline.classify import (
+    TOPIC_IDS,
+    TopicsError,
+    TopicStore,
+    classify,
+    compile_term,
+    explain,
+    load_topics,
+    make_doc,
+    parse_topics,
+)
+from pipeline.arabic import tokens
+
+ROOT = Path(__file__).resolve().parents[3]
+TOPICS = ROOT / "config" / "topics.yaml"
+
+# A small self-contained definition file: no gazetteer, a context made of terms only.
+MINI = """\
+version: 1
+lexicons:
+  chem: [كيماوي*, كيميائي*, كيمياوي*, كيمائي*, chemical*]
+  weapon: [سلاح, اسلح*, weapon*]
+contexts:
+  syria:
+    min_score: 2
+    terms: [سوري*, إدلب, دمشق, syria*, idlib]
+    versus: elsewhere
+    ratio: 1
+  elsewhere:
+    terms: [مصر, مصري*, لبنان, لبناني*]
+topics:
+  chemical_weapons:
+    threshold: 5
+    requires_context: syria
+    terms:
+      5: ["$weapon $chem", "chemical weapon*"]
+      2: ["$chem"]
+    not_near:
+      within: 4
+      terms: [مصنع, معمل]
+  military_escalation:
+    threshold: 3
+    requires_context: syria
+    rules:
+      - {all: [[غارات, قصف], [إدلب, "@syria"]], within: 3, weight: 3}
+  white_helmets:
+    threshold: 4
+    terms:
+      4: ["الخوذ البيضاء"]
+    not: ["الخوذ البيضاء للدراجات"]
+  displacement_humanitarian:
+    threshold: 3
+    rules:
+      - {all: [[نزوح, نزح*], ["#"]], within: 3, weight: 3}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "topics.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text), encoding="utf-8")
+    return p
+
+
+@pytest.fixture
+def mini(tmp_path):
+    return parse_topics(write(tmp_path, MINI))
+
+
+def ids(hits):
+    return [h.id for h in hits]
+
+
+SYRIA = "في سوريا وفي إدلب السورية"
+
+
+# --- matching ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["السلاح الكيماوي", "بالسلاح الكيميائي", "وللأسلحة الكيمياوية", "فالأسلحة الكيمائية", "أسلحتها الكيماوية",
+     "الأسلـ.حة الكيمـ.يائية", "الأسلحة الكيمْيائيّة"],
+)
+def test_clitics_variants_and_censor_breaks_match_one_term(mini, phrase):
+    hits = classify("", f"اتهامات باستخدام {phrase} {SYRIA}", mini)
+    assert ids(hits) == ["chemical_weapons"]
+    assert hits[0].score >= 5
+
+
+def test_evidence_is_the_display_form_of_the_matched_words(mini):
+    hits = classify("عنوان", f"اتهمت واشنطن النظام بالسلاح الكيماوي {SYRIA}", mini)
+    ev = hits[0].evidence
+    assert "بالسلاح الكيماوي" in ev  # as written, with its proclitic, not the normalised form
+    assert "الكيماوي" not in ev  # covered by the longer phrase: counted once
+
+
+def test_english_terms_match_english_pages(mini):
+    hits = classify("Chemical weapons in Syria", "The OPCW said chemical weapons were used in Idlib, Syria.", mini)
+    assert ids(hits) == ["chemical_weapons"]
+    assert any(e.lower().startswith("chemical weapon") for e in hits[0].evidence)
+
+
+def test_compile_term_prefix_exact_and_number():
+    (pat,) = compile_term("كيماوي*")
+    assert pat[0].prefixes == ("كيماوي",)
+    (pat,) = compile_term("=الدوما")
+    assert "الدوما" in pat[0].forms
+    (pat,) = compile_term("الدوما")
+    assert "دوما" in pat[0].forms  # bare: the article is optional
+    (pat,) = compile_term("#")
+    assert pat[0].number
+    # a hamza-alef before lam is not an article: «ألفي» must not become «في»
+    (pat,) = compile_term("ألفي")
+    assert pat[0].forms == frozenset({"الفي"})
+
+
+def test_tokenisation_agrees_with_arabic_tokens():
+    text = "قال «المرصد»: قُتل ٣ مدنيين بالقصـ.ـف على إدلب،\nوفي الغوطة…"
+    assert make_doc(None, text).toks == tokens(text)
+
+
+def test_proximity_rule_within_window_only(mini):
+    near = classify("", "غارات على إدلب اليوم في سوريا", mini)
+    assert "military_escalation" in ids(near)
+    far = classify("", "غارات " + "كلمة " * 6 + "إدلب في سوريا", mini)
+    assert "military_escalation" not in ids(far)
+
+
+def test_proximity_does_not_cross_paragraphs(mini):
+    hits = classify("", "سوريا وسوريا\n\nغارات\n\nإدلب", mini)
+    assert "military_escalation" not in ids(hits)
+
+
+def test_rule_group_can_use_the_context(mini):
+    # «@syria» in a rule group: strikes next to «سوريا» count even without «إدلب»
+    hits = classify("", "قصف في سوريا ودمشق", mini)
+    assert "military_escalation" in ids(hits)
+
+
+def test_number_token(mini):
+    assert "displacement_humanitarian" in ids(classify("", "نزوح 4000 شخص", mini))
+    assert "displacement_humanitarian" not in ids(classify("", "نزوح كبير للسكان", mini))
+
+
+# --- exclusions and context ---------------------------------------------------------------
+
+
+def test_not_near_drops_occurrences_next_to_exclusions(mini):
+    fire = classify("", f"حريق في مصنع للمواد الكيماوية والكيميائية {SYRIA}", mini)
+    assert fire == []
+    ex = {x.id: x for x in explain("", f"حريق في مصنع للمواد الكيماوية {SYRIA}", mini)}
+    assert ex["chemical_weapons"].score == 0
+
+
+def test_not_veto(mini):
+    assert ids(classify("", "فريق الخوذ البيضاء", mini)) == ["white_helmets"]
+    assert classify("", "سباق الخوذ البيضاء للدراجات", mini) == []
+
+
+def test_syrian_context_gate(mini):
+    body = "اتهامات باستخدام السلاح الكيماوي ضد المدنيين"
+    assert classify("", body, mini) == []  # no Syrian context
+    assert ids(classify("", body + " " + SYRIA, mini)) == ["chemical_weapons"]
+
+
+def test_context_dominated_by_elsewhere_fails(mini):
+    body = "السلاح الكيماوي في سوريا ودمشق، وفي مصر ولبنان والمصريين واللبنانيين ومصر"
+    ex = {x.id: x for x in explain("", body, mini)}
+    assert not ex["chemical_weapons"].context_ok
+
+
+# --- topics file errors and reload -------------------------------------------------------
+
+
+def test_error_names_file_topic_and_line(tmp_path):
+    bad = MINI.replace('["$chem"]', '["$chemx"]')
+    p = write(tmp_path, bad)
+    with pytest.raises(TopicsError) as ei:
+        parse_topics(p)
+    e = ei.value
+    line = next(i for i, l in enumerate(bad.splitlines(), 1) if "$chemx" in l)
+    assert e.topic == "chemical_weapons" and e.line == line and e.path == str(p)
+    assert str(e).startswith(f"{p}:{line}:") and "chemical_weapons" in str(e) and "$chemx" in str(e)
+
+
+@pytest.mark.parametrize(
+    "mutate, needle, topic",
+    [
+        (lambda s: s.replace("threshold: 3\n    requires_context: syria\n    rules", "threshold: x\n    requires_context: syria\n    rules"),
+         "threshold", "military_escalation"),
+        (lambda s: s.replace("within: 3, weight: 3}\n  white", "weight: 3}\n  white"), "within", "military_escalation"),
+        (lambda s: s.replace("requires_context: syria\n    terms", "requires_context: syrie\n    terms"), "syrie", "chemical_weapons"),
+        (lambda s: s.replace('[[غارات, قصف], [إدلب, "@syria"]]', '[[غارات, قصف], ["@nowhere"]]'), "@nowhere", "military_escalation"),
+        (lambda s: s.replace('terms: [مصنع, معمل]', 'terms: [مصنع, "صد*"]'), "prefix", "chemical_weapons"),
+        (lambda s: s.replace("    threshold: 4\n    terms:\n      4: [\"الخوذ", "    treshold: 4\n    terms:\n      4: [\"الخوذ"),
+         "treshold", "white_helmets"),
+    ],
+)
+def test_validation_errors(tmp_path, mutate, needle, topic):
+    text = mutate(MINI)
+    assert text != MINI
+    with pytest.raises(TopicsError) as ei:
+        parse_topics(write(tmp_path, text))
+    assert needle in str(ei.value) and ei.value.topic == topic and ei.value.line
+
+
+def test_yaml_syntax_error_has_a_line(tmp_path):
+    text = MINI.replace("  white_helmets:\n", "  white_helmets: [\n")
+    with pytest.raises(TopicsError) as ei:
+        parse_topics(write(tmp_path, text))
+    assert ei.value.line and "YAML" in str(ei.value)
+
+
+def test_duplicate_topic_is_an_error(tmp_path):
+    text = MINI + "  white_helmets:\n    threshold: 1\n    terms: {1: [خوذ]}\n"
+    with pytest.raises(TopicsError) as ei:
+        parse_topics(write(tmp_path, text))
+    assert "duplicate" in str(ei.value) and ei.value.line == len(MINI.splitlines()) + 1
+
+
+def test_store_keeps_last_good_definitions(tmp_path, caplog):
+    p = write(tmp_path, MINI)
+    store = TopicStore(p, check_interval=0)
+    good = store.current
+    body = f"اتهامات باستخدام السلاح الكيماوي {SYRIA}"
+    assert ids(classify("", body, store.current)) == ["chemical_weapons"]
+
+    p.write_text(MINI.replace('["$chem"]', '["$nolex"]'), encoding="utf-8")
+    os.utime(p, (1, 1))
+    with caplog.at_level(logging.ERROR, logger="pipeline.classify"):
+        assert store.maybe_reload() is good
+    assert store.last_error is not None and "$nolex" in str(store.last_error)
+    assert any("keeping the previous definitions" in r.getMessage() for r in caplog.records)
+    assert ids(classify("", body, store.current)) == ["chemical_weapons"]  # still classifying
+
+    p.write_text(MINI.replace("threshold: 5", "threshold: 50"), encoding="utf-8")
+    os.utime(p, (2, 2))
+    new = store.maybe_reload()
+    assert new is not good and store.last_error is None
+    assert classify("", body, new) == []
+
+
+def test_load_topics_raises_first_then_keeps_last_good(tmp_path):
+    p = write(tmp_path, MINI.replace('["$chem"]', '["$nolex"]'), "first.yaml")
+    with pytest.raises(TopicsError):
+        load_topics(p)
+    q = write(tmp_path, MINI, "second.yaml")
+    first = load_topics(q)
+    q.write_text("topics: [broken", encoding="utf-8")
+    os.utime(q, (5, 5))
+    assert load_topics(q) is first
+
+
+# --- the shipped definitions -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real():
+    return parse_topics(TOPICS)
+
+
+def test_shipped_topics_are_the_nine_of_the_design(real):
+    assert sorted(real.ids) == sorted(TOPIC_IDS)
+    assert real.gazetteer is not None and len(real.gazetteer.places()) >= 150
+
+
+@pytest.mark.parametrize(
+    "title, body, expected",
+    [
+        ("مقتل العشرات بغاز السارين في خان شيخون",
+         "استهدفت طائرات حربية مدينة خان شيخون بريف إدلب بصواريخ محملة بغاز السارين، وظهرت على المصابين أعراض الاختناق.",
+         "chemical_weapons"),
+        ("موسكو تتهم المسلحين بالتحضير لاستفزاز",
+         "قال مركز المصالحة في قاعدة حميميم إن المسلحين في إدلب يعدون لاستفزاز، وإن الطيران في اللاذقية رصد تحركاتهم.",
+         "russian_role"),
+        ("أنقرة تعزز نقاطها في إدلب",
+         "دفعت أنقرة بتعزيزات إلى نقاط المراقبة في ريف إدلب، وقال مسؤول إن الجيش الوطني السوري سيشارك في حماية المنطقة.",
+         "turkish_role"),
+    ],
+)
+def test_topics_found_with_other_words(real, title, body, expected):
+    """Recall without the obvious word: السارين without «كيماوي», حميميم without «روسيا», أنقرة without «تركيا»."""
+    hits = classify(title, body, real)
+    assert expected in ids(hits), explain(title, body, real)
+
+
+@pytest.mark.parametrize(
+    "title, body",
+    [
+        ("حريق بمصنع كيماويات في العاشر من رمضان",
+         "سيطرت الحماية المدنية على حريق في مصنع للمواد الكيماوية بمحافظة الشرقية، وأصيب عمال باختناق جراء أبخرة سامة."),
+        ("موسكو وكييف تتبادلان الاتهامات",
+         "اتهمت أوكرانيا روسيا باستخدام أسلحة كيميائية قرب خاركيف، وردت وزارة الدفاع الروسية باتهام كييف بالتحضير لاستفزاز."),
+        ("الدفاع المدني ينتشل ضحايا غارة في جنوب لبنان",
+         "انتشل الدفاع المدني اللبناني جثث ضحايا الغارة الإسرائيلية على بلدة في قضاء صور، ويواصل البحث عن مفقودين تحت الأنقاض."),
+        ("منتخب سوريا يفوز",
+         "حقق منتخب سوريا فوزا قاتلا بتسديدة صاروخية في معركة كروية على ملعب الخور."),
+    ],
+)
+def test_hard_negatives_get_no_topic(real, title, body):
+    assert classify(title, body, real) == []
+
+
+def test_shipped_topics_score_and_evidence(real):
+    hits = classify(
+        "روسيا تتحدث عن حشود عسكرية في محيط مدينة حلب",
+        "قالت وزارة الدفاع الروسية إن «هيئة تحرير الشام» حشدت قواتها في محيط حلب، متهمة الخوذ البيضاء بالإعداد لاستفزازات "
+        "كيمـ.يائية في إدلب.",
+        real,
+    )
+    by = {h.id: h for h in hits}
+    assert {"russian_role", "jihadist_factions", "white_helmets", "chemical_weapons"} <= set(by)
+    assert "هيئة تحرير الشام" in by["jihadist_factions"].evidence
+    assert "الخوذ البيضاء" in by["white_helmets"].evidence
+    assert all(h.score > 0 for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_store_reloads_when_the_gazetteer_changes(tmp_path):
+    gz = tmp_path / "gz.yaml"
+    gz.write_text("places:\n  - {name: إدلب, country: SY, lat: 35.9, lon: 36.6}\n", encoding="utf-8")
+    text = MINI.replace("version: 1\n", "version: 1\ngazetteer: gz.yaml\n").replace(
+        "    terms: [سوري*, إدلب, دمشق, syria*, idlib]\n", "    gazetteer: syrian\n    terms: [syria*]\n"
+    )
+    store = TopicStore(write(tmp_path, text), check_interval=0)
+    body = "اتهامات باستخدام السلاح الكيماوي في سراقب وسراقب"
+    assert classify("", body, store.current) == []  # سراقب is not in this gazetteer
+    gz.write_text(gz.read_text(encoding="utf-8") + "  - {name: سراقب, country: SY, lat: 35.86, lon: 36.8}\n",
+                  encoding="utf-8")
+    os.utime(gz, (9, 9))
+    assert ids(classify("", body, store.maybe_reload())) == ["chemical_weapons"]

@@ -1,0 +1,177 @@
+"""Unit tests of the enrich stage: gazetteer matching guards, validation and the shipped gazetteer."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pipeline.enrich import GazetteerError, enrich, load_gazetteer
+from pipeline.schema import Place
+
+ROOT = Path(__file__).resolve().parents[3]
+GAZ = ROOT / "config" / "gazetteer.yaml"
+
+
+@pytest.fixture(scope="module")
+def gz():
+    return load_gazetteer(GAZ)
+
+
+def places(text, gz, title=None, dateline=None):
+    return [p.name for p in enrich(title, text, dateline, gz).places]
+
+
+@pytest.mark.parametrize("word", ["إدلب", "بإدلب", "وإدلب", "لإدلب", "فإدلب", "ادلب", "إدلـ.ـب"])
+def test_proclitics_and_spellings(gz, word):
+    ents = enrich(None, f"قصف على {word} اليوم", None, gz)
+    assert [p.name for p in ents.places] == ["إدلب"]
+    p = ents.places[0]
+    assert isinstance(p, Place) and p.name_en == "Idlib"
+    assert p.location == {"lat": pytest.approx(35.93, abs=0.05), "lon": pytest.approx(36.63, abs=0.05)}
+
+
+def test_latin_names(gz):
+    assert places("Russian jets struck Idlib and Maarat al-Numan; Hmeimim air base", gz) == [
+        "إدلب", "معرة النعمان", "حميميم",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("طرق الباب بقوة ثم فتح الباب", []),  # a door
+        ("انفجار سيارة مفخخة في مدينة الباب شرقي حلب", ["الباب", "حلب"]),
+        ("أعزاز والباب وجرابلس", ["أعزاز", "الباب", "جرابلس"]),  # a list of places cues the guarded name
+        ("معبر باب الهوى", ["باب الهوى"]),
+    ],
+)
+def test_al_bab_needs_a_cue(gz, text, expected):
+    assert places(text, gz) == expected
+
+
+def test_hama_not_protection(gz):
+    assert places("حماية المدنيين في حماة", gz) == ["حماة"]
+    assert places("قصيدة حماة الديار عليكم سلام", gz) == []
+
+
+def test_assad_is_a_person_not_a_place(gz):
+    ents = enrich(None, "قال بشار الأسد إن الأسد باق، وأكد نظام أسد ذلك", None, gz)
+    assert ents.places == [] and ents.people == ["بشار الأسد"]
+    # the father is a different person, not a second mention of Bashar
+    assert enrich(None, "في عهد حافظ الأسد", None, gz).people == ["حافظ الأسد"]
+
+
+def test_douma_is_not_the_duma(gz):
+    ents = enrich(None, "أقر مجلس الدوما قانوناً، وصوت نواب الدوما عليه", None, gz)
+    assert ents.places == [] and ents.organizations == ["مجلس الدوما"]
+    assert places("الهجوم الكيماوي على مدينة دوما بريف دمشق", gz) == ["دوما", "ريف دمشق"]
+
+
+def test_article_is_required_for_names_written_with_it(gz):
+    assert places("فرقة إنقاذ وفرقه الثانية", gz) == []  # ف + رقة is not الرقة
+    assert places("بالرقة وللرقة والرقة", gz) == ["الرقة"]
+
+
+def test_longest_match_wins_within_a_kind(gz):
+    assert places("في ريف دمشق", gz) == ["ريف دمشق"]
+    ents = enrich(None, "مركز حميميم للمصالحة", None, gz)
+    assert [p.name for p in ents.places] == ["حميميم"] and ents.organizations == ["مركز المصالحة الروسي"]
+
+
+def test_context_dependent_names(gz):
+    lebanon = enrich(None, "انتشل الدفاع المدني ضحايا الغارة في صور جنوب لبنان", None, gz)
+    assert lebanon.organizations == []
+    syria = enrich(None, "قال الدفاع المدني إن فرقه انتشلت ضحايا في سرمدا وإدلب شمال سوريا", None, gz)
+    assert syria.organizations == ["الدفاع المدني السوري"]
+    assert places("زار أريحا في الضفة الغربية", gz) == []
+
+
+@pytest.mark.parametrize("spelling", ["أكار", "أقار", "آكار", "خلوصي أكار"])
+def test_people_spelling_variants(gz, spelling):
+    assert enrich(None, f"قال وزير الدفاع التركي {spelling}", None, gz).people == ["خلوصي أكار"]
+
+
+def test_organisation_aliases(gz):
+    ents = enrich(None, "اتهمت «تحرير الشام» وداعش وقسد، ومنظمة حظر الأسلحة الكيمياوية، ومجلس الأمن القومي التركي", None, gz)
+    assert ents.organizations == ["هيئة تحرير الشام", "تنظيم الدولة الإسلامية", "قوات سوريا الديمقراطية",
+                                  "منظمة حظر الأسلحة الكيميائية"]
+    # «القاعدة» is a base unless it is the organisation
+    assert enrich(None, "قاعدة حميميم والقاعدة الروسية", None, gz).organizations == []
+    assert enrich(None, "فصيل مرتبط بتنظيم القاعدة", None, gz).organizations == ["تنظيم القاعدة"]
+
+
+def test_dateline_place_comes_first(gz):
+    ents = enrich("عنوان", "قصف على حلب", "القامشلي", gz)
+    assert [p.name for p in ents.places] == ["القامشلي", "حلب"]
+    assert [p.name for p in enrich(None, "نص", "هطاي", gz).places] == []
+
+
+def test_each_entity_once_in_order_of_first_mention(gz):
+    assert places("حلب ثم إدلب ثم حلب وبحلب", gz) == ["حلب", "إدلب"]
+
+
+# --- the shipped gazetteer -----------------------------------------------------------------
+
+GOVERNORATES = ["دمشق", "ريف دمشق", "حلب", "إدلب", "حماة", "حمص", "اللاذقية", "طرطوس", "درعا", "السويداء",
+                "القنيطرة", "دير الزور", "الرقة", "الحسكة"]
+
+
+def test_shipped_gazetteer_coverage(gz):
+    names = {e.name: e for e in gz.places()}
+    assert len(names) >= 150
+    assert all(g in names for g in GOVERNORATES)
+    for town in ["معرة النعمان", "سراقب", "خان شيخون", "جسر الشغور", "كفر نبودة", "أريحا", "كفر نبل", "حميميم",
+                 "عين العرب", "تدمر", "البوكمال", "أبو الظهور", "البارة", "جبل الزاوية", "سرمدا", "الدانا", "أطمة",
+                 "باب الهوى", "كفر زيتا", "اللطامنة", "مورك", "قلعة المضيق", "جورين", "كبانة", "بيروت", "عمّان",
+                 "بغداد", "أنقرة", "إسطنبول", "غازي عنتاب", "أنطاكيا", "موسكو", "طهران", "جنيف", "أستانة", "سوتشي"]:
+        assert town in names, town
+    for e in names.values():
+        assert e.name_en and e.country
+        if e.country == "SY":  # inside Syria's bounding box
+            assert 32.3 <= e.lat <= 37.4 and 35.5 <= e.lon <= 42.5, e.name
+
+
+@pytest.mark.parametrize(
+    "alias, name",
+    [("كوباني", "عين العرب"), ("الكبينة", "كبانة"), ("كفرنبل", "كفر نبل"), ("أبو ظهور", "أبو الظهور"),
+     ("نور سلطان", "أستانة"), ("Deir ez-Zor", "دير الزور"), ("خان سيخون", "خان شيخون"), ("اسطنبول", "إسطنبول")],
+)
+def test_shipped_aliases(gz, alias, name):
+    assert places(f"وصل إلى {alias} أمس", gz) == [name]
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def write(tmp_path, text):
+    p = tmp_path / "gazetteer.yaml"
+    p.write_text(textwrap.dedent(text), encoding="utf-8")
+    return p
+
+
+def test_place_without_coordinates_is_an_error(tmp_path):
+    p = write(tmp_path, """\
+        places:
+          - {name: إدلب, lat: 35.9, lon: 36.6}
+          - {name: حلب, lat: 36.2}
+        """)
+    with pytest.raises(GazetteerError, match=r"gazetteer.yaml:3: place 'حلب' needs numeric lat and lon"):
+        load_gazetteer(p)
+
+
+def test_duplicate_entry_is_an_error(tmp_path):
+    p = write(tmp_path, """\
+        people:
+          - {name: بوتين}
+          - {name: بوتين}
+        """)
+    with pytest.raises(GazetteerError, match=r":3: duplicate person 'بوتين'"):
+        load_gazetteer(p)
+
+
+def test_yaml_error_has_a_line(tmp_path):
+    p = write(tmp_path, "places:\n  - {name: x, lat: 1, lon: 2\n  - {name: y}\n")
+    with pytest.raises(GazetteerError, match=r"gazetteer.yaml:\d+: YAML error"):
+        load_gazetteer(p)
