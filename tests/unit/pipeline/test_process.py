@@ -1,0 +1,292 @@
+"""`rasid process` (the JSON contract, order, stdin, charsets, bad files), the stream's pool task
+(`process_raw`) and the process pool's crash/timeout handling. No network."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from copy import deepcopy
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.ids import article_id, content_hash
+from pipeline.pool import StagePool
+from pipeline.process import OUTPUT_FIELDS, process_cmd, process_page, process_raw, run_files
+from pipeline.schema import Article, RawPage, compress_html
+
+def _load_render():
+    # tests/quality is not on sys.path from here; load the renderer by path
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "quality" / "render.py"
+    spec = importlib.util.spec_from_file_location("rasid_quality_render", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_render = _load_render()
+load_articles, render = _render.load_articles, _render.render
+
+ARTICLES = {a["id"]: a for a in load_articles()}
+WIRE = ARTICLES["seed-alwasila-aleppo-buildup"]
+OTHER = ARTICLES["seed-npa-turkish-weapons-idlib"]
+
+
+def wire_copy(article: dict, url: str) -> dict:
+    """Another outlet's copy: new headline, last paragraph dropped, one sentence reworded."""
+    a = deepcopy(article)
+    a["id"] = article["id"] + "-copy"
+    a["url"] = url
+    a["source"] = "syria-tv"
+    a["title"] = "موسكو تتهم الخوذ البيضاء بالتحضير لاستفزاز كيميائي في إدلب"
+    a["paragraphs"] = a["paragraphs"][:-1]
+    a["paragraphs"][0] = a["paragraphs"][0].replace("قالت روسيا", "زعمت روسيا")
+    return a
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("pages")
+    out = {}
+    specs = {
+        "wire": (WIRE, "wordpress_jannah"),
+        "copy": (wire_copy(WIRE, "https://www.syria.tv/news/moscow-white-helmets"), "drupal"),
+        "other": (OTHER, "custom_cms"),
+        "legacy": (OTHER, "legacy_1256"),
+        "amp": (ARTICLES["seed-orient-hts-black-days"], "amp"),
+    }
+    for name, (art, shape) in specs.items():
+        p = d / f"{name}.html"
+        p.write_bytes(render(art, shape))
+        out[name] = p
+    (d / "empty.html").write_bytes(b"")
+    (d / "binary.bin").write_bytes(bytes(range(256)) * 40)
+    out["empty"], out["binary"] = d / "empty.html", d / "binary.bin"
+    return out
+
+
+def run(names: list, **kw) -> tuple[list[dict], int]:
+    buf = io.StringIO()
+    failures = run_files([str(n) for n in names], out=buf, **kw)
+    return [json.loads(line) for line in buf.getvalue().splitlines()], failures
+
+
+def test_json_contract_fields_in_order(pages) -> None:
+    [rec], failures = run([pages["wire"]])
+    assert failures == 0
+    assert tuple(rec) == OUTPUT_FIELDS
+    assert rec["url"] == WIRE["url"]
+    assert rec["id"] == article_id(WIRE["url"])  # the page's canonical URL
+    assert rec["title"] == WIRE["title"]
+    assert rec["language"] == "ar"
+    assert rec["published_at"].startswith("2019-12-12")
+    assert WIRE["paragraphs"][2][:40] in rec["body"]
+    assert "اقرأ أيضاً" not in rec["body"] and "أسلـ.حتها" not in rec["body"]
+    assert rec["duplicate_of"] is None
+    ids = [t["id"] for t in rec["topics"]]
+    assert "chemical_weapons" in ids
+    for t in rec["topics"]:
+        assert set(t) == {"id", "score", "evidence"} and t["evidence"]
+    names = [p["name"] for p in rec["places"]]
+    assert "حلب" in names and "إدلب" in names
+    aleppo = next(p for p in rec["places"] if p["name"] == "حلب")
+    assert set(aleppo) == {"name", "name_en", "location"} and set(aleppo["location"]) == {"lat", "lon"}
+    assert isinstance(rec["organizations"], list) and isinstance(rec["people"], list)
+    # the record is a valid Article (what the stream produces, minus stream metadata)
+    Article.model_validate(rec)
+
+
+def test_order_and_near_duplicates_within_a_run(pages) -> None:
+    names = [pages["wire"], pages["other"], pages["copy"], pages["amp"]]
+    recs, failures = run(names)
+    assert failures == 0
+    assert [r["url"] for r in recs][0] == WIRE["url"]
+    wire, other, copy, amp = recs
+    assert copy["duplicate_of"] == wire["id"]  # the wire copy from another outlet
+    assert other["duplicate_of"] is None and amp["duplicate_of"] is None and wire["duplicate_of"] is None
+    # the same files in a process pool: same lines, same order
+    pooled, _ = run(names * 2, jobs=2)
+    assert [r["id"] for r in pooled[:4]] == [r["id"] for r in recs]
+    assert [r["duplicate_of"] for r in pooled[:4]] == [r["duplicate_of"] for r in recs]
+    # second round: the same pages again (same ids) get the verdicts of the first time
+    assert [(r["id"], r["duplicate_of"]) for r in pooled[4:]] == [(r["id"], r["duplicate_of"]) for r in recs]
+
+
+def test_windows_1256_page_without_canonical_url(pages) -> None:
+    [rec], _ = run([pages["legacy"]])
+    raw = pages["legacy"].read_bytes()
+    raw.decode("cp1256")  # really a windows-1256 file
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    assert rec["title"] == OTHER["title"]
+    assert OTHER["paragraphs"][0][:30] in rec["body"]
+    assert rec["url"] is None and rec["id"] == content_hash(raw)
+
+
+def test_url_and_source_options_and_stdin(pages) -> None:
+    data = pages["other"].read_bytes()
+    res = CliRunner().invoke(
+        process_cmd,
+        ["--url", "https://NPASYRIA.com/ar/news/123?utm_source=x", "--source", "npa", "-"],
+        input=data,
+    )
+    assert res.exit_code == 0, res.output
+    [line] = res.output.strip().splitlines()
+    rec = json.loads(line)
+    assert rec["url"] == "https://npasyria.com/ar/news/123"
+    assert rec["id"] == article_id("https://npasyria.com/ar/news/123")
+    assert rec["source"] == "npa"
+    res = CliRunner().invoke(process_cmd, ["--url", "https://x.example/a", str(pages["wire"]), str(pages["other"])])
+    assert res.exit_code == 2
+
+
+def test_bad_files_keep_one_line_each_and_fail_the_exit_status(pages, tmp_path) -> None:
+    missing = tmp_path / "missing.html"
+    res = CliRunner().invoke(
+        process_cmd, [str(pages["empty"]), str(pages["wire"]), str(pages["binary"]), str(missing)]
+    )
+    assert res.exit_code == 1
+    lines = [json.loads(x) for x in res.output.strip().splitlines()]
+    assert len(lines) == 4
+    assert lines[0]["error"] == "empty" and lines[0]["file"] == str(pages["empty"])
+    assert lines[1]["title"] == WIRE["title"]
+    assert lines[2]["error"] == "not_html"
+    assert lines[3]["error"] == "unreadable"
+
+
+def test_process_page_is_the_stage_chain(pages) -> None:
+    art = process_page(pages["wire"].read_bytes(), url="https://example.org/x", source="alwasila")
+    assert art.id == article_id("https://example.org/x") and art.source == "alwasila"
+    assert art.duplicate_of is None and art.story_id is None and art.processed_at is not None
+
+
+# --------------------------------------------------------------------------- the stream's pool task
+
+def raw_record(html: bytes, **kw) -> bytes:
+    url = kw.pop("url", WIRE["url"])
+    return RawPage(id=article_id(url), url=url, source="alwasila", html_z=compress_html(html), **kw).to_json()
+
+
+def test_process_raw_good_record(pages) -> None:
+    res = process_raw(raw_record(pages["wire"].read_bytes(), charset="utf-8"))
+    assert res["ok"] and res["id"] == article_id(WIRE["url"])
+    env = json.loads(res["envelope"])
+    assert env["article"]["id"] == res["id"] and env["article"]["title"] == WIRE["title"]
+    assert env["sketch"] and env["when"].startswith("2019-12-12")
+
+
+@pytest.mark.parametrize(
+    "value,stage,reason",
+    [
+        (b"", "extract", "empty"),
+        (bytes(range(256)), "extract", "bad_json"),
+        (b'{"id": "x", "url": "https://a.example/1"', "extract", "bad_json"),
+        (b"[1, 2]", "extract", "bad_json"),
+        (b'{"id": "x", "url": "https://a.example/1", "source": "s"}', "extract", "missing_fields"),
+        (b'{"id": "x", "url": "https://a.example/1", "source": "s", "html_z": "AAAA"}', "extract", "bad_html_z"),
+    ],
+)
+def test_process_raw_poison(value, stage, reason) -> None:
+    res = process_raw(value)
+    assert not res["ok"] and (res["stage"], res["reason"]) == (stage, reason)
+
+
+def test_process_raw_pages_that_are_not_articles() -> None:
+    huge = b"<html><body>" + b"<p>x</p>" * 2_000_000 + b"</body></html>"
+    res = process_raw(raw_record(huge), max_html_bytes=1_000_000)
+    assert (res["ok"], res["reason"], res["url"]) == (False, "too_large", WIRE["url"])
+    res = process_raw(raw_record(b""))
+    assert (res["ok"], res["stage"], res["reason"]) == (False, "extract", "empty")
+    res = process_raw(raw_record(b"%PDF-1.7\n" + os.urandom(2000)))
+    assert (res["ok"], res["reason"]) == (False, "not_html")
+    res = process_raw(raw_record(b"<html><body><nav><a href='/'>home</a></nav></body></html>"))
+    assert not res["ok"] and res["reason"] == "no_article"
+
+
+def test_process_raw_truncated_and_non_arabic_pages(pages) -> None:
+    page = pages["wire"].read_bytes()
+    # cut inside the last paragraphs (no closing tags at all): what is there is kept
+    res = process_raw(raw_record(page[: len(page) * 97 // 100]))
+    assert res["ok"], res
+    body = json.loads(res["envelope"])["article"]["body"]
+    assert WIRE["paragraphs"][1][:40] in body
+    # cut before the article: dead-lettered with a reason, not crashed
+    res = process_raw(raw_record(page[: len(page) // 3]))
+    assert (res["ok"], res["reason"]) == (False, "no_article")
+    english = (b"<html lang='en'><head><title>UN envoy briefs council</title></head><body><article><h1>UN envoy briefs "
+               b"council</h1>" + b"<p>The UN special envoy told the Security Council on Tuesday that talks would resume "
+               b"in Geneva next month, urging all parties to respect the ceasefire.</p>" * 6 + b"</article></body></html>")
+    res = process_raw(raw_record(english, url="https://news.example/en/1"))
+    assert res["ok"]
+    assert json.loads(res["envelope"])["article"]["language"] == "en"
+
+
+# --------------------------------------------------------------------------- the pool
+
+def _work(x: int) -> int:
+    if x == -1:
+        os._exit(3)  # a parser segfault, an OOM kill
+    if x == -2:
+        time.sleep(60)  # a pathological page
+    return x * 2
+
+
+async def test_pool_replaces_crashed_and_stuck_processes() -> None:
+    pool = StagePool(2, timeout_s=1.5, context="fork")
+    try:
+        out = await pool.map(_work, [1, 2, -1, 3, 4])
+        assert [o.value for o in out if o.ok] == [2, 4, 6, 8]
+        assert (out[2].ok, out[2].reason) == (False, "worker_crashed")
+        t0 = time.monotonic()
+        out = await pool.map(_work, [5, -2, 6])
+        assert [o.ok for o in out] == [True, False, True] and out[1].reason == "timeout"
+        assert time.monotonic() - t0 < 10
+        assert pool.restarts >= 2
+        assert [o.value for o in await pool.map(_work, [7, 8])] == [14, 16]  # the pool works afterwards
+    finally:
+        pool.shutdown()
+
+
+def test_pool_processes_exit_when_their_owner_is_killed(tmp_path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, os, sys, time\n"
+        "from pipeline.pool import StagePool\n"
+        "pool = StagePool(1, context='forkserver')\n"
+        "asyncio.run(pool.map(abs, [-1]))\n"
+        "print(' '.join(map(str, pool.pids())), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).resolve().parents[3])
+    try:
+        pids = [int(p) for p in owner.stdout.readline().split()]
+        assert pids and all(_alive(p) for p in pids)
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead for our purpose (its parent, the forkserver, reaps it when it exits too)
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
