@@ -83,10 +83,10 @@ class Settings(BaseSettings):
     process_pool_size: int = Field(0, ge=0)  # 0 = one per core
     batch_size: int = Field(32, ge=1)
     batch_timeout_s: float = Field(0.5, gt=0)
-    process_timeout_s: float = Field(60.0, gt=0)  # one page in the process pool; beyond it the pool is replaced
+    process_timeout_s: float = Field(30.0, gt=0)  # pool makes no progress this long: a page is stuck, the pool is replaced
     dedupe_threshold: float = Field(0.4, gt=0, le=1)  # Jaccard of 4-word shingles for a near-duplicate
     dedupe_containment: float = Field(0.8, gt=0, le=1)  # or: share of a shortened copy found in the story
-    dedupe_window_days: float = Field(7.0, gt=0)  # copies further apart (article time) never link
+    dedupe_window_days: float = Field(7.0, gt=0)  # copies published further apart never link; sketches kept this long after arrival
     dedupe_max_entries: int = Field(50_000, ge=100)  # matchable sketches kept (~2 KB each)
     dedupe_retention_days: float = Field(90.0, gt=0)  # id -> story kept this long for idempotent replays
 

@@ -1,0 +1,309 @@
+"""Writes saved_objects.ndjson (Kibana 8.14 saved-objects export format).
+
+The NDJSON file is what ships and what Kibana imports; this script is how it is
+kept consistent (ids, references, panel wiring) when it changes:
+
+    .venv/bin/python config/kibana/build_saved_objects.py
+
+Every id starts with ``rasid-`` and the data view's title is ``rasid-articles``;
+``rasid kibana import --namespace NS`` rewrites both for another namespace.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "saved_objects.ndjson"
+
+DATA_VIEW = "rasid-articles"
+CORE = "8.8.0"
+
+# Ids are a public contract (DESIGN.md); labels are what analysts read.
+TOPICS = {
+    "chemical_weapons": "الأسلحة الكيميائية — Chemical weapons",
+    "military_escalation": "التصعيد العسكري — Military escalation",
+    "russian_role": "الدور الروسي — Russian role",
+    "jihadist_factions": "الفصائل الجهادية — Jihadist factions",
+    "white_helmets": "الخوذ البيضاء — White Helmets",
+    "turkish_role": "الدور التركي — Turkish role",
+    "displacement_humanitarian": "النزوح والوضع الإنساني — Displacement & humanitarian",
+    "international_diplomacy": "الدبلوماسية الدولية — International diplomacy",
+    "regime_change": "سقوط النظام والمرحلة الانتقالية — Regime change",
+}
+
+# Fields (see config/elasticsearch/template.json): keyword fields aggregate.
+F_TIME = "published_at"
+F_TOPICS = "topic_ids"
+F_SOURCE = "source"
+F_PLACE = "places.name"
+F_ORG = "organizations"
+F_PEOPLE = "people"
+F_GEO = "location"
+COLUMNS = ["title", "source", "topic_ids", "places.name", "url"]
+
+
+def dumps(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def data_view() -> dict:
+    return {
+        "id": DATA_VIEW,
+        "type": "index-pattern",
+        "coreMigrationVersion": CORE,
+        "typeMigrationVersion": "8.0.0",
+        "attributes": {
+            "title": DATA_VIEW,
+            "name": "Rasid articles (راصد)",
+            "timeFieldName": F_TIME,
+            "fields": "[]",
+            "runtimeFieldMap": "{}",
+            "typeMeta": "{}",
+            "fieldAttrs": dumps({
+                "title": {"customLabel": "العنوان"},
+                "source": {"customLabel": "المصدر"},
+                "topic_ids": {"customLabel": "المواضيع"},
+                "places.name": {"customLabel": "الأماكن"},
+                "url": {"customLabel": "الرابط"},
+            }),
+            # The url field renders as a link to the article (opens in a new tab).
+            "fieldFormatMap": dumps({
+                "url": {"id": "url", "params": {"type": "a", "urlTemplate": "{{rawValue}}",
+                                                "labelTemplate": "{{value}}", "openLinkInCurrentTab": False}},
+            }),
+            "sourceFilters": "[]",
+            "allowNoIndex": True,
+        },
+        "references": [],
+    }
+
+
+def search_source(query: str) -> dict:
+    return {"kibanaSavedObjectMeta": {"searchSourceJSON": dumps({
+        "query": {"query": query, "language": "kuery"},
+        "filter": [],
+        "highlightAll": True,
+        "version": True,
+        "indexRefName": "kibanaSavedObjectMeta.searchSourceJSON.index",
+    })}}
+
+
+def saved_search(sid: str, title: str, query: str, description: str) -> dict:
+    return {
+        "id": sid,
+        "type": "search",
+        "coreMigrationVersion": CORE,
+        "typeMigrationVersion": "8.0.0",
+        "attributes": {
+            "title": title,
+            "description": description,
+            "columns": COLUMNS,
+            "sort": [[F_TIME, "desc"]],
+            "hits": 0,
+            "grid": {},
+            "hideChart": False,
+            **search_source(query),
+        },
+        "references": [{"id": DATA_VIEW, "name": "kibanaSavedObjectMeta.searchSourceJSON.index",
+                        "type": "index-pattern"}],
+    }
+
+
+def _count(cid: str, label: str = "Articles") -> dict:
+    return {"label": label, "customLabel": True, "dataType": "number", "operationType": "count",
+            "sourceField": "___records___", "isBucketed": False, "scale": "ratio", "params": {"emptyAsNull": True}}
+
+
+def _terms(field: str, size: int, order_by: str, label: str) -> dict:
+    return {"label": label, "customLabel": True, "dataType": "string", "operationType": "terms",
+            "sourceField": field, "isBucketed": True, "scale": "ordinal",
+            "params": {"size": size, "orderBy": {"type": "column", "columnId": order_by},
+                       "orderDirection": "desc", "otherBucket": False, "missingBucket": False,
+                       "parentFormat": {"id": "terms"}}}
+
+
+def _date(label: str = "Published") -> dict:
+    return {"label": label, "customLabel": True, "dataType": "date", "operationType": "date_histogram",
+            "sourceField": F_TIME, "isBucketed": True, "scale": "interval",
+            "params": {"interval": "auto", "includeEmptyRows": True, "dropPartials": False}}
+
+
+def lens(lid: str, title: str, layer: str, columns: dict, order: list[str], visualization: dict,
+         description: str = "") -> dict:
+    return {
+        "id": lid,
+        "type": "lens",
+        "coreMigrationVersion": CORE,
+        "typeMigrationVersion": "8.9.0",
+        "attributes": {
+            "title": title,
+            "description": description,
+            "visualizationType": "lnsXY",
+            "state": {
+                "datasourceStates": {"formBased": {"layers": {layer: {
+                    "columns": columns, "columnOrder": order, "incompleteColumns": {}}}}},
+                "visualization": visualization,
+                "query": {"query": "", "language": "kuery"},
+                "filters": [],
+                "internalReferences": [],
+                "adHocDataViews": {},
+            },
+        },
+        "references": [{"type": "index-pattern", "id": DATA_VIEW,
+                        "name": f"indexpattern-datasource-layer-{layer}"}],
+    }
+
+
+def xy(layer: str, series: str, x: str, y: str, split: str | None = None) -> dict:
+    lay = {"layerId": layer, "layerType": "data", "seriesType": series, "xAccessor": x, "accessors": [y]}
+    if split:
+        lay["splitAccessor"] = split
+    return {
+        "legend": {"isVisible": split is not None, "position": "right", "legendSize": "auto"},
+        "valueLabels": "hide" if split else "show",
+        "fittingFunction": "None",
+        "preferredSeriesType": series,
+        "axisTitlesVisibilitySettings": {"x": False, "yLeft": True, "yRight": True},
+        "layers": [lay],
+    }
+
+
+def top_terms_lens(lid: str, title: str, field: str, size: int, label: str) -> dict:
+    layer = f"{lid}-layer"
+    cols = {"terms": _terms(field, size, "count", label), "count": _count("count")}
+    return lens(lid, title, layer, cols, ["terms", "count"], xy(layer, "bar_horizontal", "terms", "count"))
+
+
+def topics_over_time() -> dict:
+    lid = "rasid-lens-topics-over-time"
+    layer = f"{lid}-layer"
+    cols = {"topic": _terms(F_TOPICS, 9, "count", "Topic"), "date": _date(), "count": _count("count")}
+    return lens(lid, "Articles over time by topic — المقالات حسب الموضوع", layer, cols,
+                ["topic", "date", "count"], xy(layer, "bar_stacked", "date", "count", split="topic"))
+
+
+def places_map() -> dict:
+    layers = [
+        {"id": "basemap", "type": "EMS_VECTOR_TILE", "label": None, "minZoom": 0, "maxZoom": 24,
+         "alpha": 1, "visible": True, "style": {"type": "EMS_VECTOR_TILE", "color": ""},
+         "includeInFitToBounds": True, "sourceDescriptor": {"type": "EMS_TMS", "isAutoSelect": True,
+                                                              "lightModeDefault": "road_map_desaturated"}},
+        {"id": "rasid-places", "type": "GEOJSON_VECTOR", "label": "Places in articles — الأماكن",
+         "minZoom": 0, "maxZoom": 24, "alpha": 0.8, "visible": True, "includeInFitToBounds": True,
+         "joins": [],
+         "sourceDescriptor": {
+             "id": "rasid-places-source", "type": "ES_SEARCH", "geoField": F_GEO,
+             "scalingType": "LIMIT", "limit": 10000, "filterByMapBounds": True,
+             "tooltipProperties": ["title", "source", "places.name", "published_at"],
+             "sortField": F_TIME, "sortOrder": "desc", "topHitsSplitField": "", "topHitsSize": 1,
+             "applyGlobalQuery": True, "applyGlobalTime": True, "applyForceRefresh": True,
+             "indexPatternRefName": "layer_1_source_index_pattern"},
+         "style": {"type": "VECTOR", "isTimeAware": True, "properties": {
+             "icon": {"type": "STATIC", "options": {"value": "marker"}},
+             "fillColor": {"type": "STATIC", "options": {"color": "#D36086"}},
+             "lineColor": {"type": "STATIC", "options": {"color": "#FFFFFF"}},
+             "lineWidth": {"type": "STATIC", "options": {"size": 1}},
+             "iconSize": {"type": "STATIC", "options": {"size": 6}},
+             "iconOrientation": {"type": "STATIC", "options": {"orientation": 0}},
+             "labelText": {"type": "STATIC", "options": {"value": ""}},
+             "symbolizeAs": {"options": {"value": "circle"}}}}},
+    ]
+    state = {"zoom": 5.6, "center": {"lat": 35.0, "lon": 38.5},
+             "timeFilters": {"from": "now-30d", "to": "now"},
+             "refreshConfig": {"isPaused": True, "interval": 0},
+             "query": {"query": "", "language": "kuery"}, "filters": [],
+             "settings": {"autoFitToDataBounds": False, "initialLocation": "LAST_SAVED_LOCATION",
+                          "fixedLocation": {"lat": 35.0, "lon": 38.5, "zoom": 5.6},
+                          "browserLocation": {"zoom": 2}, "maxZoom": 24, "minZoom": 0,
+                          "showScaleControl": False, "showSpatialFilters": True,
+                          "showTimesliderToggleButton": True, "spatialFiltersAlpa": 0.3,
+                          "spatialFiltersFillColor": "#DA8B45", "spatialFiltersLineColor": "#DA8B45"}}
+    return {
+        "id": "rasid-map-places",
+        "type": "map",
+        "coreMigrationVersion": CORE,
+        "typeMigrationVersion": "8.4.0",
+        "attributes": {
+            "title": "Map of places — خريطة الأماكن",
+            "description": "Places named in the articles (geo_point `location`)",
+            "mapStateJSON": dumps(state),
+            "layerListJSON": dumps(layers),
+            "uiStateJSON": dumps({"isLayerTOCOpen": True, "openTOCDetails": []}),
+        },
+        "references": [{"name": "layer_1_source_index_pattern", "type": "index-pattern", "id": DATA_VIEW}],
+    }
+
+
+def dashboard(panels: list[tuple[str, str, dict]]) -> dict:
+    """``panels``: (saved object type, id, gridData) in display order."""
+    pj, refs = [], []
+    for n, (ptype, pid, grid) in enumerate(panels, start=1):
+        idx = f"p{n}"
+        cfg: dict = {"enhancements": {}}
+        if ptype == "map":
+            cfg.update({"mapCenter": {"lat": 35.0, "lon": 38.5, "zoom": 5.6}, "isLayerTOCOpen": False,
+                        "hiddenLayers": [], "openTOCDetails": []})
+        pj.append({"version": "8.14.1", "type": ptype, "gridData": {**grid, "i": idx}, "panelIndex": idx,
+                   "embeddableConfig": cfg, "panelRefName": f"panel_{idx}"})
+        refs.append({"name": f"{idx}:panel_{idx}", "type": ptype, "id": pid})
+    return {
+        "id": "rasid-dashboard",
+        "type": "dashboard",
+        "coreMigrationVersion": CORE,
+        "typeMigrationVersion": "8.9.0",
+        "attributes": {
+            "title": "Rasid — Syria news monitor (راصد)",
+            "description": "Topics over time, outlets, top places/organisations/people, map and latest articles",
+            "panelsJSON": dumps(pj),
+            "optionsJSON": dumps({"useMargins": True, "syncColors": False, "syncCursor": True,
+                                  "syncTooltips": False, "hidePanelTitles": False}),
+            "timeRestore": True,
+            "timeFrom": "now-30d",
+            "timeTo": "now",
+            "refreshInterval": {"pause": False, "value": 60000},
+            "version": 1,
+            "kibanaSavedObjectMeta": {"searchSourceJSON": dumps({"query": {"query": "", "language": "kuery"},
+                                                                 "filter": []})},
+        },
+        "references": refs,
+    }
+
+
+def build() -> list[dict]:
+    objs: list[dict] = [data_view()]
+    latest = saved_search("rasid-search-latest", "Latest articles — آخر المقالات", "",
+                          "Every article, newest first; the url column links to the article")
+    objs.append(latest)
+    for tid, label in TOPICS.items():
+        objs.append(saved_search(f"rasid-search-{tid}", f"Topic: {label}", f'{F_TOPICS} : "{tid}"',
+                                 f"Articles classified {tid}, newest first"))
+    over_time = topics_over_time()
+    outlets = top_terms_lens("rasid-lens-by-outlet", "Articles by outlet — حسب المصدر", F_SOURCE, 20, "Outlet")
+    places = top_terms_lens("rasid-lens-top-places", "Top places — أبرز الأماكن", F_PLACE, 15, "Place")
+    orgs = top_terms_lens("rasid-lens-top-organizations", "Top organisations — أبرز الجهات", F_ORG, 15,
+                          "Organisation")
+    people = top_terms_lens("rasid-lens-top-people", "Top people — أبرز الأشخاص", F_PEOPLE, 15, "Person")
+    mp = places_map()
+    objs += [over_time, outlets, places, orgs, people, mp]
+    objs.append(dashboard([
+        ("lens", over_time["id"], {"x": 0, "y": 0, "w": 32, "h": 14}),
+        ("lens", outlets["id"], {"x": 32, "y": 0, "w": 16, "h": 14}),
+        ("map", mp["id"], {"x": 0, "y": 14, "w": 24, "h": 18}),
+        ("lens", places["id"], {"x": 24, "y": 14, "w": 24, "h": 18}),
+        ("lens", orgs["id"], {"x": 0, "y": 32, "w": 24, "h": 14}),
+        ("lens", people["id"], {"x": 24, "y": 32, "w": 24, "h": 14}),
+        ("search", latest["id"], {"x": 0, "y": 46, "w": 48, "h": 20}),
+    ]))
+    return objs
+
+
+def main() -> None:
+    objs = build()
+    OUT.write_text("".join(dumps(o) + "\n" for o in objs), encoding="utf-8")
+    print(f"wrote {len(objs)} objects to {OUT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""``rasid run``'s supervisor with small stand-in child processes (no Kafka, no Elasticsearch):
+restart with backoff, SIGTERM forwarding, kill after the grace period, plain startup messages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from click.testing import CliRunner
+
+from pipeline.settings import load_settings
+from pipeline.supervisor import ChildSpec, Supervisor, check_elasticsearch, check_kafka, child_specs, run_cmd
+
+PY = sys.executable
+
+
+def spec(name: str, code: str) -> ChildSpec:
+    return ChildSpec(name=name, args=[PY, "-c", code])
+
+
+async def _run_for(sup: Supervisor, seconds: float) -> None:
+    task = asyncio.create_task(sup.run())
+    await asyncio.sleep(seconds)
+    sup.request_stop(signal.SIGTERM)
+    await asyncio.wait_for(task, 20)
+
+
+def test_crashed_child_is_restarted_with_backoff_and_reported(caplog):
+    caplog.set_level(logging.INFO, logger="rasid.run")
+    sup = Supervisor([spec("crasher", "import sys; sys.exit(3)")], backoff_s=0.1, backoff_max_s=0.4)
+    asyncio.run(_run_for(sup, 1.6))
+    child = sup.children[0]
+    assert 3 <= child.restarts <= 12  # restarted, but backing off (0.1, 0.2, 0.4, 0.4 ...), not spinning
+    msgs = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("crasher exited with code 3" in m for m in msgs)
+
+
+def test_sigterm_is_forwarded_and_children_drain(tmp_path):
+    marker = tmp_path / "drained"
+    code = ("import signal, sys, time, pathlib\n"
+            "def bye(*a):\n"
+            f"    pathlib.Path({str(marker)!r}).write_text('ok'); sys.exit(0)\n"
+            "signal.signal(signal.SIGTERM, bye)\n"
+            "while True: time.sleep(0.05)\n")
+    sup = Supervisor([spec("worker", code)], grace_s=5)
+    asyncio.run(_run_for(sup, 1.0))
+    assert marker.read_text() == "ok"
+    assert sup.children[0].proc.returncode == 0
+    assert sup.children[0].restarts == 0
+
+
+def test_child_ignoring_sigterm_is_killed_after_grace():
+    code = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True: time.sleep(0.05)\n"
+    sup = Supervisor([spec("stubborn", code)], grace_s=0.5)
+
+    async def go():
+        t = asyncio.get_running_loop().time()
+        await _run_for(sup, 0.8)
+        return asyncio.get_running_loop().time() - t
+
+    elapsed = asyncio.run(go())
+    assert sup.children[0].proc.returncode == -signal.SIGKILL
+    assert elapsed < 5
+
+
+def test_child_specs_give_each_worker_its_port_and_data_dir(tmp_path):
+    s = load_settings(worker_web_port=7000, data_dir=tmp_path / "d")
+    specs = child_specs(s, 3, connectors=True, extra_connect_args=("--source", "npa"))
+    assert [x.name for x in specs] == ["worker-0", "worker-1", "worker-2", "connectors"]
+    assert [x.env["RASID_WORKER_WEB_PORT"] for x in specs[:3]] == ["7000", "7001", "7002"]
+    assert len({x.env["RASID_DATA_DIR"] for x in specs[:3]}) == 3
+    assert specs[3].args[-3:] == ["connect", "--source", "npa"]
+    assert child_specs(s, 2, connectors=False)[-1].name == "worker-1"
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again when the block ends
+
+
+def test_startup_checks_say_what_is_missing():
+    port = _closed_port()
+    s = load_settings(kafka_bootstrap=f"127.0.0.1:{port}", es_url=f"http://127.0.0.1:{port}")
+    k = check_kafka(s, timeout=1)
+    e = check_elasticsearch(s, timeout=1)
+    assert k == (f"Kafka at 127.0.0.1:{port} is not reachable — start it with `rasid devstack up` "
+                 "or set RASID_KAFKA_BOOTSTRAP")
+    assert e.startswith(f"Elasticsearch at http://127.0.0.1:{port} is not reachable")
+    assert "rasid devstack up" in e and "RASID_ES_URL" in e
+
+
+def test_run_refuses_to_start_without_its_servers(monkeypatch):
+    from pipeline.settings import get_settings
+
+    port = _closed_port()
+    monkeypatch.setenv("RASID_KAFKA_BOOTSTRAP", f"127.0.0.1:{port}")
+    monkeypatch.setenv("RASID_ES_URL", f"http://127.0.0.1:{port}")
+    get_settings.cache_clear()
+    try:
+        res = CliRunner().invoke(run_cmd, [])
+    finally:
+        get_settings.cache_clear()
+    assert res.exit_code == 2
+    assert "Kafka at" in res.output and "Elasticsearch at" in res.output
