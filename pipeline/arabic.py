@@ -76,6 +76,19 @@ def fold(text: str) -> str:
     return text.translate(_FOLD).lower()
 
 
+_LETTERS_ONLY = {k: v for k, v in _FOLD.items() if chr(k) not in "٫٬،؛؟"}
+_FOLD_LETTERS = str.maketrans(_LETTERS_ONLY)
+
+
+def fold_letters(text: str, lower: bool = True) -> str:
+    """Like :func:`fold` but leaves punctuation (incl. ``؟`` and ``،``) alone.
+
+    With ``lower=False`` it is safe on analyst-written regular expressions, whose
+    syntax (``\\S``, ``\\W``) must survive folding."""
+    text = DIACRITICS_RE.sub("", text).translate(_FOLD_LETTERS)
+    return text.lower() if lower else text
+
+
 def normalize(text: str) -> str:
     """The match form: repaired, folded, punctuation → single spaces."""
     return " ".join(tokens(text))
