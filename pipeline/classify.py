@@ -910,12 +910,19 @@ class Explained:
         return self.context_ok and not self.vetoed and self.score >= self.threshold
 
 
-def context_occurrences(doc: Doc, found: dict, ctx: Context, gaz_mentions: list | None) -> list[Occ]:
+def context_occurrences(
+    doc: Doc, found: dict, ctx: Context, gaz_mentions: list | None, anchors_only: bool = False
+) -> list[Occ]:
+    """Where the context is named. ``anchors_only`` leaves out gazetteer entries flagged
+    ``anchor: false`` (reporting sources such as «الشبكة السورية لحقوق الإنسان»): they say
+    who reported, not where an actor acts, so they must not satisfy a proximity rule."""
     occ = list(found.get(ctx.owner, ()))
     if gaz_mentions:
         for m in gaz_mentions:
             if m.conditional:
                 continue  # it counted only because of the context: not evidence of it
+            if anchors_only and not getattr(m.entry, "anchor", True):
+                continue
             if (ctx.gazetteer_syrian and m.entry.syrian) or (m.entry.country in ctx.gazetteer_countries):
                 occ.append(Occ(m.start, m.end))
     return occ
@@ -933,6 +940,7 @@ def explain(title: str | None, body: str, topics: TopicSet | None = None, doc: D
     gaz_mentions = ts.gazetteer.mentions(doc) if ts.gazetteer is not None else None
     ctx_occ = {name: context_occurrences(doc, found, c, gaz_mentions) for name, c in ts.contexts.items()}
     ctx_score = {name: context_score(doc, ctx_occ[name], c) for name, c in ts.contexts.items()}
+    ctx_anchor = {name: context_occurrences(doc, found, c, gaz_mentions, True) for name, c in ts.contexts.items()}
     ctx_ok: dict[str, bool] = {}
     for name, c in ts.contexts.items():
         ok = ctx_score[name] >= c.min_score
@@ -970,7 +978,7 @@ def explain(title: str | None, body: str, topics: TopicSet | None = None, doc: D
                 for g, refs in zip(e.groups, e.group_ctx):
                     occs = keep(found.get(g, []), e)
                     for c in refs:
-                        occs = occs + ctx_occ[c]
+                        occs = occs + ctx_anchor[c]
                     grp_occ.append(OccList(occs))
                 anchors, others = grp_occ[0].occs, grp_occ[1:]
                 hits, ev_occs = [], []

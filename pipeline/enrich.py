@@ -60,6 +60,7 @@ class GEntry:
     syrian: bool  # a mention of it establishes a Syrian context
     lat: float | None = None
     lon: float | None = None
+    anchor: bool = True  # may anchor a proximity rule («Russia … in Syria»); false for reporting sources
 
     def place(self) -> Place:
         loc = {"lat": self.lat, "lon": self.lon} if self.lat is not None and self.lon is not None else None
@@ -147,17 +148,34 @@ class Gazetteer:
                 uncued.append((idx, o, opts))
                 continue
             accepted.append((idx, o, opts))
-        # a guarded place in a list of places is cued by the list: «طفس وجاسم», «أعزاز والباب»
+        # a guarded place in a list of places is cued by the list, on either side of the «و»:
+        # «طفس وجاسم», «أعزاز والباب», «بين الميادين وتدمر» (repeated until nothing changes)
         place_ends = {o.end for idx, o, _ in accepted if self.entries[idx].kind == "place"}
-        for idx, o, opts in sorted(uncued, key=lambda r: r[1].start):
-            if (
-                self.entries[idx].kind == "place"
-                and o.start in place_ends
-                and doc.toks[o.start].startswith("و")
-                and doc.pos[o.start] - doc.pos[o.start - 1] == 1
-            ):
-                accepted.append((idx, o, opts))
-                place_ends.add(o.end)
+        place_starts = {o.start for idx, o, _ in accepted if self.entries[idx].kind == "place"}
+        pending = sorted((r for r in uncued if self.entries[r[0]].kind == "place"), key=lambda r: r[1].start)
+        changed = True
+        while pending and changed:
+            changed = False
+            rest = []
+            for idx, o, opts in pending:
+                after = (
+                    o.start in place_ends
+                    and doc.toks[o.start].startswith("و")
+                    and doc.pos[o.start] - doc.pos[o.start - 1] == 1
+                )
+                before = (
+                    o.end in place_starts
+                    and doc.toks[o.end].startswith("و")
+                    and doc.pos[o.end] - doc.pos[o.end - 1] == 1
+                )
+                if after or before:
+                    accepted.append((idx, o, opts))
+                    place_ends.add(o.end)
+                    place_starts.add(o.start)
+                    changed = True
+                else:
+                    rest.append((idx, o, opts))
+            pending = rest
         # within a kind the longest match wins (then the leftmost)
         accepted.sort(key=lambda r: (-(r[1].end - r[1].start), r[1].start))
         covered: dict[str, set[int]] = {k: set() for k in KINDS}
@@ -262,7 +280,10 @@ def build_gazetteer(data: Any, src: str = "<gazetteer>") -> Gazetteer:
                 if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                     raise GazetteerError(f"{src}:{ln}: place {name!r}: lat/lon out of range")
             syrian = bool(it.get("syrian", country == "SY"))
-            e = GEntry(kind=kind, name=name, name_en=it.get("name_en"), country=country, syrian=syrian, lat=lat, lon=lon)
+            e = GEntry(
+                kind=kind, name=name, name_en=it.get("name_en"), country=country, syrian=syrian, lat=lat, lon=lon,
+                anchor=bool(it.get("anchor", True)),
+            )
             idx = len(entries)
             entries.append(e)
             base = AliasOpts(

@@ -340,3 +340,44 @@ def test_store_reloads_when_the_gazetteer_changes(tmp_path):
                   encoding="utf-8")
     os.utime(gz, (9, 9))
     assert ids(classify("", body, store.maybe_reload())) == ["chemical_weapons"]
+
+
+@pytest.mark.parametrize(
+    "title, body, expected",
+    [
+        # a Russian actor beside what it does reaches russian_role on its own
+        ("هجوم لداعش في البادية السورية", "ونفذت طائرات حربية روسية أكثر من 30 غارة على مواقع في بادية حمص شرقي سوريا.", "russian_role"),
+        ("OPCW report on Syria", "Russia, which has backed Assad militarily since 2015, dismissed the report on Syria's Idlib.", "russian_role"),
+        ("الأسد يغادر سوريا", "وأعلن مصدر في الكرملين أن روسيا منحت الأسد وعائلته حق اللجوء بعد سقوط دمشق.", "russian_role"),
+        # hostilities in the register of army statements
+        ("الجيش العربي السوري يواصل عملياته في الغوطة", "واصلت وحدات من قواتنا المسلحة الباسلة عملياتها ضد أوكار الإرهابيين في جوبر بريف دمشق ودمرت تجمعات لهم.",
+         "military_escalation"),
+        ("خروقات في إدلب", "رصد مركز المصالحة 16 خرقاً لنظام وقف إطلاق النار في منطقة إدلب لخفض التصعيد، وقصفاً على بلدات في ريف حماة.",
+         "military_escalation"),
+        # people fleeing without the word «نزوح»
+        ("موجة نزوح في إدلب", "وتوجه نحو مليون شخص من ريف إدلب نحو الحدود التركية هرباً من القصف، وسط ظروف صعبة للعائلات في العراء.",
+         "displacement_humanitarian"),
+    ],
+)
+def test_generalised_families(real, title, body, expected):
+    assert expected in ids(classify(title, body, real))
+
+
+def test_football_war_metaphors_are_not_hostilities(real):
+    body = ("وشنّ فريق الجيش هجمات متتالية على مرمى الوحدة في قمة المرحلة من الدوري السوري الممتاز لكرة القدم على ملعب "
+            "الفيحاء بدمشق، وسجل هدفاً بقذيفة صاروخية من خارج المنطقة، قبل أن يقصف المرمى مجدداً في الشوط الثاني بحلب.")
+    assert ids(classify("الجيش يتصدر الدوري السوري", body, real)) == []
+
+
+def test_a_passing_agreement_name_is_not_diplomacy(real):
+    body = ("قصفت قوات النظام بلدات في جبل الزاوية جنوبي إدلب، في خرق جديد لاتفاق سوتشي، وقتل ثلاثة مدنيين بينهم طفل في "
+            "بلدة البارة بريف إدلب السوري.")
+    got = ids(classify("", body, real))
+    assert "international_diplomacy" not in got and "military_escalation" in got
+
+
+def test_reporting_source_does_not_place_russia_in_syria(real):
+    body = ("وقالت وكالة روسية إن الاتفاقات الروسية كثيرة، فيما تحدثت الشبكة السورية لحقوق الإنسان عن مقتل مدنيين في ريف "
+            "إدلب بسوريا.")
+    ev = {x.id: x for x in explain("", body, real)}["russian_role"]
+    assert "الشبكة السورية لحقوق الإنسان" not in ev.evidence

@@ -105,7 +105,7 @@ def test_organisation_aliases(gz):
 def test_dateline_place_comes_first(gz):
     ents = enrich("عنوان", "قصف على حلب", "القامشلي", gz)
     assert [p.name for p in ents.places] == ["القامشلي", "حلب"]
-    assert [p.name for p in enrich(None, "نص", "هطاي", gz).places] == []
+    assert [p.name for p in enrich(None, "نص", "مدريد", gz).places] == []
 
 
 def test_each_entity_once_in_order_of_first_mention(gz):
@@ -175,3 +175,29 @@ def test_yaml_error_has_a_line(tmp_path):
     p = write(tmp_path, "places:\n  - {name: x, lat: 1, lon: 2\n  - {name: y}\n")
     with pytest.raises(GazetteerError, match=r"gazetteer.yaml:\d+: YAML error"):
         load_gazetteer(p)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("في بادية الميادين شرقي دير الزور", ["الميادين", "دير الزور"]),
+        ("على الطريق بين الميادين وتدمر", ["الميادين", "تدمر"]),  # a list cues the guarded names on both sides
+        ("نشر ناشطون الصور على مواقع التواصل", []),  # «الصور» the pictures, not the town
+        ("غارة على بلدة في قضاء صور جنوب لبنان", ["صور"]),
+        ("اشتباكات في زملكا وعين ترما", ["زملكا", "عين ترما"]),
+    ],
+)
+def test_guarded_names_cued_by_lists_and_regions(gz, text, expected):
+    assert places(text, gz) == expected
+
+
+def test_hatay_spelling_variant(gz):
+    assert places("أغلقت السلطات المعبر مع ولاية هطاي", gz) == ["هاتاي"]
+
+
+def test_reporting_sources_do_not_anchor_rules(gz):
+    from pipeline.classify import make_doc
+
+    ms = {m.entry.name: m.entry for m in gz.mentions(make_doc(None, "وثقت الشبكة السورية لحقوق الإنسان مقتل مدنيين في إدلب"))}
+    assert ms["الشبكة السورية لحقوق الإنسان"].anchor is False
+    assert ms["إدلب"].anchor is True
