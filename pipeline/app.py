@@ -32,6 +32,7 @@ cancelled mid-batch on shutdown, losing it.)
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from pathlib import Path
@@ -124,6 +125,8 @@ def create_app(
         # bounded memory: faust buffers this many messages per partition ahead of the agent
         stream_buffer_maxsize=max(4 * settings.batch_size, 64),
         broker_max_poll_records=max(2 * settings.batch_size, 50),
+        broker_session_timeout=float(os.environ.get("BROKER_SESSION_TIMEOUT", settings.kafka_session_timeout_s)),
+        broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 3),
         # a batch may legitimately spend a while in the process pool (several pages × timeout)
         broker_max_poll_interval=max(300.0, 4 * settings.process_timeout_s),
         producer_max_request_size=max_bytes + 64_000,

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(4, ge=1, le=256)
     kafka_replication: int = Field(1, ge=1)
     kafka_max_message_bytes: int = Field(1_000_000, ge=10_000)
+    # how soon a dead worker's partitions move to a live one (faust/aiokafka default is 60 s)
+    kafka_session_timeout_s: float = Field(10.0, ge=6.0, le=300.0)
 
     # Elasticsearch
     es_url: str = "http://127.0.0.1:9200"
