@@ -176,6 +176,10 @@ _EN_CREDIT_RE = re.compile(
     r"(?:\s|^)\(?(?:AP Photo|AP|REUTERS|Reuters|AFP|AFP via Getty Images|Getty Images|EPA|EPA-EFE|Anadolu Agency|Anadolu)"
     r"(?:/[\w .'\-]{2,40})?\)?\s*$")
 _PHOTO_TAIL_RE = re.compile(r"\((?:صورة|الصورة|صوره|الصوره|تصوير|photo|credit)\s*[:：][^)]*\)\s*$", re.I)
+# "<description> - 14 أيار 2017 - (يوتيوب)": a photo line ending with its date and a credit in brackets
+_DATED_CREDIT_RE = re.compile(
+    rf"\s[-–—]\s*(?:\d{{1,2}}\s+(?:من\s+)?)?(?:[{ARABIC_LETTER}/]+\s+){{0,2}}\d{{4}}\s*[-–—]?\s*\(([^()]{{2,40}})\)\s*$")
+_ELLIPSIS_END_RE = re.compile(r"(?:…|\.\.\.)[\"»”'’)\]]*$")
 _INITIALS_RE = re.compile(rf"^\(?\s*[{ARABIC_LETTER}]{{1,2}}\s?\.\s?[{ARABIC_LETTER}]{{1,2}}(?:\s*[/\\\-]\s*[{ARABIC_LETTER}]{{1,2}}\s?\.\s?[{ARABIC_LETTER}]{{1,2}})*\s*\)?$")
 _SPACES_RE = re.compile(r"\s+")
 _LEAD_SYMBOLS_RE = re.compile(r"^[^\w©(#]+")
@@ -185,7 +189,8 @@ _DATELINE_LINE_RE = re.compile(
 )
 _DATELINE_PREFIX_RE = re.compile(
     rf"^(?P<place>[{ARABIC_LETTER}][^\s:–—\-،,.()«»\"]*(?:\s+[{ARABIC_LETTER}][^\s:–—\-،,.()«»\"]*){{0,2}})"
-    r"\s*(?:\((?P<agency2>[^()]{2,40})\)\s*[-–—:]\s*|[-–—]\s*(?P<agency>[^.!؟?:\-–—]{2,40}?)\s*:\s*|(?P<dash>[-–—])\s+)(?=\S)"
+    rf"(?:\s*[،,]\s*[{ARABIC_LETTER}]+(?:\s+[{ARABIC_LETTER}]+)?(?=\s*\())?"  # "دمشق، سوريا (CNN) --"
+    r"\s*(?:\((?P<agency2>[^()]{2,40})\)\s*[-–—:]{1,2}\s*|[-–—]\s*(?P<agency>[^.!؟?:\-–—]{2,40}?)\s*:\s*|(?P<dash>[-–—])\s+)(?=\S)"
 )
 
 
@@ -312,6 +317,9 @@ def _is_caption(ln: _Line, rules: Rules, caption_keys: set[str], alt_keys: set[s
     en = _EN_CREDIT_RE.search(ln.text)
     if en and ("/" in en.group(0) or not _has_terminal(ln.text[: en.start()].rstrip() or "x")):
         return True  # "... REUTERS/Khalil Ashawi", "... (AFP)"
+    dc = _DATED_CREDIT_RE.search(ln.text)
+    if dc and len(dc.group(1).split()) <= 4 and not _has_terminal(ln.text[: dc.start()].rstrip() or "x"):
+        return True
     m = _CREDIT_TAIL_RE.search(ln.text)
     if not m:
         return False
@@ -416,6 +424,10 @@ def _dateline_from_prefix(text: str, rules: Rules) -> dict | None:
 
 
 def _dateline(place: str, agency: str | None, raw: str, rules: Rules) -> dict | None:
+    agencies = rules.vocab.get("agencies", frozenset())
+    if agency and all(t in agencies for t in normalize(place).split()) and not all(
+            t in agencies for t in normalize(agency).split()):
+        place, agency = agency, place  # "أ ف ب (إدلب)": the agency first, the place in brackets
     not_places = rules.vocab.get("not_places", frozenset())
     not_dateline = rules.vocab.get("not_dateline", frozenset())
     pkey = normalize(place)
@@ -477,11 +489,12 @@ def clean(ex, site_name: str | None = None, rules: Rules | None = None) -> Clean
         "link_texts": set(getattr(ex, "link_texts", None) or ()),
     }
     for ln in lines:
-        ln.reason = _line_reason(ln, rules, ctx)
+        ln.reason = ln.reason or _line_reason(ln, rules, ctx)  # a tail cut off inline stays removed
 
     _remove_after_markers(lines)
     dateline = _top_region(lines, ex, title, rules)
     _remove_author_box(lines, getattr(ex, "author", None))
+    _remove_trailing_teasers(lines)
     _remove_duplicates(lines)
 
     kept = [ln.text for ln in lines if ln.kept]
@@ -587,6 +600,18 @@ def _remove_author_box(lines: list[_Line], author: str | None) -> None:
         if len(after) <= 2 and all(x.words <= 40 for x in after):
             for x in after:
                 x.reason = "author_bio"
+
+
+def _remove_trailing_teasers(lines: list[_Line]) -> None:
+    """Other stories' cards left at the end of the body: a headline-shaped line followed by
+    an excerpt cut off with an ellipsis ("... استذكر…"). Only at the very end, in pairs."""
+    kept = [ln for ln in lines if ln.kept]
+    while len(kept) >= 3:
+        excerpt, head = kept[-1], kept[-2]
+        if not (_ELLIPSIS_END_RE.search(excerpt.text) and _headline_like(head) and not _sentence_like(head)):
+            break
+        excerpt.reason = head.reason = "teaser"
+        kept = kept[:-2]
 
 
 def _remove_duplicates(lines: list[_Line]) -> None:

@@ -259,6 +259,9 @@ _NUM_DATE_RE = re.compile(
     r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]+(\d{1,2}):(\d{2}))?(?!\d)|(?<!\d)(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?!\d)")
 
 
+_GMT_OFFSET_RE = re.compile(r"(?:GMT|UTC|غرينتش|جرينتش)\s*(?P<sign>[+-])\s*(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?", re.I)
+
+
 def find_first_date(text: str | None) -> datetime | None:
     """The earliest date written in a stretch of page text (Arabic month names or numeric)."""
     if not text:
@@ -267,7 +270,7 @@ def find_first_date(text: str | None) -> datetime | None:
     found = []
     for rx in (_AR_DATE_RE, _NUM_DATE_RE):
         for m in rx.finditer(s):
-            d = parse_date(m.group(0))
+            d = parse_date(s[m.start(): m.end() + 24])  # with a trailing "(GMT+0400)" if written
             if d:
                 found.append((m.start(), d))
                 break
@@ -317,7 +320,14 @@ def parse_date(value: str | None) -> datetime | None:
     if dt is None:
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        # "آخر تحديث 14:00 (GMT+0400)": a written offset beats the UTC default
+        off = _GMT_OFFSET_RE.search(s)
+        tz = timezone.utc
+        if off:
+            delta = timedelta(hours=int(off["h"]), minutes=int(off["m"] or 0))
+            if delta <= timedelta(hours=14):
+                tz = timezone(delta if off["sign"] == "+" else -delta)
+        dt = dt.replace(tzinfo=tz)
     now = datetime.now(timezone.utc)
     if dt.year < 1990 or dt > now + timedelta(days=2):
         return None

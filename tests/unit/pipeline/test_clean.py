@@ -339,3 +339,47 @@ def test_english_article_noise():
              "Reporting by Suleiman Al-Khalidi; Editing by Alex Richardson", "Share this article", "Related", "Syrian pound hits record low"]
     c = clean(Extracted(title="Russian strikes hit Idlib", paragraphs=paras, language="en"))
     assert c.paragraphs == [e1, e2]
+
+
+# --------------------------------------------------------------------------- shapes seen on real pages (realpages pass)
+
+
+def test_comment_policy_and_site_disclaimer_go_real_sentence_stays():
+    policy = ("يسعدنا النقاش البنّاء في موقعنا، ولكي لا نضطر إلى مراجعة التعليقات قبل نشرها ننصحك بقراءة "
+              "إرشادات المشاركة. وقد تُستخدم مشاركاتك مع اسمك وفق سياسة الخصوصية وشروط الاستخدام.")
+    disclaimer = "التعليقات المنشورة أدناه لا تعبر عن رأي الموقع، بل تعكس وجهات نظر أصحابها فقط."
+    sentence = "وقال المتحدث إن التصريحات الأخيرة تعكس وجهة نظر الحكومة في ملف إدلب وليست موقفاً شخصياً."
+    body = body_of([S1, S2, sentence, policy, disclaimer])
+    assert body == [S1, S2, sentence]
+
+
+def test_icon_label_glued_to_caption_and_dated_credit_caption():
+    cap = "عناصر من الدفاع المدني يزيلون الركام في بلدة سرمين بريف إدلب - 3 آذار 2020 - (وكالة سمارت)"
+    body = body_of([cap, "photo icon" + cap, "share icon ع ع ع", S1, S2])
+    assert body == [S1, S2]
+    # a sentence that ends with a bracketed agency and a year stays
+    s = "وقصفت قوات النظام البلدة مرات عدة منذ مطلع عام 2019 (بحسب المرصد)."
+    assert body_of([S1, s]) == [S1, s]
+
+
+def test_published_date_tacked_after_last_sentence_is_cut():
+    body = body_of([S1, S2 + " نشرت في : 14/02/2020"])
+    assert body == [S1, S2]
+
+
+def test_trailing_teaser_card_goes_but_an_ellipsis_inside_the_story_stays():
+    teaser_head = "ندوة في القامشلي تستعيد سيرة ناشطة راحلة"
+    teaser_text = "بعد عام على رحيل الناشطة الحقوقية، اجتمع زملاؤها في القامشلي ليستذكروا…"
+    assert body_of([S1, S2, S3, teaser_head, teaser_text]) == [S1, S2, S3]
+    quoted = "وختم بيانه بالقول: «سنبقى هنا مهما طال الزمن...»"
+    assert body_of([S1, S2, quoted]) == [S1, S2, quoted]
+
+
+def test_agency_then_place_in_brackets_and_city_country_prefix_datelines():
+    c = clean(ex(["رويترز (دمشق)", S1, S2]))
+    assert c.dateline and c.dateline["place"] == "دمشق" and c.dateline["agency"] == "رويترز"
+    assert c.paragraphs == [S1, S2]
+    lead = "حلب، سوريا (رويترز) -- " + S1
+    c = clean(ex([lead, S2]))
+    assert c.dateline and c.dateline["place"] == "حلب" and c.dateline["agency"] == "رويترز"
+    assert c.paragraphs[0] == lead  # the dateline prefix stays part of the sentence

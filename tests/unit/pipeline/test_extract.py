@@ -337,3 +337,10 @@ def test_long_reader_comments_do_not_outweigh_a_short_story():
     text = _paras(html)
     assert P1 in text and P2 in text
     assert "أتفق تماماً" not in text
+
+
+def test_parse_date_keeps_a_written_gmt_offset():
+    d = parse_date("الأربعاء، 28 آب/اغسطس 2013، آخر تحديث 14:00 (GMT+0400)")
+    assert d is not None and d.utcoffset().total_seconds() == 4 * 3600
+    assert d.astimezone(timezone.utc).hour == 10
+    assert find_first_date("نشر في 5 آذار 2020 الساعة 09:30 بتوقيت GMT+0200").utcoffset().total_seconds() == 7200
