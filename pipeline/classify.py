@@ -423,6 +423,9 @@ class Topic:
     repeat_cap: int
     title_bonus: float
     line: int
+    # located: (context, rival context, window) — an occurrence counts only when no place of
+    # the rival context is at least as close to it as the nearest place of the context
+    located: tuple[str, str, int] | None = None
     term_owners: dict = field(default_factory=dict)  # matcher owner -> index of its term entry
     rule_entries: list[int] = field(default_factory=list)  # indices of proximity rules
 
@@ -527,7 +530,7 @@ def line_of(obj: Any, default: int | None = None) -> int | None:
 
 _TOPIC_KEYS = {
     "name", "threshold", "requires_context", "terms", "rules", "not", "not_near",
-    "repeat", "repeat_cap", "title_bonus", "description",
+    "repeat", "repeat_cap", "title_bonus", "description", "located",
 }
 
 
@@ -744,9 +747,20 @@ def build_topics(data: Any, src: str = "<topics>", base: Path | None = None, mti
             matcher.add(nn_owner, terms_to_patterns(nn["terms"], tid, "not_near"))
             nn_within = int(_num(nn.get("within", 5), src, nn, tid, "within"))
 
+        located = None
+        loc = spec.get("located")
+        if loc is not None:
+            if not isinstance(loc, dict) or set(loc) - {"in", "not_in", "within"} or not loc.get("in") or not loc.get("not_in"):
+                raise TopicsError(src, line_of(loc, tline), "'located' needs {in: context, not_in: context, within: N}", tid)
+            for c in (loc["in"], loc["not_in"]):
+                if str(c) not in contexts:
+                    raise TopicsError(src, line_of(loc, tline), f"located: unknown context {c!r}", tid)
+            located = (str(loc["in"]), str(loc["not_in"]), int(_num(loc.get("within", 10), src, loc, tid, "within")))
+
         topics.append(
             Topic(
                 id=tid,
+                located=located,
                 name=str(spec.get("name") or tid),
                 threshold=threshold,
                 context=str(ctx) if ctx is not None else None,
@@ -955,7 +969,24 @@ def explain(title: str | None, body: str, topics: TopicSet | None = None, doc: D
         ev_seen: set[str] = set()
         parts: list[tuple[str, float, int]] = []
 
+        loc_in = loc_out = None
+        if t.located is not None:
+            loc_in, loc_out = OccList(ctx_anchor[t.located[0]]), OccList(ctx_anchor[t.located[1]])
+
+        def elsewhere(o: Occ) -> bool:
+            """The nearest place to this occurrence belongs to the rival context (ties included):
+            strikes «على لبنان» in an article about people fleeing into Syria are not Syrian hostilities."""
+            assert t.located is not None and loc_in is not None and loc_out is not None
+            w = t.located[2]
+            out = _closest(o, loc_out, w, doc)
+            if out is None:
+                return False
+            inn = _closest(o, loc_in, w, doc)
+            return inn is None or _dist(o, out, doc) <= _dist(o, inn, doc)
+
         def keep(occs: list[Occ], e: Entry) -> list[Occ]:
+            if occs and loc_out:
+                occs = [o for o in occs if not elsewhere(o)]
             if occs and topic_nn:
                 occs = [o for o in occs if not near(o, topic_nn, t.not_near_within, doc)]
             if occs and e.not_near is not None:

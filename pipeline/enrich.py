@@ -45,6 +45,7 @@ from pipeline.arabic import fold, repair
 from pipeline.schema import Place
 
 KINDS = ("place", "organization", "person")
+_OR = frozenset({"او", "or"})  # «عمّان أو دمشق»: a list of places joined by «أو»
 
 
 class GazetteerError(ValueError):
@@ -167,6 +168,17 @@ class Gazetteer:
                     o.end in place_starts
                     and doc.toks[o.end].startswith("و")
                     and doc.pos[o.end] - doc.pos[o.end - 1] == 1
+                )
+                # «من عمّان أو دمشق»: «أو» between two places lists them as well
+                after = after or (
+                    o.start - 1 in place_ends
+                    and doc.toks[o.start - 1] in _OR
+                    and doc.pos[o.start] - doc.pos[o.start - 2] == 2
+                )
+                before = before or (
+                    o.end + 1 in place_starts
+                    and doc.toks[o.end] in _OR
+                    and doc.pos[o.end + 1] - doc.pos[o.end - 1] == 2
                 )
                 if after or before:
                     accepted.append((idx, o, opts))

@@ -201,3 +201,10 @@ def test_reporting_sources_do_not_anchor_rules(gz):
     ms = {m.entry.name: m.entry for m in gz.mentions(make_doc(None, "وثقت الشبكة السورية لحقوق الإنسان مقتل مدنيين في إدلب"))}
     assert ms["الشبكة السورية لحقوق الإنسان"].anchor is False
     assert ms["إدلب"].anchor is True
+
+
+def test_places_joined_by_or_cue_each_other(gz):
+    # «عمّان» (Amman, not Oman) needs a cue; a list «X أو Y» of places is one
+    assert places("لم يصدر أي تعليق رسمي من عمّان أو دمشق", gz) == ["عمّان", "دمشق"]
+    assert places("لم يصدر تعليق من دمشق أو عمان", gz) == ["دمشق", "عمّان"]
+    assert places("وصل وفد من عمان أمس", gz) == []
