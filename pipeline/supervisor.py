@@ -27,6 +27,7 @@ from pathlib import Path
 import click
 
 from pipeline.log import get_logger, setup_logging
+from pipeline.metrics import metrics_port_for
 from pipeline.settings import Settings
 
 log = get_logger("rasid.run")
@@ -138,6 +139,8 @@ def child_specs(settings: Settings, workers: int, connectors: bool,
             env={
                 "RASID_WORKER_WEB_PORT": str(settings.worker_web_port + i),
                 "RASID_DATA_DIR": str(data_dir),
+                # every process its own scrape target: connectors on the base port, worker i on base+1+i
+                "RASID_METRICS_PORT": str(metrics_port_for(settings.metrics_port, "worker", i)),
             },
             dirs=[data_dir],
         ))
