@@ -88,8 +88,7 @@ def test_kill9_of_the_whole_rasid_run_then_restart(fault_ns, procs, fault_tmp):
         human = _cli(env, "tail", "articles", "-n", "3", "--bidi")
         from pipeline.metrics import metrics_port_for
 
-        # observed, not asserted: which process serves which port depends on `rasid run` giving each
-        # child its own RASID_METRICS_PORT (see pipeline.metrics.metrics_port_for)
+        # `rasid run` gives each child its own RASID_METRICS_PORT (pipeline.metrics.metrics_port_for)
         exposed = {role: _metric_names(metrics_port_for(metrics_port, role)) for role in ("connectors", "worker")}
 
         h.record("rasid_run_kill9", **inv, indexed_at_kill=at_kill, raw_records_at_kill=raw_at_kill,
@@ -112,6 +111,9 @@ def test_kill9_of_the_whole_rasid_run_then_restart(fault_ns, procs, fault_tmp):
         assert status["sources"]["fault-outlet"]["raw_last_window"] >= n
         assert tail.returncode == 0 and len(tailed) == 3 and all(t["id"] in ledger for t in tailed)
         assert human.returncode == 0 and "fault-outlet" in human.stdout
+        assert "rasid_fetch_seconds_bucket" in exposed["connectors"], exposed
+        assert {"rasid_stage_received_total", "rasid_stage_emitted_total", "rasid_bulk_seconds_bucket",
+                "rasid_end_to_end_seconds_bucket"} <= set(exposed["worker"]), exposed
 
 
 def _metric_names(port: int) -> list[str]:
