@@ -56,11 +56,23 @@ def test_template_and_alias_installed(settings, es):
     assert current_index(settings) in aliases
 
 
-def test_arabic_analyzer_available(es, settings):
+@pytest.fixture(scope="module")
+def own(devstack):
+    """A namespace of these search tests alone: other tests' documents in the run's
+    namespace (other months, other words) must not change what a query finds here."""
+    from tests.integration.conftest import _new_namespace, _setup, _teardown
+    from pipeline.settings import load_settings
+
+    s = _setup(load_settings(namespace=_new_namespace()))
+    yield s
+    _teardown(s)
+
+
+def test_arabic_analyzer_available(es, own):
     """The Arabic analysis components are installed (not just the standard analyzer)."""
     tokens = es.indices.analyze(analyzer="arabic", text="الأسلحة الكيميائية في إدلب")["tokens"]
     assert [t["token"] for t in tokens] == ["اسلح", "كيميائ", "ادلب"]
-    ours = es.indices.analyze(index=settings.es_alias, analyzer="rasid_arabic", text="١٢٣ الكيمـ.يائية")["tokens"]
+    ours = es.indices.analyze(index=own.es_alias, analyzer="rasid_arabic", text="١٢٣ الكيمـ.يائية")["tokens"]
     assert [t["token"] for t in ours] == ["123", "كيميائ"]
 
 
@@ -75,22 +87,22 @@ DOCS = {
 
 
 @pytest.fixture(scope="module")
-def indexed(es, settings):
+def indexed(es, own):
     """DOCS indexed into a monthly index created by the template, searchable through the alias."""
-    index = settings.es_index_for(2019, 5)
+    index = own.es_index_for(2019, 5)
     for i, (doc_id, doc) in enumerate(DOCS.items()):
         es.index(index=index, id=doc_id, document={"id": doc_id, "source": "test", "published_at": f"2019-05-{10 + i:02d}T08:00:00Z", **doc})
-    es.indices.refresh(index=settings.es_alias)
+    es.indices.refresh(index=own.es_alias)
     return index
 
 
-def _ids(es, settings, query: dict) -> set[str]:
-    resp = es.search(index=settings.es_alias, query=query, size=50)
+def _ids(es, own, query: dict) -> set[str]:
+    resp = es.search(index=own.es_alias, query=query, size=50)
     return {h["_id"] for h in resp["hits"]["hits"]}
 
 
-def test_monthly_index_gets_alias_and_mappings(es, settings, indexed):
-    assert indexed in es.indices.get_alias(name=settings.es_alias)
+def test_monthly_index_gets_alias_and_mappings(es, own, indexed):
+    assert indexed in es.indices.get_alias(name=own.es_alias)
     props = es.indices.get_mapping(index=indexed)[indexed]["mappings"]["properties"]
     assert props["body"]["analyzer"] == "rasid_arabic"
     assert props["body"]["fields"]["exact"]["type"] == "text"
@@ -99,32 +111,32 @@ def test_monthly_index_gets_alias_and_mappings(es, settings, indexed):
     assert props["published_at"]["type"] == "date"
 
 
-def test_idlib_without_hamza_finds_hamza_spelling(es, settings, indexed):
-    assert _ids(es, settings, {"match": {"body": "ادلب"}}) == {"d-idlib"}
-    assert _ids(es, settings, {"match": {"title": "ادلب"}}) == {"d-idlib"}
+def test_idlib_without_hamza_finds_hamza_spelling(es, own, indexed):
+    assert _ids(es, own, {"match": {"body": "ادلب"}}) == {"d-idlib"}
+    assert _ids(es, own, {"match": {"title": "ادلب"}}) == {"d-idlib"}
 
 
 @pytest.mark.parametrize("query", ["الكيماوي", "كيماوي", "الكيميائية", "الكيماوية", "كيمياوي", "كيمائي"])
-def test_chemical_spelling_variants_fold(es, settings, indexed, query):
-    assert _ids(es, settings, {"match": {"body": query}}) == {"d-chem-1", "d-chem-2", "d-chem-3"}
+def test_chemical_spelling_variants_fold(es, own, indexed, query):
+    assert _ids(es, own, {"match": {"body": query}}) == {"d-chem-1", "d-chem-2", "d-chem-3"}
 
 
-def test_name_variants_fold(es, settings, indexed):
-    assert _ids(es, settings, {"match": {"body": "أكار"}}) == {"d-akar"}
-    assert _ids(es, settings, {"match": {"body": "أقار"}}) == {"d-akar"}
+def test_name_variants_fold(es, own, indexed):
+    assert _ids(es, own, {"match": {"body": "أكار"}}) == {"d-akar"}
+    assert _ids(es, own, {"match": {"body": "أقار"}}) == {"d-akar"}
 
 
-def test_exact_subfield_keeps_phrases(es, settings, indexed):
-    assert _ids(es, settings, {"match_phrase": {"body.exact": "الأسلحة الكيميائية"}}) == {"d-chem-2"}
+def test_exact_subfield_keeps_phrases(es, own, indexed):
+    assert _ids(es, own, {"match_phrase": {"body.exact": "الأسلحة الكيميائية"}}) == {"d-chem-2"}
     # unstemmed: the plural does not match the singular on .exact, while the stemmed field folds more
-    assert _ids(es, settings, {"match_phrase": {"body.exact": "السلاح الكيميائي"}}) == set()
-    assert "d-other" not in _ids(es, settings, {"match": {"body": "الكيماوي"}})
+    assert _ids(es, own, {"match_phrase": {"body.exact": "السلاح الكيميائي"}}) == set()
+    assert "d-other" not in _ids(es, own, {"match": {"body": "الكيماوي"}})
 
 
-def test_reindexing_same_id_does_not_duplicate(es, settings, indexed):
-    before = es.count(index=settings.es_alias)["count"]
+def test_reindexing_same_id_does_not_duplicate(es, own, indexed):
+    before = es.count(index=own.es_alias)["count"]
     es.index(index=indexed, id="d-idlib", document={"id": "d-idlib", **DOCS["d-idlib"]}, refresh=True)
-    assert es.count(index=settings.es_alias)["count"] == before
+    assert es.count(index=own.es_alias)["count"] == before
 
 
 def test_template_upgrade_keeps_existing_index(make_settings, es):
