@@ -78,6 +78,7 @@ class Doc:
     pos: list[int]  # virtual positions (paragraph breaks add PARAGRAPH_GAP)
     n_title: int  # the first n_title tokens are the title
     cache: dict = field(default_factory=dict)  # per-document results shared by stages (gazetteer mentions)
+    n_lead: int = 0  # the first n_lead tokens are the title and the lead paragraph  # per-document results shared by stages (gazetteer mentions)
 
     def surface(self, start: int, end: int) -> str:
         return self.text[self.spans[start][0] : self.spans[end - 1][1]]
@@ -98,10 +99,14 @@ def make_doc(title: str | None, body: str) -> Doc:
     vpos = 0
     last_end = 0
     title_len = len(title_r) if title_r else -1
+    block, lead_blocks, n_lead = 0, (2 if title_r else 1), None
     for m in _WORD_RE.finditer(text):
         s, e = m.span()
         if toks and "\n" in text[last_end:s]:
             vpos += PARAGRAPH_GAP
+            block += 1
+            if block >= lead_blocks and n_lead is None:
+                n_lead = len(toks)
         last_end = e
         for piece in _NON_WORD_RE.split(fold(m.group())):
             if piece and piece != "_":
@@ -112,7 +117,7 @@ def make_doc(title: str | None, body: str) -> Doc:
                 if e <= title_len:
                     n_title += 1
     cands = [token_candidates(t) for t in toks]
-    return Doc(text, toks, cands, spans, pos, n_title)
+    return Doc(text, toks, cands, spans, pos, n_title, n_lead=len(toks) if n_lead is None else n_lead)
 
 
 # ---------------------------------------------------------------------------
@@ -407,6 +412,8 @@ class Entry:
     group_ctx: list[tuple[str, ...]] = field(default_factory=list)  # rule groups: "@context" members
     not_near: Hashable | None = None
     not_near_within: int = 0
+    max: float | None = None  # cap on the contribution (a bare actor word repeated is not a role)
+    lead_exempt: bool = False  # not_near does not apply in the title/lead (what the article reports)
 
 
 @dataclass(slots=True)
@@ -426,10 +433,25 @@ class Topic:
     # located: (context, rival context, window) — an occurrence counts only when no place of
     # the rival context is at least as close to it as the nearest place of the context
     located: tuple[str, str, int] | None = None
+    # substantiveness: at least min_terms distinct entries must score, unless one entry alone
+    # weighs the threshold (a strong phrase or rule); one repeated bare word is not a report
+    min_terms: int = 1
+    # negation: an occurrence preceded (within N words, overlap allowed) by one of these terms
+    # does not count («no civilian casualties», «دون وقوع إصابات»)
+    negation: Hashable | None = None
+    negation_within: int = 0
+    # genre: the topic is vetoed when at least min distinct genre terms occur (a TV drama
+    # about the war, reviewed as culture, reports no hostilities)
+    genre: list = field(default_factory=list)
+    genre_min: int = 2
     term_owners: dict = field(default_factory=dict)  # matcher owner -> index of its term entry
     rule_entries: list[int] = field(default_factory=list)  # indices of proximity rules
+    entries_by_label: dict = field(default_factory=dict)  # entry label -> its weight (strong-entry test)
 
     def __post_init__(self) -> None:
+        self.entries_by_label = {}
+        for e in self.entries:
+            self.entries_by_label[e.label] = max(self.entries_by_label.get(e.label, 0), e.weight)
         self.term_owners = {e.owner: k for k, e in enumerate(self.entries) if e.owner is not None}
         self.rule_entries = [k for k, e in enumerate(self.entries) if e.owner is None]
 
@@ -530,7 +552,7 @@ def line_of(obj: Any, default: int | None = None) -> int | None:
 
 _TOPIC_KEYS = {
     "name", "threshold", "requires_context", "terms", "rules", "not", "not_near",
-    "repeat", "repeat_cap", "title_bonus", "description", "located",
+    "repeat", "repeat_cap", "title_bonus", "description", "located", "min_terms", "negation", "not_genre",
 }
 
 
@@ -685,6 +707,9 @@ def build_topics(data: Any, src: str = "<topics>", base: Path | None = None, mti
             owner = new_owner("t")
             matcher.add(owner, terms_to_patterns(t, tid, "term"))
             e = Entry(label=_label(t), weight=wv, owner=owner)
+            if opts.get("max") is not None:
+                e.max = _num(opts["max"], src, opts, tid, "max")
+            e.lead_exempt = bool(opts.get("lead_exempt", False))
             if opts.get("not_near"):
                 e.not_near = new_owner("xn")
                 matcher.add(e.not_near, terms_to_patterns(opts["not_near"], tid, "not_near"))
@@ -695,11 +720,14 @@ def build_topics(data: Any, src: str = "<topics>", base: Path | None = None, mti
             if not isinstance(r, dict):
                 raise TopicsError(src, line_of(r, tline), "a rule must be a mapping", tid)
             rline = line_of(r, tline)
-            bad = set(r) - {"all", "any", "within", "weight", "name", "not_near", "not_near_within"}
+            bad = set(r) - {"all", "any", "within", "weight", "name", "not_near", "not_near_within", "max", "lead_exempt"}
             if bad:
                 raise TopicsError(src, rline, f"rule: unknown key {sorted(bad)[0]!r}", tid)
             w = _num(r.get("weight", 1), src, r, tid, "weight")
             e = Entry(label=str(r.get("name") or ""), weight=w)
+            if r.get("max") is not None:
+                e.max = _num(r["max"], src, r, tid, "max")
+            e.lead_exempt = bool(r.get("lead_exempt", False))
             if "all" in r:
                 groups = r["all"]
                 if not isinstance(groups, list) or len(groups) < 2 or not all(isinstance(g, list) for g in groups):
@@ -747,6 +775,34 @@ def build_topics(data: Any, src: str = "<topics>", base: Path | None = None, mti
             matcher.add(nn_owner, terms_to_patterns(nn["terms"], tid, "not_near"))
             nn_within = int(_num(nn.get("within", 5), src, nn, tid, "within"))
 
+        neg_owner, neg_within = None, 0
+        ng = spec.get("negation")
+        if ng:
+            if not isinstance(ng, dict) or "terms" not in ng:
+                raise TopicsError(src, line_of(ng, tline), "topic 'negation' needs {terms: [...], within: N}", tid)
+            neg_owner = new_owner("ng")
+            matcher.add(neg_owner, terms_to_patterns(ng["terms"], tid, "negation"))
+            neg_within = int(_num(ng.get("within", 3), src, ng, tid, "within"))
+        genre_owners: list = []
+        genre_min = 2
+        gs = spec.get("not_genre")
+        if gs:
+            if not isinstance(gs, dict) or not isinstance(gs.get("terms"), list):
+                raise TopicsError(src, line_of(gs, tline), "topic 'not_genre' needs {terms: [...], min: N}", tid)
+            genre_min = int(_num(gs.get("min", 2), src, gs, tid, "min"))
+            for gt in gs["terms"]:
+                items_g = [gt] if not (isinstance(gt, str) and gt.startswith("$") and len(gt.split()) == 1) else None
+                if items_g is None:
+                    try:
+                        items_g = _lexicon(gt.strip(), lexicons, set())
+                    except TermError as e:
+                        raise TopicsError(src, line_of(gt, line_of(gs)), f"not_genre: {e}", tid) from None
+                for it in items_g:
+                    go = new_owner("g")
+                    matcher.add(go, terms_to_patterns(it, tid, "not_genre"))
+                    genre_owners.append(go)
+        min_terms = int(_num(spec.get("min_terms", defaults.get("min_terms", 1)), src, spec, tid, "min_terms"))
+
         located = None
         loc = spec.get("located")
         if loc is not None:
@@ -761,6 +817,11 @@ def build_topics(data: Any, src: str = "<topics>", base: Path | None = None, mti
             Topic(
                 id=tid,
                 located=located,
+                min_terms=min_terms,
+                negation=neg_owner,
+                negation_within=neg_within,
+                genre=genre_owners,
+                genre_min=genre_min,
                 name=str(spec.get("name") or tid),
                 threshold=threshold,
                 context=str(ctx) if ctx is not None else None,
@@ -918,10 +979,11 @@ class Explained:
     vetoed: bool
     evidence: list[str]
     parts: list[tuple[str, float, int]]  # (entry label, contribution, occurrences)
+    substantive: bool = True  # enough distinct evidence (Topic.min_terms) or one strong entry
 
     @property
     def emitted(self) -> bool:
-        return self.context_ok and not self.vetoed and self.score >= self.threshold
+        return self.context_ok and not self.vetoed and self.substantive and self.score >= self.threshold
 
 
 def context_occurrences(
@@ -984,7 +1046,19 @@ def explain(title: str | None, body: str, topics: TopicSet | None = None, doc: D
             inn = _closest(o, loc_in, w, doc)
             return inn is None or _dist(o, out, doc) <= _dist(o, inn, doc)
 
+        neg = OccList(found.get(t.negation, ())) if t.negation else None
+
+        def negated(o: Occ) -> bool:
+            """A negation term starts before this occurrence, within the window (overlap allowed)."""
+            assert neg is not None
+            for n in neg.around(o, t.negation_within):
+                if n.start < o.start and doc.pos[o.start] - doc.pos[min(n.end, o.start + 1) - 1] <= t.negation_within:
+                    return True
+            return False
+
         def keep(occs: list[Occ], e: Entry) -> list[Occ]:
+            if occs and neg:
+                occs = [o for o in occs if not negated(o)]
             if occs and loc_out:
                 occs = [o for o in occs if not elsewhere(o)]
             if occs and topic_nn:
@@ -993,7 +1067,8 @@ def explain(title: str | None, body: str, topics: TopicSet | None = None, doc: D
                 ex = found.get(e.not_near)
                 if ex:
                     exl = OccList(ex)
-                    occs = [o for o in occs if not near(o, exl, e.not_near_within, doc)]
+                    occs = [o for o in occs if (e.lead_exempt and o.start < doc.n_lead)
+                            or not near(o, exl, e.not_near_within, doc)]
             return occs
 
         term_occ = _longest_only(
@@ -1032,6 +1107,8 @@ def explain(title: str | None, body: str, topics: TopicSet | None = None, doc: D
             contrib = e.weight * (1 + t.repeat * (min(cnt, t.repeat_cap) - 1))
             if e.weight > 0 and any(o.start < doc.n_title for o in hits):
                 contrib += e.weight * t.title_bonus
+            if e.max is not None:
+                contrib = min(contrib, e.max)
             score += contrib
             parts.append((e.label, contrib, cnt))
             if e.weight > 0:
@@ -1041,6 +1118,17 @@ def explain(title: str | None, body: str, topics: TopicSet | None = None, doc: D
                         ev_seen.add(norm)
                         evidence.append(doc.surface(o.start, o.end))
         vetoed = bool(t.veto is not None and found.get(t.veto))
+        if t.genre and not vetoed:
+            vetoed = sum(1 for g in t.genre if found.get(g)) >= t.genre_min
+        scoring = [(lbl, c) for lbl, c, _ in parts if c > 0]
+        # one entry is enough when it weighs the threshold alone or is a proximity rule (it
+        # already joins distinct terms: «حرم نحو مليون نسمة من المياه», «طائرات حربية روسية»)
+        strong = any(
+            t.entries[k].weight >= t.threshold or t.entries[k].groups
+            for k in t.rule_entries + list(t.term_owners.values())
+            if t.entries[k].label in {lbl for lbl, _ in scoring}
+        )
+        substantive = len(scoring) >= t.min_terms or strong
         out.append(
             Explained(
                 id=t.id,
@@ -1050,6 +1138,7 @@ def explain(title: str | None, body: str, topics: TopicSet | None = None, doc: D
                 vetoed=vetoed,
                 evidence=evidence[:12],
                 parts=parts,
+                substantive=substantive,
             )
         )
     return out

@@ -456,3 +456,119 @@ def test_power_cut_for_many_people_is_humanitarian(real):
     body = ("أخرجت الضربات محطة الغاز عن الخدمة في ريف القامشلي، ما أدى إلى انقطاع الكهرباء عن نحو مليون شخص "
             "في محافظة الحسكة السورية، وقُتل مدني في القصف.")
     assert "displacement_humanitarian" in ids(classify("", body, real))
+
+
+# --- substantiveness, negation, genre, lead (third pass) ------------------------------
+
+SUBST = MINI.replace("""  displacement_humanitarian:
+    threshold: 3
+    rules:
+      - {all: [[نزوح, نزح*], ["#"]], within: 3, weight: 3}
+""", """  displacement_humanitarian:
+    threshold: 3
+    min_terms: 2
+    terms:
+      2: [{term: [نازحين, مخيم], max: 2}, قتلى]
+      3: ["موجة نزوح"]
+    negation: {terms: ["لم تسجل", "no"], within: 3}
+    not_genre: {terms: [مسلسل, الممثل, المخرج], min: 2}
+    rules:
+      - {all: [[قتلى], ["#"]], within: 3, weight: 1, not_near: ["عام #"], not_near_within: 4, lead_exempt: true}
+""")
+
+
+@pytest.fixture
+def subst(tmp_path):
+    return parse_topics(write(tmp_path, SUBST))
+
+
+def test_one_repeated_capped_term_is_not_substantive(subst):
+    body = "نازحين في إدلب السورية نازحين ومخيم ونازحين في دمشق"
+    x = {e.id: e for e in explain("نازحين", body, subst)}["displacement_humanitarian"]
+    assert x.score == 2  # capped by max
+    assert not x.substantive and "displacement_humanitarian" not in ids(classify("نازحين", body, subst))
+
+
+def test_two_distinct_terms_or_one_strong_term_are_substantive(subst):
+    assert "displacement_humanitarian" in ids(classify("", "نازحين وقتلى في إدلب السورية", subst))
+    assert "displacement_humanitarian" in ids(classify("", "موجة نزوح من إدلب السورية", subst))
+
+
+def test_negated_occurrences_do_not_count(subst):
+    assert "displacement_humanitarian" not in ids(classify("", "لم تسجل قتلى ولا نازحين في إدلب السورية", subst))
+    x = {e.id: e for e in explain("", "لم تسجل قتلى في إدلب السورية", subst)}["displacement_humanitarian"]
+    assert x.score == 0
+
+
+def test_genre_vetoes_with_two_distinct_terms_only(subst):
+    body = "مسلسل عن موجة نزوح من إدلب السورية"
+    assert "displacement_humanitarian" in ids(classify("", body, subst))
+    assert "displacement_humanitarian" not in ids(classify("", body + " من بطولة الممثل وإخراج المخرج", subst))
+
+
+def test_lead_exempt_exclusion_applies_only_after_the_lead(subst):
+    lead = "سقط 5 قتلى عام 2018 في إدلب السورية"
+    deep = "خبر عن إدلب السورية\n\nفقرة ثانية عادية\n\nسقط 5 قتلى عام 2018 في إدلب"
+    parts_lead = {lbl for lbl, _, _ in {e.id: e for e in explain("عنوان", lead, subst)}["displacement_humanitarian"].parts}
+    parts_deep = {lbl for lbl, _, _ in {e.id: e for e in explain("عنوان", deep, subst)}["displacement_humanitarian"].parts}
+    assert any(lbl.startswith("rule@") for lbl in parts_lead)
+    assert not any(lbl.startswith("rule@") for lbl in parts_deep)
+
+
+def test_bad_substantiveness_keys_are_reported(tmp_path):
+    bad = SUBST.replace("not_genre: {terms: [مسلسل, الممثل, المخرج], min: 2}", "not_genre: [مسلسل]")
+    with pytest.raises(TopicsError) as ei:
+        parse_topics(write(tmp_path, bad))
+    assert "not_genre" in str(ei.value) and ei.value.topic == "displacement_humanitarian"
+
+
+def test_bare_russian_adjective_repeated_is_not_russian_role(real):
+    title = "شحنات قمح روسية تصل اللاذقية"
+    body = "وصلت باخرة من القمح الروسي إلى مرفأ اللاذقية السوري ضمن عقد مع شركة روسية خاصة، وسط ارتفاع أسعار الخبز في دمشق."
+    assert "russian_role" not in ids(classify(title, body, real))
+
+
+def test_tv_drama_about_the_war_is_not_military_escalation(real):
+    title = "مسلسل رمضاني يعيد مشاهد الحرب"
+    body = ("يروي المسلسل للمخرج السوري قصة عائلة في حمص تحت القصف المدفعي والغارات الجوية والاشتباكات، "
+            "ويشارك في بطولته نجوم الدراما السورية.")
+    assert "military_escalation" not in ids(classify(title, body, real))
+
+
+def test_revolution_slogan_is_not_regime_change(real):
+    body = "خرج آلاف السوريين في إدلب في ذكرى الثورة السورية رافعين شعارات تطالب بإسقاط النظام."
+    assert "regime_change" not in ids(classify("", body, real))
+    body2 = "أعلنت الفصائل دخول العاصمة دمشق وإسقاط نظام بشار الأسد وفرار الأسد إلى موسكو."
+    assert "regime_change" in ids(classify("", body2, real))
+
+
+def test_negated_casualties_are_not_humanitarian(real):
+    body = ("U.S. forces carried out air strikes on Islamic State camps in eastern Syria near Deir ez-Zor, "
+            "and an initial assessment showed no civilian casualties.")
+    assert "displacement_humanitarian" not in ids(classify("U.S. strikes Islamic State in Syria", body, real))
+    ar = "قصفت الطائرات مواقع في ريف إدلب السوري دون وقوع إصابات بين المدنيين، ولم تسجل إصابات في سراقب."
+    assert "displacement_humanitarian" not in ids(classify("", ar, real))
+
+
+def test_deprived_of_water_is_humanitarian(real):
+    title = "توقف محطة علوك يحرم نحو مليون نسمة في الحسكة من مياه الشرب"
+    body = "توقفت محطة علوك عن الضخ ما حرم نحو مليون نسمة في مدينة الحسكة السورية وريفها من المياه."
+    assert "displacement_humanitarian" in ids(classify(title, body, real))
+
+
+def test_moscow_and_ankara_agreement_is_diplomacy_and_both_roles(real):
+    body = ("قال مركز المصالحة الروسي إن المسلحين في إدلب يحضرون لاستفزاز. وكانت موسكو وأنقرة قد توصلتا في سوتشي "
+            "الأسبوع الماضي إلى اتفاق لإقامة منطقة منزوعة السلاح في إدلب السورية.")
+    got = ids(classify("مركز المصالحة: استفزاز يحضر في إدلب", body, real))
+    assert {"international_diplomacy", "turkish_role", "russian_role"} <= set(got)
+
+
+def test_turkey_held_to_its_sochi_commitments_is_turkish_role(real):
+    body = "قال لافروف إن على تركيا الوفاء بالتزاماتها بموجب مذكرة سوتشي بشأن إدلب السورية."
+    assert "turkish_role" in ids(classify("لافروف: لا تسامح مع النصرة في إدلب", body, real))
+
+
+def test_english_opcw_executive_council_is_diplomacy(real):
+    body = ("OPCW director-general Fernando Arias told the Executive Council that Syria's interim government pledged "
+            "cooperation; member states will discuss the Syrian chemical weapons file at the next session.")
+    assert "international_diplomacy" in ids(classify("OPCW: Syria has undeclared chemical weapons sites", body, real))
