@@ -1,0 +1,1 @@
+"""Benchmarks of the whole pipeline: corpus generator and the ``rasid bench`` command."""
