@@ -395,6 +395,34 @@ def recorded_owner(component: str) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- probes
 
 
+def kafka_groups_ready(bootstrap: str = KAFKA_BOOTSTRAP, timeout_ms: int = 3000) -> bool:
+    """True once a group coordinator answers (``__consumer_offsets`` exists and has a leader).
+
+    A fresh broker answers metadata seconds before consumer groups work; clients that join a
+    group in that window see GroupCoordinatorNotAvailable and rebalance repeatedly, so ``up``
+    waits for this too.
+    """
+    import logging
+
+    from kafka import KafkaAdminClient
+
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    admin = None
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="rasid-devstack",
+                                 request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms)
+        admin.describe_groups(["rasid-devstack-warmup"])
+        return "__consumer_offsets" in admin.list_topics()
+    except Exception:
+        return False
+    finally:
+        if admin is not None:
+            try:
+                admin.close()
+            except Exception:
+                pass
+
+
 def kafka_probe(bootstrap: str = KAFKA_BOOTSTRAP, timeout_ms: int = 3000) -> dict[str, Any] | None:
     """Cluster metadata if a Kafka broker answers at `bootstrap`, else None."""
     host, _, port = bootstrap.rpartition(":")
@@ -811,7 +839,7 @@ def up(layout: Layout | None = None, timeout: float = START_TIMEOUT_S) -> dict[s
                 raise DevstackError(_timeout_message(layout, kafka_t is None, es_t is None, timeout))
             if kafka_t is None:
                 kafka = kafka_probe(timeout_ms=1500)
-                if kafka:
+                if kafka and kafka_groups_ready(timeout_ms=3000):
                     kafka_t = time.monotonic() - t_start
                     say(f"kafka: ready at {KAFKA_BOOTSTRAP} after {kafka_t:.1f}s")
                 elif kafka_pid and not pid_alive(kafka_pid):
