@@ -208,9 +208,6 @@ def worker_cmd(web_port: int | None, data_dir: str | None, agents_spec: str, met
     port = settings.metrics_port if metrics_port is None else metrics_port
     if port:
         serve_metrics(port)
-        from pipeline.ops import start_lag_reporter
-
-        start_lag_reporter(settings)
     if data_dir:
         Path(data_dir).mkdir(parents=True, exist_ok=True)
     app = create_app(settings, names, web_port=web_port, data_dir=data_dir)
