@@ -41,10 +41,7 @@ from typing import Any, Iterable
 import click
 import faust
 
-from pipeline import faust_fixes
 from pipeline.settings import Settings, get_settings
-
-faust_fixes.apply()
 
 AGENT_NAMES = ("process", "dedupe", "index")
 DEDUPE_TABLE = "dedupe-state"
