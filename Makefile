@@ -27,7 +27,7 @@ run: devstack-up
 	$(BIN)/rasid run
 
 test: devstack-up
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/quality tests/integration tests/faults
 
 unit: setup
 	$(BIN)/python -m pytest -q tests/unit
