@@ -41,7 +41,10 @@ from typing import Any, Iterable
 import click
 import faust
 
+from pipeline import faust_fixes
 from pipeline.settings import Settings, get_settings
+
+faust_fixes.apply()
 
 AGENT_NAMES = ("process", "dedupe", "index")
 DEDUPE_TABLE = "dedupe-state"
@@ -154,7 +157,45 @@ def create_app(
 
     agents_mod.register(app, agents)
     app.agent_names = agents
+    _register_housekeeping(app, settings)
     return app
+
+
+def _register_housekeeping(app: RasidApp, settings: Settings) -> None:
+    """Timers of every worker: re-read messages faust lost track of (see
+    :mod:`pipeline.faust_fixes`) and keep ``rasid_consumer_lag`` current for the
+    partitions this worker holds."""
+    import logging
+
+    from pipeline.metrics import CONSUMER_LAG, OFFSET_REPAIRS
+
+    log = logging.getLogger("rasid.worker")
+    repairer = faust_fixes.Repairer(
+        app, on_repair=lambda tp, lost: OFFSET_REPAIRS.labels(topic=tp.topic).inc(len(lost)))
+    app.offset_repairer = repairer
+
+    @app.timer(settings.offset_check_s)
+    async def check_offsets() -> None:
+        try:
+            await repairer.tick()
+        except Exception:
+            log.exception("offset check failed; next round in %.0fs", settings.offset_check_s)
+
+    @app.timer(settings.lag_report_s)
+    async def report_lag() -> None:
+        consumer = app.consumer
+        try:
+            tps = sorted(consumer.assignment())
+            if not tps:
+                return
+            ends = await consumer.highwaters(*tps)
+            for tp in tps:
+                start = faust_fixes.floor_of(consumer, tp)
+                if start is None or tp not in ends:
+                    continue
+                CONSUMER_LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(max(0, ends[tp] - start))
+        except Exception as e:  # the broker is busy or gone: next round
+            log.info("consumer lag not updated: %s", e)
 
 
 def parse_agents(spec: str) -> tuple[str, ...]:

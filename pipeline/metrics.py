@@ -28,6 +28,8 @@ END_TO_END = Histogram(
     "rasid_end_to_end_seconds", "fetched_at to indexed", buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
 )
 CONSUMER_LAG = Gauge("rasid_consumer_lag", "Consumer lag", ["topic", "partition"])
+OFFSET_REPAIRS = Counter("rasid_offset_repairs_total",
+                         "Messages read but never acknowledged, read again (see pipeline.faust_fixes)", ["topic"])
 
 
 # Port layout from one base (settings.metrics_port): connectors on the base, worker i on base + 1 + i,

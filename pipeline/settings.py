@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     kafka_max_message_bytes: int = Field(1_000_000, ge=10_000)
     # how soon a dead worker's partitions move to a live one (faust/aiokafka default is 60 s)
     kafka_session_timeout_s: float = Field(10.0, ge=6.0, le=300.0)
+    # workers look for messages faust read but lost track of this often (pipeline.faust_fixes)
+    offset_check_s: float = Field(2.0, gt=0, le=300.0)
+    # and refresh rasid_consumer_lag for their partitions this often
+    lag_report_s: float = Field(10.0, gt=0, le=3600.0)
 
     # Elasticsearch
     es_url: str = "http://127.0.0.1:9200"

@@ -61,7 +61,8 @@ def test_kill9_of_the_whole_rasid_run_then_restart(fault_ns, procs, fault_tmp):
         }]}, allow_unicode=True))
         metrics_port = h.free_port()
         env = h.base_env(s, fault_tmp, RASID_SOURCES_FILE=sources, RASID_PER_HOST_DELAY_S=0,
-                         RASID_PER_HOST_CONCURRENCY=4, RASID_METRICS_PORT=metrics_port, **FAST_FAILOVER)
+                         RASID_PER_HOST_CONCURRENCY=4, RASID_METRICS_PORT=metrics_port, RASID_LAG_REPORT_S=1,
+                         **FAST_FAILOVER)
         run = procs(h.Proc("rasid-run", ["run", "--workers", "1", "--skip-init", "--grace", "10"], env,
                            fault_tmp / "run.log"))
         run.start()
@@ -113,7 +114,7 @@ def test_kill9_of_the_whole_rasid_run_then_restart(fault_ns, procs, fault_tmp):
         assert human.returncode == 0 and "fault-outlet" in human.stdout
         assert "rasid_fetch_seconds_bucket" in exposed["connectors"], exposed
         assert {"rasid_stage_received_total", "rasid_stage_emitted_total", "rasid_bulk_seconds_bucket",
-                "rasid_end_to_end_seconds_bucket"} <= set(exposed["worker"]), exposed
+                "rasid_end_to_end_seconds_bucket", "rasid_consumer_lag"} <= set(exposed["worker"]), exposed
 
 
 def _metric_names(port: int) -> list[str]:

@@ -1,0 +1,162 @@
+"""The corrected offset rules: never commit past a message that was not processed, forget acks
+of old-generation messages, and find messages faust read but lost track of."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from types import SimpleNamespace
+
+from faust.types import TP as FaustTP
+from intervaltree import IntervalTree
+
+from pipeline import faust_fixes
+
+TP = FaustTP("rasid.raw", 3)
+
+
+def _consumer(acked: list[int], committed: int | None, floor: int | None = None):
+    c = SimpleNamespace(
+        _acked=defaultdict(list, {TP: list(acked)}),
+        _acked_index=defaultdict(set, {TP: set(acked)}),
+        _gap=defaultdict(IntervalTree),
+        _committed_offset=defaultdict(lambda: None, {TP: committed}),
+        _read_offset={},
+        _unacked_messages=set(),
+    )
+    if floor is not None:
+        c._rasid_floors = {TP: floor}
+    return c
+
+
+def test_single_missing_message_holds_the_commit():
+    # committed 7 = offset 7 is the next to process; 8.. are acked but 7 is not
+    assert faust_fixes.new_offset(_consumer([8, 9, 10], committed=7), TP) is None
+
+
+def test_faust_own_rule_skips_that_message():
+    c = _consumer([8, 9, 10], committed=7)
+    assert faust_fixes._ORIGINAL_NEW_OFFSET(c, TP) == 11  # the loss this module exists to prevent
+
+
+def test_nothing_committed_yet_uses_the_partition_start():
+    # faust keeps "nothing committed" and "committed 0" both as None: the floor is the earliest offset
+    assert faust_fixes.new_offset(_consumer([1, 2], committed=None, floor=0), TP) is None
+    c = _consumer([0, 1, 2, 5], committed=None, floor=0)
+    assert faust_fixes.new_offset(c, TP) == 3
+    # unknown start: hold rather than guess
+    assert faust_fixes.new_offset(_consumer([0, 1], committed=None), TP) is None
+
+
+def test_contiguous_acks_commit_to_the_first_gap():
+    c = _consumer([7, 8, 9, 12, 13], committed=7)
+    assert faust_fixes.new_offset(c, TP) == 10
+    assert c._acked[TP] == [12, 13]
+    assert c._acked_index[TP] == {12, 13}
+
+
+def test_acks_below_the_commit_are_dropped():
+    c = _consumer([3, 4, 7, 8], committed=7)
+    assert faust_fixes.new_offset(c, TP) == 9
+    assert c._acked[TP] == []
+
+
+def test_known_gaps_count_as_acked():
+    c = _consumer([7, 8, 11], committed=7)
+    c._gap[TP].addi(9, 11)
+    assert faust_fixes.new_offset(c, TP) == 12
+
+
+def test_nothing_acked_commits_nothing():
+    assert faust_fixes.new_offset(_consumer([], committed=5), TP) is None
+
+
+class _Msg(SimpleNamespace):
+    __hash__ = object.__hash__
+
+
+def _msg(offset: int, gen: int):
+    return _Msg(tp=TP, offset=offset, topic=TP.topic, generation_id=gen, acked=False)
+
+
+def test_ack_of_an_old_generation_message_is_forgotten_not_counted():
+    c = _consumer([], committed=5)
+    c.app = SimpleNamespace(consumer_generation_id=4)
+    old = _msg(5, gen=3)
+    c._unacked_messages.add(old)
+    assert faust_fixes.ack(c, old) is False
+    assert old.acked and old not in c._unacked_messages
+    assert c._acked[TP] == []
+
+
+def test_holes_are_read_unacked_and_not_in_flight():
+    # floor 10, acked from 13, read up to 20; 11 is still being processed
+    assert faust_fixes.holes(10, [13, 14], read_offset=20, in_flight=[11]) == [10, 12]
+    # not read yet: nothing is lost
+    assert faust_fixes.holes(10, [13], read_offset=None, in_flight=[]) == []
+    assert faust_fixes.holes(10, [13], read_offset=10, in_flight=[]) == []
+    # no head gap
+    assert faust_fixes.holes(10, [10, 11], read_offset=20, in_flight=[]) == []
+
+
+class _FakeConsumer:
+    def __init__(self) -> None:
+        self._committed_offset = defaultdict(lambda: None, {TP: 10})
+        self._acked = {TP: [12, 13]}
+        self._read_offset = {TP: 13}
+        self._unacked_messages: set = set()
+        self.flow_active = True
+        self.seeks: list = []
+
+    def assignment(self):
+        return {TP}
+
+    async def earliest_offsets(self, *tps):
+        return {tp: 0 for tp in tps}
+
+    async def seek(self, tp, offset):
+        self.seeks.append((tp, offset))
+        self._read_offset[tp] = offset
+
+
+def test_repairer_seeks_back_only_after_seeing_the_same_hole_twice():
+    consumer = _FakeConsumer()
+    topics = SimpleNamespace(acking_topics={TP.topic}, _tp_index={})
+    app = SimpleNamespace(consumer=consumer, topics=topics, rebalancing=False)
+    repaired = []
+    r = faust_fixes.Repairer(app, on_repair=lambda tp, lost: repaired.append((tp, lost)))
+
+    async def run():
+        assert await r.tick() == 0  # first sighting: maybe a message between two hands
+        assert await r.tick() == 1
+        assert consumer.seeks == [(TP, 10)]
+        assert repaired == [(TP, [10, 11])]
+        assert await r.tick() == 0  # read offset is back at 10: nothing read past the hole now
+
+    asyncio.run(run())
+
+
+def test_repairer_leaves_buffered_messages_alone():
+    consumer = _FakeConsumer()
+    ev = SimpleNamespace(message=SimpleNamespace(tp=TP, offset=10))
+    ev2 = SimpleNamespace(message=SimpleNamespace(tp=TP, offset=11))
+    chan = SimpleNamespace(queue=SimpleNamespace(_queue=[ev, ev2]))
+    topics = SimpleNamespace(acking_topics={TP.topic}, _tp_index={TP: [chan]})
+    app = SimpleNamespace(consumer=consumer, topics=topics, rebalancing=False)
+    r = faust_fixes.Repairer(app)
+
+    async def run():
+        assert await r.tick() == 0
+        assert await r.tick() == 0
+        assert consumer.seeks == []
+
+    asyncio.run(run())
+
+
+def test_apply_installs_the_rules():
+    from faust.transport.consumer import Consumer
+
+    import pipeline.app  # noqa: F401  (applies on import)
+
+    assert Consumer._new_offset is faust_fixes.new_offset
+    assert Consumer.ack is faust_fixes.ack
