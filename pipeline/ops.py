@@ -89,57 +89,37 @@ def _bootstrap(settings: Settings) -> list[str]:
     return [s.strip() for s in settings.kafka_bootstrap.split(",") if s.strip()]
 
 
-def kafka_consumer(settings: Settings, timeout_s: float = 10.0, **kw: Any):
-    """A group-less consumer: it reads by assignment and commits nothing."""
-    from kafka import KafkaConsumer
+def _kafka_client(cls_name: str, settings: Settings, timeout_s: float, **kw: Any):
+    """A kafka-python client of ``cls_name`` for ops commands; a clear error when Kafka is not there."""
+    import kafka
     from kafka.errors import KafkaError
 
     try:
-        return KafkaConsumer(
+        return getattr(kafka, cls_name)(
             bootstrap_servers=_bootstrap(settings),
             client_id="rasid-ops",
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
             bootstrap_timeout_ms=int(timeout_s * 1000),
-            request_timeout_ms=max(int(timeout_s * 1000), 5000),
             **kw,
         )
     except KafkaError as e:
         raise KafkaUnavailable(f"Kafka at {settings.kafka_bootstrap} is unavailable: {e}") from None
 
 
-def kafka_admin(settings: Settings, timeout_s: float = 10.0):
-    from kafka import KafkaAdminClient
-    from kafka.errors import KafkaError
+def kafka_consumer(settings: Settings, timeout_s: float = 10.0, **kw: Any):
+    """A group-less consumer: it reads by assignment and commits nothing."""
+    return _kafka_client("KafkaConsumer", settings, timeout_s, group_id=None, enable_auto_commit=False,
+                         auto_offset_reset="earliest", request_timeout_ms=max(int(timeout_s * 1000), 5000), **kw)
 
-    try:
-        return KafkaAdminClient(
-            bootstrap_servers=_bootstrap(settings),
-            client_id="rasid-ops",
-            bootstrap_timeout_ms=int(timeout_s * 1000),
-            request_timeout_ms=max(int(timeout_s * 1000), 5000),
-        )
-    except KafkaError as e:
-        raise KafkaUnavailable(f"Kafka at {settings.kafka_bootstrap} is unavailable: {e}") from None
+
+def kafka_admin(settings: Settings, timeout_s: float = 10.0):
+    return _kafka_client("KafkaAdminClient", settings, timeout_s,
+                         request_timeout_ms=max(int(timeout_s * 1000), 5000))
 
 
 def kafka_producer(settings: Settings, timeout_s: float = 10.0):
     """An idempotent, fully acknowledged producer for re-injected records."""
-    from kafka import KafkaProducer
-    from kafka.errors import KafkaError
-
-    try:
-        return KafkaProducer(
-            bootstrap_servers=_bootstrap(settings),
-            client_id="rasid-ops",
-            acks="all",
-            linger_ms=20,
-            max_request_size=max(settings.kafka_max_message_bytes, 1_048_576),
-            bootstrap_timeout_ms=int(timeout_s * 1000),
-        )
-    except KafkaError as e:
-        raise KafkaUnavailable(f"Kafka at {settings.kafka_bootstrap} is unavailable: {e}") from None
+    return _kafka_client("KafkaProducer", settings, timeout_s, acks="all", linger_ms=20,
+                         max_request_size=max(settings.kafka_max_message_bytes, 1_048_576))
 
 
 def topic_name(settings: Settings, name: str) -> str:
