@@ -36,6 +36,8 @@ _BREAK_RE = re.compile(
     rf"(?=[{ARABIC_LETTER}])"
 )
 _ZW_RE = re.compile(f"[{ZERO_WIDTH}]")
+# a break always holds a tatweel or a zero-width character: without one the break pass is skipped
+_BREAK_CHAR_RE = re.compile(f"[{TATWEEL}{ZERO_WIDTH}]")
 
 _FOLD = str.maketrans(
     {
@@ -54,6 +56,9 @@ _FOLD = str.maketrans(
 )
 _NON_WORD_RE = re.compile(r"[^\w]+")
 _SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+# what _SPACES_RE would change: a run of two or more, or a space other than U+0020
+# (substituting every single space of a clean text is the costly no-op this check avoids)
+_ODD_SPACES_RE = re.compile(r"[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]|  ")
 
 
 def repair(text: str) -> str:
@@ -65,9 +70,12 @@ def repair(text: str) -> str:
         return ""
     # NFKC folds Arabic presentation forms (U+FB50–U+FEFF) to base letters.
     text = unicodedata.normalize("NFKC", text)
-    text = _BREAK_RE.sub("", text)
-    text = _ZW_RE.sub("", text)
-    return _SPACES_RE.sub(" ", text)
+    if _BREAK_CHAR_RE.search(text):
+        text = _BREAK_RE.sub("", text)
+        text = _ZW_RE.sub("", text)
+    if _ODD_SPACES_RE.search(text):
+        text = _SPACES_RE.sub(" ", text)
+    return text
 
 
 def fold(text: str) -> str:
@@ -96,7 +104,18 @@ def normalize(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Match-form tokens of a raw or display text."""
-    return [t for t in _NON_WORD_RE.split(fold(repair(text))) if t and t != "_"]
+    # Folding never creates or removes whitespace and whitespace never joins a token, so the
+    # repaired text is folded word by word, each distinct word once (news text repeats its words).
+    out: list[str] = []
+    for word in repair(text).split():
+        out.extend(fold_split(word))
+    return out
+
+
+@lru_cache(maxsize=200_000)
+def fold_split(word: str) -> tuple[str, ...]:
+    """Match-form tokens of one repaired, whitespace-free word (cached)."""
+    return tuple(t for t in _NON_WORD_RE.split(fold(word)) if t and t != "_")
 
 
 # Longest first: a token is stripped of at most one combination.

@@ -39,7 +39,7 @@ from typing import Any, Hashable, Iterable
 
 import yaml
 
-from pipeline.arabic import bare, fold, repair, token_candidates
+from pipeline.arabic import bare, fold, fold_split, repair, token_candidates
 from pipeline.schema import TopicHit
 
 log = logging.getLogger(__name__)
@@ -108,14 +108,13 @@ def make_doc(title: str | None, body: str) -> Doc:
             if block >= lead_blocks and n_lead is None:
                 n_lead = len(toks)
         last_end = e
-        for piece in _NON_WORD_RE.split(fold(m.group())):
-            if piece and piece != "_":
-                toks.append(piece)
-                spans.append((s, e))
-                pos.append(vpos)
-                vpos += 1
-                if e <= title_len:
-                    n_title += 1
+        for piece in fold_split(m.group()):  # cached per distinct word
+            toks.append(piece)
+            spans.append((s, e))
+            pos.append(vpos)
+            vpos += 1
+            if e <= title_len:
+                n_title += 1
     cands = [token_candidates(t) for t in toks]
     return Doc(text, toks, cands, spans, pos, n_title, n_lead=len(toks) if n_lead is None else n_lead)
 
@@ -327,17 +326,27 @@ class TermMatcher:
         cands, toks = doc.cands, doc.toks
         n = len(cands)
         first = self._first
+        memo_get = self._memo.get  # the memo hit inline: most tokens start no pattern
         for i in range(n):
-            hit = first(toks[i], cands[i])
+            tok = toks[i]
+            hit = memo_get(tok)
+            if hit is None:
+                hit = first(tok, cands[i])
             if not hit:
                 continue
             seen: set[tuple[Hashable, int]] = set()
             for pid in hit:
                 owner, pat = pats[pid]
-                end = i + len(pat)
+                lp = len(pat)
+                end = i + lp
                 if end > n:
                     continue
-                if len(pat) == 1 or all(pat[k].match(cands[i + k]) for k in range(1, len(pat))):
+                ok = True
+                for k in range(1, lp):
+                    if not pat[k].match(cands[i + k]):
+                        ok = False
+                        break
+                if ok:
                     key = (owner, end)
                     if key not in seen:
                         seen.add(key)

@@ -144,6 +144,7 @@ _HTML_SIGN_RE = re.compile(
     re.I,
 )
 _CTRL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CTRL_CHARS = tuple(chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F))
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 
 
@@ -169,7 +170,9 @@ def _check_text(text: str) -> str:
         stripped = text.lstrip()[:1]
         what = "json" if stripped in "{[" and stripped else "text"
         raise BadRecord("not_html", f"no HTML markup ({what})")
-    text = _CTRL_RE.sub("", text)
+    # a substring test per control character is several times faster than a regex scan of the page
+    if any(c in text for c in _CTRL_CHARS):
+        text = _CTRL_RE.sub("", text)
     return _XML_DECL_RE.sub("", text, count=1)
 
 
@@ -570,24 +573,17 @@ def _attrs(el) -> str:
     return f"{c} {i}" if c and i else (c or i or "")
 
 
+def _marked_body(el) -> bool:
+    """``itemprop=articleBody`` / ``data-testid=article-body``: a story container whatever its classes."""
+    ip = el.get("itemprop")
+    return (ip is not None and "articleBody" in ip.split()) or el.get("data-testid") in ("article-body", "articleBody")
+
+
 def _is_content_marker(el) -> bool:
-    if "articleBody" in (el.get("itemprop") or "").split() or el.get("data-testid") in ("article-body", "articleBody"):
+    if _marked_body(el):
         return True
     a = _attrs(el)
     return bool(a) and _attr_kind(a) == 2
-
-
-def _is_noise(el) -> bool:
-    """Chrome by tag, role, hidden state or class/id (content markers excepted)."""
-    if el.tag in _DROP_TAGS:
-        return True
-    role = el.get("role")
-    if role and role.lower() in _ROLE_NOISE:
-        return True
-    if el.get("aria-hidden") == "true" or el.get("hidden") is not None:
-        return True
-    a = _attrs(el)
-    return bool(a) and _attr_kind(a) == 1
 
 
 def _text_len(el) -> int:
@@ -677,13 +673,27 @@ def _link_texts(tree) -> list[str]:
     return sorted(out)
 
 
-def _collect_captions(tree) -> tuple[list[str], list[str]]:
+def _with_class(elements, *needles: str) -> list:
+    """Elements (document order) whose class attribute contains one of ``needles`` — the
+    XPath ``//*[contains(@class, ...)]`` over an element list the caller already holds,
+    which costs a fraction of an XPath walk of the page."""
+    out = []
+    for el in elements:
+        cls = el.get("class") if isinstance(el.tag, str) else None
+        if cls and any(n in cls for n in needles):
+            out.append(el)
+    return out
+
+
+def _collect_captions(tree, elements=None) -> tuple[list[str], list[str]]:
     caps, alts = [], []
     for el in tree.iter("figcaption"):
         t = _clean_ws(el.text_content())
         if t:
             caps.append(t)
-    for el in tree.xpath('//*[contains(@class,"caption") or contains(@class,"Caption") or contains(@class,"credit")]'):
+    if elements is None:
+        elements = list(tree.iter())
+    for el in _with_class(elements, "caption", "Caption", "credit"):
         t = _clean_ws(el.text_content())
         if t and len(t) < 400:
             caps.append(t)
@@ -697,7 +707,11 @@ def _collect_captions(tree) -> tuple[list[str], list[str]]:
 _SUBTITLE_RE = re.compile(r"(^|[-_])(sub-?title|subtitle|sub-?headline|subheadline|standfirst|strapline|dek|sub|lead|excerpt|summary|intro)($|[-_])", re.I)
 
 
-def _find_subtitle(tree, title: str | None) -> str | None:
+_SUBTITLE_CANDIDATES_XP = etree.XPath(
+    '(//*[@class][not(self::body)][not(self::html)])[position() <= 3000][contains(@class, "itle")]')
+
+
+def _find_subtitle(tree, title: str | None, elements=None) -> str | None:
     tkey = normalize(title or "")
     for h1 in tree.iter("h1"):
         if tkey and normalize(h1.text_content()) != tkey:
@@ -714,9 +728,26 @@ def _find_subtitle(tree, title: str | None) -> str | None:
             sib = sib.getnext()
             steps += 1
         break
-    for el in tree.xpath('//*[@class][not(self::body)][not(self::html)]')[:3000]:
+    # the first 3000 class-bearing elements, of which only "...title..." classes can qualify
+    if elements is None:
+        candidates = _SUBTITLE_CANDIDATES_XP(tree)
+    else:
+        candidates = []
+        n = 0
+        for el in elements:
+            if not isinstance(el.tag, str) or el.tag in ("body", "html"):
+                continue
+            cls = el.get("class")
+            if cls is None:
+                continue
+            n += 1
+            if n > 3000:
+                break
+            if "itle" in cls:
+                candidates.append(el)
+    for el in candidates:
         cls = el.get("class") or ""
-        if "itle" in cls and _SUBTITLE_RE.search(cls):
+        if _SUBTITLE_RE.search(cls):
             t = _clean_ws(el.text_content())
             if t and 2 <= len(t.split()) <= 60 and normalize(t) != tkey:
                 return t
@@ -815,32 +846,49 @@ def _author_boxes(tree, author_keys: set[str], protected: set) -> list:
     return out
 
 
-def _prune(tree, keep, author: str | None = None) -> int:
+def _prune(tree, keep, author: str | None = None, elements=None) -> int:
     """Remove chrome (by tag/role/class/id), teaser cards, author boxes and link blocks,
     except ``keep`` and its ancestors. Returns the number of elements left."""
     protected = set()
+    # One walk classifies every element (content marker / noise candidate); the list also keeps
+    # the element proxies alive, so the later walks below do not rebuild them (lxml.html's
+    # Python class lookup runs for every proxy it creates).
+    if elements is None:
+        elements = list(tree.iter())
+    count = len(elements)
     # the densest block, and any story container the CMS marks as such (entry-content,
     # itemprop=articleBody...), keep their ancestors: a "date-outer" wrapper must not take the story along
     keeps = [keep]
-    for el in tree.iter():
-        if (isinstance(el.tag, str) and (el.get("class") or el.get("id") or el.get("itemprop") or el.get("data-testid"))
-                and _is_content_marker(el) and _text_len(el) >= 300):
-            keeps.append(el)
+    noisy = []
+    get_kind = _attr_kind
+    for el in elements:
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        a = _attrs(el)
+        kind = get_kind(a) if a else 0
+        marker = kind == 2 or _marked_body(el)
+        if marker:
+            if _text_len(el) >= 300:
+                keeps.append(el)
+            continue  # a content marker is never noise
+        if tag in _DROP_TAGS or kind == 1:
+            noisy.append(el)
+            continue
+        role = el.get("role")
+        if (role and role.lower() in _ROLE_NOISE) or el.get("aria-hidden") == "true" or el.get("hidden") is not None:
+            noisy.append(el)
     for node in keeps:
         while node is not None and node not in protected:
             protected.add(node)
             node = node.getparent()
     doomed = []
-    count = 0
-    it = tree.iter()
-    for el in it:
-        count += 1
-        if not isinstance(el.tag, str) or el in protected:
+    for el in noisy:
+        if el in protected:
             continue
-        if _is_noise(el) and not _is_content_marker(el):
-            if el.tag == "figure" and el.find(".//table") is not None:
-                continue  # WordPress wraps tables in <figure>
-            doomed.append(el)
+        if el.tag == "figure" and el.find(".//table") is not None:
+            continue  # WordPress wraps tables in <figure>
+        doomed.append(el)
     _drop(doomed)
     containers = [el for el in tree.iter(*_CONTAINERS) if el not in protected]
     author_keys = {normalize(a) for a in re.split(r"[،,]", author or "") if len(normalize(a).split()) >= 2}
@@ -1019,11 +1067,15 @@ def _extract(html: bytes | str, url: str | None, charset: str | None) -> Extract
     _check_payload(html)
     text = _check_text(decode_html(html, charset))
     tree = _parse(text)
+    # Every element once, in document order, for the walks below; holding the list also keeps
+    # the element proxies alive, so later walks (and trafilatura's) do not rebuild them
+    # (lxml.html runs a Python class lookup for every proxy it creates).
+    elements = list(tree.iter())
     meta = _read_meta(tree)
     site_names = list(dict.fromkeys(meta.site_names))
     title = _choose_title(meta, site_names)
-    subtitle = _find_subtitle(tree, title)
-    captions, alts = _collect_captions(tree)
+    subtitle = _find_subtitle(tree, title, elements)
+    captions, alts = _collect_captions(tree, elements)
     link_texts = _link_texts(tree)
     published = None
     for d in meta.dates:
@@ -1036,12 +1088,12 @@ def _extract(html: bytes | str, url: str | None, charset: str | None) -> Extract
             if published:
                 break
 
-    header_text = _header_text(tree, title)
-    visible_dates = [_clean_ws(el.text_content())[:200] for el in tree.xpath(
-        '//*[contains(@class,"date") or contains(@class,"time") or contains(@class,"publish")][not(self::html)][not(self::body)]')[:12]]
+    header_text = _header_text(tree, title, elements)
+    visible_dates = [_clean_ws(el.text_content())[:200] for el in _with_class(elements, "date", "time", "publish")
+                     if el.tag not in ("html", "body")][:12]
 
     block, block_score = _densest_block(tree)
-    n_left = _prune(tree, block, meta.author)
+    n_left = _prune(tree, block, meta.author, elements)
     root = tree
     if n_left > MAX_ELEMENTS and block is not None:
         # bounded work on pathological pages: keep the densest block's neighbourhood only
@@ -1131,13 +1183,13 @@ def _run_trafilatura(root, url: str | None) -> list[tuple[str, float, str]]:
     return _body_paragraphs(doc.body)
 
 
-def _header_text(tree, title: str | None) -> str:
+def _header_text(tree, title: str | None, elements=None) -> str:
     """Text around the displayed headline (before pruning): where a page shows its publication date."""
     if not title:
         return ""
     key = normalize(title)
     n = len(title)
-    for el in tree.iter():
+    for el in (elements if elements is not None else tree.iter()):
         t = el.text
         if not t or not isinstance(el.tag, str) or abs(len(t.strip()) - n) > 12:
             continue

@@ -242,13 +242,14 @@ def _charset_from_headers(headers: dict[str, str]) -> str | None:
 
 def warm_up() -> None:
     """Pool initializer: import the stages and load topics/gazetteer once per process."""
-    import pipeline.clean  # noqa: F401
     import pipeline.extract  # noqa: F401
     from pipeline.classify import default_topic_set
+    from pipeline.clean import load_rules
     from pipeline.dedupe import sketch
     from pipeline.enrich import load_gazetteer
 
     default_topic_set()
+    load_rules()  # the boilerplate rules (YAML): not on the first page's clock
     load_gazetteer()
     sketch("warm up")
 

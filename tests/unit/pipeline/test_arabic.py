@@ -89,3 +89,25 @@ def test_arabic_ratio():
     assert arabic_ratio("English only") == 0.0
     assert 0.3 < arabic_ratio("كلمة English") < 0.7
     assert arabic_ratio("123 !!") == 0.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "الكيمـ.يائية  في\tإدلب",  # break + double space + tab
+        "قصف\u00a0على  حلب",  # no break character, odd spaces only
+        "سوريا والعراق",  # nothing to repair: the fast path
+        "ﷺ ﻻ دمشقُ_الشام ΣΟΦΟΣ",  # NFKC expanding to words, diacritic, underscore, final sigma
+    ],
+)
+def test_tokens_word_by_word_equals_folding_the_whole_text(text):
+    """tokens() folds each distinct word once (cached): the same tokens as folding the whole text."""
+    import re
+    import unicodedata
+
+    from pipeline.arabic import _BREAK_RE, _NON_WORD_RE, _SPACES_RE, _ZW_RE
+
+    whole = _SPACES_RE.sub(" ", _ZW_RE.sub("", _BREAK_RE.sub("", unicodedata.normalize("NFKC", text))))
+    assert repair(text) == whole
+    expected = [t for t in re.split(_NON_WORD_RE, fold(whole)) if t and t != "_"]
+    assert tokens(text) == expected
