@@ -483,8 +483,8 @@ def clean(ex, site_name: str | None = None, rules: Rules | None = None) -> Clean
     lang = getattr(ex, "language", None)
     ctx = {
         "title_keys": {k for k in (normalize(title or ""), normalize(ex.title or "")) if k},
-        "caption_keys": {normalize(c) for c in getattr(ex, "captions", []) or [] if normalize(c)},
-        "alt_keys": {normalize(a) for a in getattr(ex, "image_alts", []) or [] if len(normalize(a).split()) >= 3},
+        "caption_keys": {k for k in map(normalize, getattr(ex, "captions", []) or []) if k},
+        "alt_keys": {k for k in map(normalize, getattr(ex, "image_alts", []) or []) if len(k.split()) >= 3},
         "arabic_doc": lang in (None, "ar") and arabic_ratio(all_text) >= 0.5,
         "link_texts": set(getattr(ex, "link_texts", None) or ()),
     }
@@ -497,15 +497,20 @@ def clean(ex, site_name: str | None = None, rules: Rules | None = None) -> Clean
     _remove_trailing_teasers(lines)
     _remove_duplicates(lines)
 
-    kept = [ln.text for ln in lines if ln.kept]
+    kept_lines = [ln for ln in lines if ln.kept]
+    kept = [ln.text for ln in kept_lines]
     body = "\n\n".join(kept)
     if not body.strip():
         raise BadRecord("empty_body", f"{len(lines)} lines, all removed as noise")
+    # The match form of title + body is the title's joined with the kept lines' keys: repair
+    # never reaches across a line break and tokens never span one, so this equals normalizing
+    # the joined text again (which costs as much as all the line keys together).
+    keys = [normalize(title or "")] + [ln.key for ln in kept_lines]
     return Cleaned(
         title=title,
         body=body,
         paragraphs=kept,
-        match_text=normalize((title or "") + "\n" + body),
+        match_text=" ".join(k for k in keys if k),
         dateline=dateline,
         removed=[ln.text for ln in lines if not ln.kept],
         reasons=[ln.reason or "" for ln in lines if not ln.kept],

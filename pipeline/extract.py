@@ -177,6 +177,12 @@ def _check_text(text: str) -> str:
 
 
 _PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False, huge_tree=True)
+# Every element as a plain HtmlElement, chosen in C: lxml.html's own lookup is a Python call for
+# each element proxy created (ours and trafilatura's, on its copies of the tree too) and only
+# differs for form controls (FormElement, InputElement...), whose form APIs nothing here uses.
+_PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(
+    element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction,
+    entity=lxml.html.HtmlEntity))
 
 
 def _parse(text: str) -> lxml.html.HtmlElement:
@@ -665,7 +671,8 @@ def _link_texts(tree) -> list[str]:
     even where the extractor lost the link itself."""
     out = set()
     for a in tree.iter("a"):
-        t = a.text_content()
+        # a childless anchor's text is its .text: no XPath string() evaluation needed
+        t = a.text_content() if len(a) else (a.text or "")
         if 15 <= len(t) <= 300:
             t = _clean_ws(t)
             if 3 <= t.count(" ") + 1 <= 30:
@@ -673,27 +680,41 @@ def _link_texts(tree) -> list[str]:
     return sorted(out)
 
 
-def _with_class(elements, *needles: str) -> list:
-    """Elements (document order) whose class attribute contains one of ``needles`` — the
-    XPath ``//*[contains(@class, ...)]`` over an element list the caller already holds,
-    which costs a fraction of an XPath walk of the page."""
+def _classed(elements) -> list[tuple]:
+    """(element, class attribute) of the elements that have one, in document order: read once
+    per page for the class-based walks, instead of once per walk and element."""
     out = []
     for el in elements:
-        cls = el.get("class") if isinstance(el.tag, str) else None
-        if cls and any(n in cls for n in needles):
-            out.append(el)
+        if isinstance(el.tag, str):
+            cls = el.get("class")
+            if cls is not None:
+                out.append((el, cls))
     return out
 
 
-def _collect_captions(tree, elements=None) -> tuple[list[str], list[str]]:
+def _with_class(classed, *needles: str) -> list:
+    """Elements (document order) whose class attribute contains one of ``needles`` — the
+    XPath ``//*[contains(@class, ...)]`` over the :func:`_classed` pairs the caller already
+    holds, which costs a fraction of an XPath walk of the page."""
+    out = []
+    for el, cls in classed:
+        if cls:
+            for n in needles:  # (a plain loop: a generator per element costs more than the tests)
+                if n in cls:
+                    out.append(el)
+                    break
+    return out
+
+
+def _collect_captions(tree, classed=None) -> tuple[list[str], list[str]]:
     caps, alts = [], []
     for el in tree.iter("figcaption"):
         t = _clean_ws(el.text_content())
         if t:
             caps.append(t)
-    if elements is None:
-        elements = list(tree.iter())
-    for el in _with_class(elements, "caption", "Caption", "credit"):
+    if classed is None:
+        classed = _classed(tree.iter())
+    for el in _with_class(classed, "caption", "Caption", "credit"):
         t = _clean_ws(el.text_content())
         if t and len(t) < 400:
             caps.append(t)
@@ -711,7 +732,7 @@ _SUBTITLE_CANDIDATES_XP = etree.XPath(
     '(//*[@class][not(self::body)][not(self::html)])[position() <= 3000][contains(@class, "itle")]')
 
 
-def _find_subtitle(tree, title: str | None, elements=None) -> str | None:
+def _find_subtitle(tree, title: str | None, classed=None) -> str | None:
     tkey = normalize(title or "")
     for h1 in tree.iter("h1"):
         if tkey and normalize(h1.text_content()) != tkey:
@@ -729,16 +750,13 @@ def _find_subtitle(tree, title: str | None, elements=None) -> str | None:
             steps += 1
         break
     # the first 3000 class-bearing elements, of which only "...title..." classes can qualify
-    if elements is None:
+    if classed is None:
         candidates = _SUBTITLE_CANDIDATES_XP(tree)
     else:
         candidates = []
         n = 0
-        for el in elements:
-            if not isinstance(el.tag, str) or el.tag in ("body", "html"):
-                continue
-            cls = el.get("class")
-            if cls is None:
+        for el, cls in classed:
+            if el.tag in ("body", "html"):
                 continue
             n += 1
             if n > 3000:
@@ -861,13 +879,29 @@ def _prune(tree, keep, author: str | None = None, elements=None) -> int:
     keeps = [keep]
     noisy = []
     get_kind = _attr_kind
+    body_ids = ("article-body", "articleBody")
     for el in elements:
         tag = el.tag
         if not isinstance(tag, str):
             continue
-        a = _attrs(el)
+        # _attrs and _marked_body, inlined, reading only the attributes the element has: this
+        # loop runs for every element of the page, most of which have none or one
+        names = el.keys()
+        if not names:
+            if tag in _DROP_TAGS:
+                noisy.append(el)
+            continue
+        get = el.get
+        c = get("class") if "class" in names else None
+        i = get("id") if "id" in names else None
+        a = f"{c} {i}" if c and i else (c or i or "")
         kind = get_kind(a) if a else 0
-        marker = kind == 2 or _marked_body(el)
+        if kind == 2:
+            marker = True
+        else:
+            ip = get("itemprop") if "itemprop" in names else None
+            marker = (ip is not None and "articleBody" in ip.split()) or (
+                "data-testid" in names and get("data-testid") in body_ids)
         if marker:
             if _text_len(el) >= 300:
                 keeps.append(el)
@@ -875,8 +909,9 @@ def _prune(tree, keep, author: str | None = None, elements=None) -> int:
         if tag in _DROP_TAGS or kind == 1:
             noisy.append(el)
             continue
-        role = el.get("role")
-        if (role and role.lower() in _ROLE_NOISE) or el.get("aria-hidden") == "true" or el.get("hidden") is not None:
+        role = get("role") if "role" in names else None
+        if (role and role.lower() in _ROLE_NOISE) or "hidden" in names or (
+                "aria-hidden" in names and get("aria-hidden") == "true"):
             noisy.append(el)
     for node in keeps:
         while node is not None and node not in protected:
@@ -1071,11 +1106,12 @@ def _extract(html: bytes | str, url: str | None, charset: str | None) -> Extract
     # the element proxies alive, so later walks (and trafilatura's) do not rebuild them
     # (lxml.html runs a Python class lookup for every proxy it creates).
     elements = list(tree.iter())
+    classed = _classed(elements)
     meta = _read_meta(tree)
     site_names = list(dict.fromkeys(meta.site_names))
     title = _choose_title(meta, site_names)
-    subtitle = _find_subtitle(tree, title, elements)
-    captions, alts = _collect_captions(tree, elements)
+    subtitle = _find_subtitle(tree, title, classed)
+    captions, alts = _collect_captions(tree, classed)
     link_texts = _link_texts(tree)
     published = None
     for d in meta.dates:
@@ -1089,7 +1125,7 @@ def _extract(html: bytes | str, url: str | None, charset: str | None) -> Extract
                 break
 
     header_text = _header_text(tree, title, elements)
-    visible_dates = [_clean_ws(el.text_content())[:200] for el in _with_class(elements, "date", "time", "publish")
+    visible_dates = [_clean_ws(el.text_content())[:200] for el in _with_class(classed, "date", "time", "publish")
                      if el.tag not in ("html", "body")][:12]
 
     block, block_score = _densest_block(tree)

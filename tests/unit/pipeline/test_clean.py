@@ -383,3 +383,20 @@ def test_agency_then_place_in_brackets_and_city_country_prefix_datelines():
     c = clean(ex([lead, S2]))
     assert c.dateline and c.dateline["place"] == "حلب" and c.dateline["agency"] == "رويترز"
     assert c.paragraphs[0] == lead  # the dateline prefix stays part of the sentence
+
+
+def test_match_text_equals_normalizing_title_and_body_again():
+    """match_text is assembled from the per-line keys; it must equal the match form of the
+    whole title + body, also with censor breaks, presentation forms, zero-width characters,
+    diacritics and odd spaces at line edges."""
+    paras = [
+        "\u200bقالت مصادر محلية إن الكيمـ.يائية وصلت إلى ريف إدلب الجنوبي صباح اليوم\u00a0",
+        "ﺍﻟﻤﺪﻳﻨﺔ شهدت قصفاً مُكثّفاً خلال الساعات الماضية، وفق ما أفاد ناشطون في المنطقة.",
+        "ـوأضاف المرصد السوري لحقوق الإنسان أن\u2009الاشتباكات مستمرة حتى الآن في محيط البلدة.",
+    ]
+    ex = Extracted(title="عنوان  الخبر: قصف على إدلب", paragraphs=paras, language="ar")
+    cl = clean(ex)
+    assert cl.paragraphs
+    assert cl.match_text == normalize((cl.title or "") + "\n" + cl.body)
+    untitled = clean(Extracted(title=None, paragraphs=paras, language="ar"))
+    assert untitled.match_text == normalize("\n" + untitled.body)
