@@ -18,7 +18,8 @@ Why these figures (issue 7):
   of each worker's process tree, sampled with psutil.
 
 Results go to a table on stdout and to JSON (``benchmarks/out/bench.json`` by default).
-``--profile`` also writes pyinstrument reports of the offline chain and of a worker's main process.
+``--profile`` also writes pyinstrument reports of the offline chain and a CPU-time (cProfile) report of a
+worker's main process.
 """
 
 from __future__ import annotations
@@ -521,8 +522,8 @@ def start_workers(k: int, ns: str, run_dir: Path, profile: bool = False, pool_si
         log_path = run_dir / f"worker{i}.log"
         args = ["worker", "--web-port", str(_free_port()), "--data-dir", str(data_dir)]
         if profile and i == 0:
-            cmd = [sys.executable, "-m", "pyinstrument", "--interval", "0.001", "-r", "text",
-                   "-o", str(run_dir / "profile-worker.txt"), "-m", "pipeline.cli", *args]
+            # CPU time, not wall: the main process mostly waits for a core the pool holds
+            cmd = [sys.executable, "-m", "benchmarks.cpuprof", str(run_dir / "profile-worker.txt"), *args]
         else:
             cmd = [str(Path(sys.executable).with_name("rasid")), *args]
         fh = log_path.open("wb")
@@ -836,6 +837,8 @@ def run_streaming_one(k: int, pages: list[Page], expected_ok: set[int], offline_
         if profile and (run_dir / "profile-worker.txt").exists():
             dest = out_dir / f"profile-worker-{res['label']}w.txt"
             shutil.copy(run_dir / "profile-worker.txt", dest)
+            if (run_dir / "profile-worker.pstats").exists():
+                shutil.copy(run_dir / "profile-worker.pstats", dest.with_suffix(".pstats"))
             res["profile"] = str(dest)
         with contextlib.suppress(Exception):
             es.close()
@@ -1040,7 +1043,7 @@ def parse_worker_spec(spec: str) -> tuple[int, int]:
                    "processes each (default pool: one per core).")
 @click.option("--latency-seconds", type=float, default=30.0, show_default=True,
               help="Length of the half-load latency phase (0 = skip).")
-@click.option("--profile", is_flag=True, help="Also write pyinstrument reports (offline chain, worker main).")
+@click.option("--profile", is_flag=True, help="Also write profiles (offline chain: pyinstrument; worker main: cProfile CPU time).")
 @click.option("--keep", is_flag=True, help="Keep the benchmark namespaces (topics, indices) and worker data.")
 def bench_cmd(pages: int, quick: bool, offline_only: bool, out: Path | None, seed: int, jobs: int, workers: str,
               latency_seconds: float, profile: bool, keep: bool) -> None:

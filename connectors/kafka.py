@@ -50,7 +50,7 @@ def make_producer(settings: Settings) -> AIOKafkaProducer:
         client_id=f"{settings.namespace}-connectors",
         acks="all",
         enable_idempotence=True,
-        compression_type="gzip",
+        compression_type=settings.kafka_compression_type,
         linger_ms=5,
         max_request_size=settings.kafka_max_message_bytes + 64_000,
         request_timeout_ms=30_000,

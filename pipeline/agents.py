@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -29,6 +30,9 @@ from pipeline.schema import DEADLETTER_MAX_PAYLOAD, DeadLetter
 log = get_logger("rasid.agents")
 
 PROCESS_STAGES = ("extract", "clean", "classify", "enrich")
+# The dedupe agent yields to the event loop after this much work on a batch (an
+# article takes well under a millisecond: yielding after each one cost more than it).
+DEDUPE_SLICE_S = 0.02
 
 
 @dataclass
@@ -201,6 +205,23 @@ def _process_outs(app: Any, events: list[Any], outcomes: list[Any]) -> list[Out]
     return outs
 
 
+async def _acquire_slot(slots: asyncio.Semaphore, finisher: asyncio.Future) -> None:
+    """Wait for a free batch slot; re-raise if the task that frees slots died (never expected)."""
+    if not slots.locked():
+        await slots.acquire()
+        return
+    acquiring = asyncio.ensure_future(slots.acquire())
+    try:
+        await asyncio.wait({acquiring, finisher}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        acquiring.cancel()
+        raise
+    if not acquiring.done():
+        acquiring.cancel()
+        finisher.result()  # raises what stopped it
+        raise RuntimeError("the batch finisher stopped")
+
+
 def register_process(app: Any) -> Any:
     from pipeline.pool import StagePool
     from pipeline.process import process_raw, warm_up
@@ -217,22 +238,46 @@ def register_process(app: Any) -> Any:
             await app.dedupe_topic.maybe_declare()
         except Exception as e:  # noqa: BLE001 - faust declares it again on demand; sends retry meanwhile
             log.warning("could not declare %s yet: %s", app.dedupe_topic.get_topic_name(), e)
-        log.info("process agent started", extra={"stage": "extract", "pool_size": pool.size})
+        log.info("process agent started", extra={"stage": "extract", "pool_size": pool.size,
+                                                  "batches_in_flight": s.process_batches_in_flight})
+        # Batch N+1 is already in the pool while batch N's results are produced and
+        # acked here, so the processes do not wait for the event loop. Batches are
+        # finished (produced, then acked) strictly in the order they were taken.
+        slots = asyncio.Semaphore(s.process_batches_in_flight)
+        queue: asyncio.Queue = asyncio.Queue()
+
+        async def finish_batches() -> None:
+            while True:
+                events, mapped = await queue.get()
+                try:
+                    try:
+                        outs = _process_outs(app, events, await mapped)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as e:  # noqa: BLE001 - a bug here must not crash the agent (faust would ack)
+                        log.exception("process batch failed; dead-lettering it", extra={"stage": "extract"})
+                        outs = [_internal_error(app, ev, "extract", e) for ev in events]
+                    await produce_safely(app, outs)
+                    for ev in events:
+                        await stream.ack(ev)
+                finally:
+                    slots.release()
+
+        finisher = asyncio.ensure_future(finish_batches())
         try:
             async for events in stream.noack_take(s.batch_size, within=s.batch_timeout_s):
-                try:
-                    outcomes = await pool.map(task, [ev.value for ev in events])
-                    outs = _process_outs(app, events, outcomes)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as e:  # noqa: BLE001 - a bug here must not crash the agent (faust would ack)
-                    log.exception("process batch failed; dead-lettering it", extra={"stage": "extract"})
-                    outs = [_internal_error(app, ev, "extract", e) for ev in events]
-                await produce_safely(app, outs)
-                for ev in events:
-                    await stream.ack(ev)
+                await _acquire_slot(slots, finisher)
+                mapped = asyncio.ensure_future(pool.map(task, [ev.value for ev in events]))
+                queue.put_nowait((events, mapped))
         finally:
+            # stopping (or a rebalance that ends this stream): batches not acked yet are read again
+            tasks = [finisher]
+            while not queue.empty():
+                tasks.append(queue.get_nowait()[1])
+            for t in tasks:
+                t.cancel()
             pool.close()
+            await asyncio.wait(tasks, timeout=5)
 
     return process
 
@@ -278,6 +323,7 @@ async def _dedupe_batch(app: Any, state: DedupeState, events: list[Any]) -> list
     s = app.settings
     index = state.get()
     outs: list[Out] = []
+    yielded = time.monotonic()
     for ev in events:
         metrics.RECEIVED.labels(stage="dedupe").inc()
         try:
@@ -297,7 +343,9 @@ async def _dedupe_batch(app: Any, state: DedupeState, events: list[Any]) -> list
         log.info("article", extra={"stage": "dedupe", "source": art.get("source"), "article_id": aid,
                                    "story_id": art["story_id"], "duplicate_of": art["duplicate_of"],
                                    "topics": ",".join(t["id"] for t in art.get("topics") or [])})
-        await asyncio.sleep(0)  # let heartbeats and other agents run between articles
+        if time.monotonic() - yielded > DEDUPE_SLICE_S:  # let heartbeats and other agents run now and then
+            await asyncio.sleep(0)
+            yielded = time.monotonic()
     return outs
 
 
@@ -322,7 +370,7 @@ def register_dedupe(app: Any) -> Any:
     @app.agent(app.dedupe_topic, name="dedupe", concurrency=1)
     async def dedupe(stream: Any) -> None:
         log.info("dedupe agent started", extra={"stage": "dedupe"})
-        async for events in stream.noack_take(max(s.batch_size, 100), within=s.batch_timeout_s):
+        async for events in stream.noack_take(max(s.batch_size, 100), within=s.dedupe_batch_timeout_s):
             try:
                 outs = await _dedupe_batch(app, state, events)
             except asyncio.CancelledError:

@@ -133,7 +133,7 @@ def create_app(
         # a batch may legitimately spend a while in the process pool (several pages × timeout)
         broker_max_poll_interval=max(300.0, 4 * settings.process_timeout_s),
         producer_max_request_size=max_bytes + 64_000,
-        producer_compression_type="gzip",
+        producer_compression_type=settings.kafka_compression_type,
         consumer_max_fetch_size=max_bytes + 64_000,
         web_enabled=True,
         web_port=port,

@@ -98,6 +98,12 @@ class StagePool:
         self._max_tasks = max_tasks_per_child if context != "fork" else None
         self._pool: ProcessPoolExecutor | None = None
         self.restarts = 0
+        # Several maps may share the pool (the agent keeps a second batch queued
+        # so the processes never wait for the event loop): stall detection looks
+        # at the pool's progress, not one map's, and retries run alone.
+        self._inflight: set[asyncio.Future] = set()
+        self._progress = time.monotonic()
+        self._gate: asyncio.Lock | None = None
 
     # -- lifecycle -------------------------------------------------------------
     def _executor(self) -> ProcessPoolExecutor:
@@ -120,12 +126,18 @@ class StagePool:
         procs = getattr(pool, "_processes", None) or {}
         return [p.pid for p in list(procs.values()) if p.is_alive()]
 
-    def _kill(self) -> None:
-        """Replace the pool: kill its processes (a stuck task cannot be cancelled)."""
-        pool, self._pool = self._pool, None
+    def _kill(self, pool: ProcessPoolExecutor | None = None) -> None:
+        """Replace the pool: kill its processes (a stuck task cannot be cancelled).
+
+        ``pool`` is the executor a map saw fail; when another map already
+        replaced it, the new pool is left alone.
+        """
+        pool = pool or self._pool
         if pool is None:
             return
-        self.restarts += 1
+        if pool is self._pool:
+            self._pool = None
+            self.restarts += 1
         killer = getattr(pool, "kill_workers", None)  # Python >= 3.14
         if killer is not None:
             killer()
@@ -149,40 +161,78 @@ class StagePool:
             pool.shutdown(wait=True, cancel_futures=True)
 
     # -- work -------------------------------------------------------------------
+    def _submit(self, loop: asyncio.AbstractEventLoop, pool: ProcessPoolExecutor, fn: Callable[[Any], Any],
+                item: Any) -> asyncio.Future:
+        if not self._inflight:
+            self._progress = time.monotonic()  # an idle pool is not a stalled one
+        fut = loop.run_in_executor(pool, fn, item)
+        self._inflight.add(fut)
+        fut.add_done_callback(self._on_done)
+        return fut
+
+    def _on_done(self, fut: asyncio.Future) -> None:
+        self._inflight.discard(fut)
+        self._progress = time.monotonic()
+
+    async def _drain(self) -> None:
+        """Wait (at most ``timeout_s``) until no other map has items in the pool."""
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=self.timeout_s)
+
     async def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Outcome]:
-        """``fn(item)`` for each item in the pool; one :class:`Outcome` per item, in order."""
+        """``fn(item)`` for each item in the pool; one :class:`Outcome` per item, in order.
+
+        Several maps may run at once; their items queue in submission order.
+        """
         if not items:
             return []
         loop = asyncio.get_running_loop()
+        if self._gate is None:
+            self._gate = asyncio.Lock()
+        gate = self._gate
         results: list[Outcome | None] = [None] * len(items)
-        futs = {loop.run_in_executor(self._executor(), fn, item): i for i, item in enumerate(items)}
-        retry = await self._collect(futs, results)
-        for i, reason in sorted(retry.items()):
-            # once more, alone, in a fresh pool: only the culprit fails again
-            fut = loop.run_in_executor(self._executor(), fn, items[i])
-            again = await self._collect({fut: i}, results)
-            if i in again:
-                results[i] = Outcome(False, reason=again[i], detail=f"failed twice in the process pool ({reason}, {again[i]})")
-                log.warning("pool item failed twice: %s", again[i], extra={"stage": "extract"})
+        async with gate:  # not while another map retries its items alone
+            pool = self._executor()
+            futs = {self._submit(loop, pool, fn, item): i for i, item in enumerate(items)}
+        retry = await self._collect(futs, results, pool)
+        if retry:
+            async with gate:
+                for i, reason in sorted(retry.items()):
+                    # once more, alone, in a fresh pool: only the culprit fails again
+                    await self._drain()
+                    pool = self._executor()
+                    fut = self._submit(loop, pool, fn, items[i])
+                    again = await self._collect({fut: i}, results, pool)
+                    if i in again:
+                        results[i] = Outcome(False, reason=again[i],
+                                             detail=f"failed twice in the process pool ({reason}, {again[i]})")
+                        log.warning("pool item failed twice: %s", again[i], extra={"stage": "extract"})
         return [r if r is not None else Outcome(False, reason="internal_error", detail="no result") for r in results]
 
-    async def _collect(self, futs: dict[asyncio.Future, int], results: list[Outcome | None]) -> dict[int, str]:
+    async def _collect(self, futs: dict[asyncio.Future, int], results: list[Outcome | None],
+                       pool: ProcessPoolExecutor | None = None) -> dict[int, str]:
         """Fill ``results``; return {index: reason} of items to retry (pool broke or stalled)."""
         retry: dict[int, str] = {}
         remaining = set(futs)
         broken = False
         while remaining:
-            done, remaining = await asyncio.wait(remaining, timeout=self.timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            wait_s = max(0.05, self._progress + self.timeout_s - time.monotonic())
+            done, remaining = await asyncio.wait(remaining, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
             if not done:
-                # nothing finished for timeout_s: a task is stuck; everything in flight is retried
+                if time.monotonic() - self._progress < self.timeout_s:
+                    continue  # the pool finishes other maps' items: ours are queued, not stuck
+                # nothing finished in the pool for timeout_s: a task is stuck; everything in flight is retried
                 log.warning("process pool stalled for %.0fs; replacing it", self.timeout_s)
                 for f in remaining:
                     retry[futs[f]] = "timeout"
                     f.cancel()
-                self._kill()
+                self._kill(pool)
                 return retry
             for f in done:
                 i = futs[f]
+                if f.cancelled():  # another map replaced the pool before this item ran
+                    retry[i] = "worker_crashed"
+                    continue
                 exc = f.exception()
                 if exc is None:
                     results[i] = Outcome(True, f.result())
@@ -193,5 +243,5 @@ class StagePool:
                     results[i] = Outcome(False, reason="internal_error", detail=f"{type(exc).__name__}: {exc}"[:1000])
         if broken:
             log.warning("a process of the pool died; replacing the pool")
-            self._kill()
+            self._kill(pool)
         return retry

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(4, ge=1, le=256)
     kafka_replication: int = Field(1, ge=1)
     kafka_max_message_bytes: int = Field(1_000_000, ge=10_000)
+    # producers' batch compression (connectors and workers); lz4 costs a fraction of gzip's CPU
+    kafka_compression: str = Field("lz4", pattern=r"^(none|gzip|lz4|snappy|zstd)$")
     # how soon a dead worker's partitions move to a live one (faust/aiokafka default is 60 s)
     kafka_session_timeout_s: float = Field(10.0, ge=6.0, le=300.0)
     # workers look for messages faust read but lost track of this often (pipeline.faust_fixes)
@@ -89,7 +91,10 @@ class Settings(BaseSettings):
     process_pool_size: int = Field(0, ge=0)  # 0 = one per core
     batch_size: int = Field(32, ge=1)
     batch_timeout_s: float = Field(0.5, gt=0)
+    process_batches_in_flight: int = Field(2, ge=1, le=8)  # batches queued in the pool, so it never waits for the loop
     process_timeout_s: float = Field(30.0, gt=0)  # pool makes no progress this long: a page is stuck, the pool is replaced
+    # the dedupe agent's batches close sooner: its work per article is tiny, and every hop's wait adds to latency
+    dedupe_batch_timeout_s: float = Field(0.2, gt=0)
     dedupe_threshold: float = Field(0.4, gt=0, le=1)  # Jaccard of 4-word shingles for a near-duplicate
     dedupe_containment: float = Field(0.8, gt=0, le=1)  # or: share of a shortened copy found in the story
     dedupe_window_days: float = Field(7.0, gt=0)  # copies published further apart never link; sketches kept this long after arrival
@@ -161,6 +166,11 @@ class Settings(BaseSettings):
 
     def es_index_for(self, year: int, month: int) -> str:
         return f"{self.es_alias}-{year:04d}.{month:02d}"
+
+    @property
+    def kafka_compression_type(self) -> str | None:
+        """``kafka_compression`` as Kafka clients take it (None = uncompressed)."""
+        return None if self.kafka_compression == "none" else self.kafka_compression
 
     def es_client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for (Async)Elasticsearch; secrets never leave this dict."""
