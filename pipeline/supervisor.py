@@ -126,11 +126,20 @@ class Child:
     failures: int = 0  # consecutive quick failures, drives the backoff
 
 
+def pool_size_per_worker(settings: Settings, workers: int, cores: int | None = None) -> int:
+    """The process pool of each worker: as set, or (0 = auto) the machine's cores shared out among
+    the workers, so several workers on one machine don't run more extraction processes than cores."""
+    if settings.process_pool_size:
+        return settings.process_pool_size
+    return max(1, (cores or os.cpu_count() or 1) // max(1, workers))
+
+
 def child_specs(settings: Settings, workers: int, connectors: bool,
                 extra_connect_args: tuple[str, ...] = ()) -> list[ChildSpec]:
     """The processes of ``rasid run``: each worker gets its own web port and data dir."""
     py = [sys.executable, "-m", "pipeline.cli"]
     specs = []
+    pool = pool_size_per_worker(settings, workers)
     for i in range(workers):
         data_dir = Path(settings.data_dir) / f"worker-{i}"
         specs.append(ChildSpec(
@@ -141,6 +150,7 @@ def child_specs(settings: Settings, workers: int, connectors: bool,
                 "RASID_DATA_DIR": str(data_dir),
                 # every process its own scrape target: connectors on the base port, worker i on base+1+i
                 "RASID_METRICS_PORT": str(metrics_port_for(settings.metrics_port, "worker", i)),
+                "RASID_PROCESS_POOL_SIZE": str(pool),
             },
             dirs=[data_dir],
         ))

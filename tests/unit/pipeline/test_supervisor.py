@@ -107,3 +107,17 @@ def test_run_refuses_to_start_without_its_servers(monkeypatch):
         get_settings.cache_clear()
     assert res.exit_code == 2
     assert "Kafka at" in res.output and "Elasticsearch at" in res.output
+
+
+def test_pool_size_shares_the_cores_among_workers():
+    from pipeline.settings import load_settings
+    from pipeline.supervisor import child_specs, pool_size_per_worker
+
+    auto = load_settings(process_pool_size=0)
+    assert pool_size_per_worker(auto, 1, cores=4) == 4
+    assert pool_size_per_worker(auto, 2, cores=4) == 2
+    assert pool_size_per_worker(auto, 3, cores=2) == 1
+    assert pool_size_per_worker(load_settings(process_pool_size=3), 2, cores=2) == 3
+    specs = child_specs(auto, 2, connectors=False)
+    want = str(pool_size_per_worker(auto, 2))
+    assert [s.env["RASID_PROCESS_POOL_SIZE"] for s in specs] == [want, want]
