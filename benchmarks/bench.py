@@ -716,11 +716,14 @@ def run_streaming_one(k: int, pages: list[Page], expected_ok: set[int], offline_
 
     ns = f"bench{secrets.token_hex(3)}-w{k}" + (f"x{pool_size}" if pool_size else "")
     settings = load_settings(namespace=ns, **({"process_pool_size": pool_size} if pool_size else {}))
+    from pipeline.supervisor import pool_size_per_worker
+
+    pool_size = pool_size_per_worker(settings, k)  # as `rasid run --workers k` would give them
     run_dir = out_dir / "stream" / ns
     run_dir.mkdir(parents=True, exist_ok=True)
     res: dict[str, Any] = {"workers": k, "namespace": ns, "partitions": settings.kafka_partitions,
                            "label": f"{k}x{pool_size}" if pool_size else str(k),
-                           "pool_size_per_worker": settings.process_pool_size or os.cpu_count(),
+                           "pool_size_per_worker": pool_size,
                            "batch_size": settings.batch_size}
     es = Elasticsearch(**settings.es_client_kwargs())
     html_z = {p.n: compress_html(p.html) for p in pages}
@@ -1038,9 +1041,9 @@ def parse_worker_spec(spec: str) -> tuple[int, int]:
 @click.option("--seed", type=int, default=0, show_default=True, help="Corpus seed.")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=2, show_default=True,
               help="Processes for the offline pool figure.")
-@click.option("--workers", default="1,2,2x1", show_default=True,
+@click.option("--workers", default="1,2", show_default=True,
               help="Streaming configurations, comma separated: N workers, or NxP = N workers with a pool of P "
-                   "processes each (default pool: one per core).")
+                   "processes each (default pool: as `rasid run`, the cores shared out among the workers).")
 @click.option("--latency-seconds", type=float, default=30.0, show_default=True,
               help="Length of the half-load latency phase (0 = skip).")
 @click.option("--profile", is_flag=True, help="Also write profiles (offline chain: pyinstrument; worker main: cProfile CPU time).")
