@@ -102,11 +102,12 @@ class Site:
 
 
 class Run:
-    """``rasid run`` as a subprocess in its own session (its children share its process group)."""
+    """``rasid run`` as a subprocess in its own session (its children share its process group), with
+    its default worker count, as ``make run`` starts it."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.log = log
-        self.proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "--workers", "1", "--grace", "30"],
+        self.proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "--grace", "30"],
                                      env=env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT,
                                      start_new_session=True)
 
