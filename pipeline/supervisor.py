@@ -126,12 +126,6 @@ class Child:
     failures: int = 0  # consecutive quick failures, drives the backoff
 
 
-def default_workers(settings: Settings, cores: int | None = None) -> int:
-    """One worker per core, up to the raw partition count: on 2 cores the benchmark streamed 0.85 of
-    the offline rate with two workers of one pool process each, 0.68 with one worker of two."""
-    return max(1, min(cores or os.cpu_count() or 1, settings.kafka_partitions))
-
-
 def pool_size_per_worker(settings: Settings, workers: int, cores: int | None = None) -> int:
     """The process pool of each worker: as set, or (0 = auto) the machine's cores shared out among
     the workers, so several workers on one machine don't run more extraction processes than cores."""
@@ -258,22 +252,20 @@ class Supervisor:
 # --------------------------------------------------------------------- the command
 
 @click.command("run")
-@click.option("--workers", "-w", default=None, type=click.IntRange(0, 64),
-              help="Worker processes (each its own web port and data dir); 0 = none. "
-                   "Default: one per core, at most one per raw partition (each gets its share of the cores as pool).")
+@click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(0, 64),
+              help="Worker processes (each its own web port and data dir, up to the raw partition count); "
+                   "0 = none. Each gets its share of the cores as its process pool.")
 @click.option("--no-connectors", is_flag=True, help="Do not start the connectors.")
 @click.option("--source", "source_ids", multiple=True, metavar="ID", help="Connect only this source (repeatable).")
 @click.option("--grace", default=30.0, show_default=True, type=float,
               help="Seconds children get to drain and commit on shutdown before they are killed.")
 @click.option("--skip-init", is_flag=True, help="Do not create topics/index template at startup.")
-def run_cmd(workers: int | None, no_connectors: bool, source_ids: tuple[str, ...], grace: float,
+def run_cmd(workers: int, no_connectors: bool, source_ids: tuple[str, ...], grace: float,
             skip_init: bool) -> None:
     """Run the pipeline: connectors → Kafka → workers (process + index) → Elasticsearch."""
     from pipeline.settings import get_settings
 
     settings = get_settings()
-    if workers is None:
-        workers = default_workers(settings)
     setup_logging(settings.log_level, settings.log_json)
     problems = [p for p in (check_kafka(settings), check_elasticsearch(settings)) if p]
     if problems:

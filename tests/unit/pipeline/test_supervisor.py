@@ -122,11 +122,3 @@ def test_pool_size_shares_the_cores_among_workers():
     want = str(pool_size_per_worker(auto, 2))
     assert [s.env["RASID_PROCESS_POOL_SIZE"] for s in specs] == [want, want]
 
-
-def test_default_workers_one_per_core_up_to_the_partitions():
-    from pipeline.settings import load_settings
-    from pipeline.supervisor import default_workers
-
-    assert default_workers(load_settings(kafka_partitions=4), cores=2) == 2
-    assert default_workers(load_settings(kafka_partitions=4), cores=16) == 4
-    assert default_workers(load_settings(kafka_partitions=4), cores=1) == 1
