@@ -244,51 +244,29 @@ def test_gold_places_are_gazetteer_names(gazetteer):
             assert not unknown, f"{a['id']}: gold places not in the gazetteer: {unknown}"
 
 
-def test_main_corpus_gate(topic_set, gazetteer):
-    arts = load_corpus(MAIN_DIR)
-    assert len(arts) >= 60
-    assert sum(1 for a in arts if not a.get("topics")) >= 12
-    _check(evaluate(arts, topic_set, gazetteer), FLOORS["main"], "main (tuning corpus)")
+# corpus, floors key, label, at least this many articles, of which at least this many without a topic
+GATES = [
+    (MAIN_DIR, "main", "main (tuning corpus)", 60, 12),
+    (HELDOUT_DIR, "heldout", "held-out", 15, 0),
+    (HELDOUT2_DIR, "heldout2", "held-out 2", 15, 5),
+    (HELDOUT3_DIR, "heldout3", "held-out 3", 20, 6),
+    (HELDOUT4_DIR, "heldout4", "held-out 4", 15, 6),
+    (BLIND_DIR, "blind", "blind (independent evaluator)", 40, 0),
+]
 
 
-def test_heldout_gate(topic_set, gazetteer):
-    arts = load_corpus(HELDOUT_DIR)
-    assert len(arts) >= 15
-    _check(evaluate(arts, topic_set, gazetteer), FLOORS["heldout"], "held-out")
-
-
-def test_heldout2_gate(topic_set, gazetteer):
-    arts = load_corpus(HELDOUT2_DIR)
-    assert len(arts) >= 15
-    assert sum(1 for a in arts if not a.get("topics")) >= 5
-    _check(evaluate(arts, topic_set, gazetteer), FLOORS["heldout2"], "held-out 2")
-
-
-def test_heldout3_gate(topic_set, gazetteer):
-    arts = load_corpus(HELDOUT3_DIR)
-    assert len(arts) >= 20
-    assert sum(1 for a in arts if not a.get("topics")) >= 6
-    _check(evaluate(arts, topic_set, gazetteer), FLOORS["heldout3"], "held-out 3")
-
-
-def test_heldout4_gate(topic_set, gazetteer):
-    arts = load_corpus(HELDOUT4_DIR)
-    assert len(arts) >= 15
-    assert sum(1 for a in arts if not a.get("topics")) >= 6
-    _check(evaluate(arts, topic_set, gazetteer), FLOORS["heldout4"], "held-out 4")
-
-
-def test_blind_gate(topic_set, gazetteer):
-    arts = load_corpus(BLIND_DIR)
-    assert len(arts) >= 40
-    _check(evaluate(arts, topic_set, gazetteer), FLOORS["blind"], "blind (independent evaluator)")
+@pytest.mark.parametrize("corpus,key,label,min_articles,min_negatives", GATES, ids=[g[1] for g in GATES])
+def test_corpus_gate(topic_set, gazetteer, corpus, key, label, min_articles, min_negatives):
+    arts = load_corpus(corpus)
+    assert len(arts) >= min_articles
+    assert sum(1 for a in arts if not a.get("topics")) >= min_negatives
+    _check(evaluate(arts, topic_set, gazetteer), FLOORS[key], label)
 
 
 if __name__ == "__main__":
     verbose = "-v" in sys.argv
     ts, gz = parse_topics(TOPICS_FILE), load_gazetteer(GAZETTEER_FILE)
-    for name, d in (("main", MAIN_DIR), ("heldout", HELDOUT_DIR), ("heldout2", HELDOUT2_DIR), ("heldout3", HELDOUT3_DIR),
-                    ("heldout4", HELDOUT4_DIR), ("blind", BLIND_DIR)):
+    for d, name, *_ in GATES:
         arts = load_corpus(d)
         if not arts:
             continue
