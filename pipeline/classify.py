@@ -775,23 +775,19 @@ def build_topics(data: Any, src: str = "<topics>", base: Path | None = None, mti
         if spec.get("not"):
             veto = new_owner("v")
             matcher.add(veto, terms_to_patterns(spec["not"], tid, "not"))
-        nn_owner, nn_within = None, 0
-        nn = spec.get("not_near")
-        if nn:
-            if not isinstance(nn, dict) or "terms" not in nn:
-                raise TopicsError(src, line_of(nn, tline), "topic 'not_near' needs {terms: [...], within: N}", tid)
-            nn_owner = new_owner("xn")
-            matcher.add(nn_owner, terms_to_patterns(nn["terms"], tid, "not_near"))
-            nn_within = int(_num(nn.get("within", 5), src, nn, tid, "within"))
+        def near_rule(key: str, prefix: str, default_within: int) -> tuple[Any, int]:
+            """A ``{terms: [...], within: N}`` rule: its matcher owner and window (None, 0 when absent)."""
+            rule = spec.get(key)
+            if not rule:
+                return None, 0
+            if not isinstance(rule, dict) or "terms" not in rule:
+                raise TopicsError(src, line_of(rule, tline), f"topic '{key}' needs {{terms: [...], within: N}}", tid)
+            owner = new_owner(prefix)
+            matcher.add(owner, terms_to_patterns(rule["terms"], tid, key))
+            return owner, int(_num(rule.get("within", default_within), src, rule, tid, "within"))
 
-        neg_owner, neg_within = None, 0
-        ng = spec.get("negation")
-        if ng:
-            if not isinstance(ng, dict) or "terms" not in ng:
-                raise TopicsError(src, line_of(ng, tline), "topic 'negation' needs {terms: [...], within: N}", tid)
-            neg_owner = new_owner("ng")
-            matcher.add(neg_owner, terms_to_patterns(ng["terms"], tid, "negation"))
-            neg_within = int(_num(ng.get("within", 3), src, ng, tid, "within"))
+        nn_owner, nn_within = near_rule("not_near", "xn", 5)
+        neg_owner, neg_within = near_rule("negation", "ng", 3)
         genre_owners: list = []
         genre_min = 2
         gs = spec.get("not_genre")
