@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-import threading
 import time
 from collections import Counter as Tally
 from collections import defaultdict
@@ -841,47 +840,6 @@ def status_cmd(as_json, window, max_lag, sample, timeout_s, cm_url):
     else:
         render_status(st, problems)
     sys.exit(1 if problems else 0)
-
-
-def start_lag_reporter(settings: Settings | None = None, interval_s: float = 15.0) -> threading.Thread:
-    """Keep ``rasid_consumer_lag{topic,partition}`` current in this process (daemon thread).
-
-    Workers call it once next to ``serve_metrics``; failures only skip a round.
-    The gauge reports the largest lag any namespace group has on the partition.
-    """
-    from pipeline.metrics import CONSUMER_LAG
-
-    settings = settings or get_settings()
-    stop = threading.Event()
-
-    def loop() -> None:
-        admin = consumer = None
-        while not stop.is_set():
-            try:
-                if admin is None:
-                    admin = kafka_admin(settings, 5)
-                    consumer = kafka_consumer(settings, 5)
-                lags = lag_of_groups(admin, consumer, list_namespace_groups(admin, settings.namespace))
-                worst: dict[tuple[str, int], int] = {}
-                for g in lags.values():
-                    for t, parts in g.by_topic.items():
-                        for p, v in parts.items():
-                            worst[(t, p)] = max(worst.get((t, p), 0), v["lag"])
-                for (t, p), lag in worst.items():
-                    CONSUMER_LAG.labels(topic=t, partition=str(p)).set(lag)
-            except Exception:
-                for c in (admin, consumer):
-                    try:
-                        c and c.close()
-                    except Exception:
-                        pass
-                admin = consumer = None
-            stop.wait(interval_s)
-
-    th = threading.Thread(target=loop, name="rasid-lag-reporter", daemon=True)
-    th.stop = stop  # type: ignore[attr-defined]
-    th.start()
-    return th
 
 
 # --------------------------------------------------------------------------------------------------

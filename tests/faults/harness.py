@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -429,18 +429,6 @@ def lag(settings: Settings, topic: str) -> int:
     ends = end_offsets(settings, topic)
     com = committed(settings, topic)
     return sum(max(0, e - com.get(p, 0)) for p, e in ends.items())
-
-
-@dataclass
-class Observed:
-    """Figures a fault test reports."""
-
-    sent: int = 0
-    indexed: int = 0
-    total_docs: int = 0
-    duplicates: int = 0
-    deadletters: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def invariant(settings: Settings, ledger: list[str]) -> dict[str, int]:

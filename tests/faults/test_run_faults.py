@@ -91,6 +91,10 @@ def test_kill9_of_the_whole_rasid_run_then_restart(fault_ns, procs, fault_tmp):
 
         # `rasid run` gives each child its own RASID_METRICS_PORT (pipeline.metrics.metrics_port_for)
         exposed = {role: _metric_names(metrics_port_for(metrics_port, role)) for role in ("connectors", "worker")}
+        # the worker's own lag gauge: one series per raw partition, all 0 once everything is committed
+        worker_port = metrics_port_for(metrics_port, "worker")
+        raw_lag = h.wait_until(lambda: (lambda v: v if len(v) == s.kafka_partitions and sum(v.values()) == 0 else None)(
+            _series(worker_port, "rasid_consumer_lag", f'topic="{s.raw_topic}"')), 30, what="worker raw lag gauge at 0")
 
         h.record("rasid_run_kill9", **inv, indexed_at_kill=at_kill, raw_records_at_kill=raw_at_kill,
                  raw_records_total=raw_total, reproduced_after_crash=raw_total - n, orphans_after_kill=len(orphans),
@@ -100,7 +104,7 @@ def test_kill9_of_the_whole_rasid_run_then_restart(fault_ns, procs, fault_tmp):
                          "alias_docs": status["elasticsearch"].get("alias_docs"),
                          "source": status["sources"].get("fault-outlet")},
                  tail_json_records=len(tailed), tail_human_first=human.stdout.splitlines()[:1],
-                 metrics_served=exposed)
+                 metrics_served=exposed, worker_raw_lag=raw_lag)
         assert 0 < at_kill < n, "the kill did not land mid-stream"
         assert not orphans, f"processes survived the kill: {orphans}"
         assert inv["ledger_docs"] == n and inv["namespace_docs"] == n and inv["duplicate_ids"] == 0
@@ -115,6 +119,16 @@ def test_kill9_of_the_whole_rasid_run_then_restart(fault_ns, procs, fault_tmp):
         assert "rasid_fetch_seconds_bucket" in exposed["connectors"], exposed
         assert {"rasid_stage_received_total", "rasid_stage_emitted_total", "rasid_bulk_seconds_bucket",
                 "rasid_end_to_end_seconds_bucket", "rasid_consumer_lag"} <= set(exposed["worker"]), exposed
+
+
+def _series(port: int, name: str, label: str) -> dict[str, float]:
+    """Samples of ``name`` whose labels contain ``label``, by their label text ({} when nothing listens)."""
+    try:
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    except OSError:
+        return {}
+    return {line.split("}")[0]: float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+            if line.startswith(name + "{") and label in line}
 
 
 def _metric_names(port: int) -> list[str]:

@@ -177,32 +177,6 @@ def test_replay_copies_the_range_once_and_keeps_partitions(make_settings):
     assert rasid(s, "replay", "--yes").returncode == 2  # a start is required
 
 
-def test_lag_reporter_sets_the_gauge(make_settings):
-    from kafka.structs import OffsetAndMetadata
-
-    from pipeline.metrics import CONSUMER_LAG
-
-    s = make_settings()
-    _send(s, s.raw_topic, [(f"k{i}", b"{}") for i in range(6)])
-    c = KafkaConsumer(bootstrap_servers=s.kafka_bootstrap, group_id=f"{s.namespace}-workers", enable_auto_commit=False)
-    tps = [TopicPartition(s.raw_topic, p) for p in sorted(c.partitions_for_topic(s.raw_topic))]
-    c.assign(tps)
-    c.commit({tp: OffsetAndMetadata(0, "", -1) for tp in tps})
-    ends = c.end_offsets(tps)
-    c.close()
-    th = ops.start_lag_reporter(s, interval_s=0.5)
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            vals = {tp.partition: CONSUMER_LAG.labels(topic=s.raw_topic, partition=str(tp.partition))._value.get() for tp in tps}
-            if sum(vals.values()) == 6:
-                break
-            time.sleep(0.5)
-    finally:
-        th.stop.set()
-    assert vals == {tp.partition: ends[tp] for tp in tps}
-
-
 def test_status_adds_last_poll_and_errors_from_the_connectors_metrics(make_settings):
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
