@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import base64
 import heapq
+import importlib.util
+import sys
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -60,11 +62,36 @@ MAX_FUTURE = timedelta(days=1)
 _PERMUTATIONS = None
 
 
+def _minhash_class() -> type:
+    """``datasketch.minhash.MinHash``, imported without the rest of datasketch.
+
+    ``datasketch/__init__`` imports every sketch of the library, and its LSH
+    modules import scipy: ~38 MB and ~1 s in every pool process, for a class
+    that needs only numpy. The package is registered bare (its ``__init__``
+    not run) while ``datasketch.minhash`` loads, then unregistered, so a later
+    ``import datasketch`` anywhere runs the real ``__init__`` and reuses the
+    already loaded ``datasketch.minhash`` (the same class).
+    """
+    if "datasketch" in sys.modules or "datasketch.minhash" in sys.modules:
+        from datasketch.minhash import MinHash
+
+        return MinHash
+    spec = importlib.util.find_spec("datasketch")
+    if spec is None:
+        raise ImportError("datasketch is not installed")
+    sys.modules["datasketch"] = importlib.util.module_from_spec(spec)
+    try:
+        from datasketch.minhash import MinHash
+    finally:
+        del sys.modules["datasketch"]
+    return MinHash
+
+
 def _new_minhash():
-    """A fresh datasketch MinHash. Imported on first use: datasketch pulls in scipy
-    (~0.8 s), which a one-file ``rasid process`` never needs."""
+    """A fresh datasketch MinHash (imported on first use: a one-file ``rasid process``
+    that de-duplicates nothing never pays for it)."""
     global _PERMUTATIONS
-    from datasketch import MinHash
+    MinHash = _minhash_class()
 
     if _PERMUTATIONS is None:
         _PERMUTATIONS = MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations

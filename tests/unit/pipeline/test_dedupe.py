@@ -236,3 +236,28 @@ def test_sketch_encoding_round_trip_and_normalisation() -> None:
     assert dedupe.shingles(normalize(WIRE_COPY_EDITED), normalized=True) == dedupe.shingles(WIRE_COPY_EDITED)
     # censor breaks, diacritics and alef/ta-marbuta variants do not change the shingles
     assert dedupe.shingles("أسلـ.حتها الكيميائيّة في إدلب") == dedupe.shingles("اسلحتها الكيميائيه في ادلب")
+
+
+def test_sketching_loads_datasketch_minhash_without_scipy() -> None:
+    """A pool process sketches with datasketch's MinHash without importing scipy (38 MB, ~1 s per
+    process, needed only by datasketch's LSH); a later ``import datasketch`` still works and gives
+    the same class, with the same values as a MinHash made the documented way."""
+    import subprocess
+    import sys
+
+    code = """
+import sys, zlib
+from pipeline.dedupe import sketch, NUM_PERM, SCHEME, shingles
+s = sketch("قصف مدفعي على ريف إدلب الجنوبي صباح اليوم وسط نزوح الأهالي نحو الشمال")
+assert s is not None and s.sig.shape == (NUM_PERM,)
+assert "scipy" not in sys.modules, "scipy was imported"
+import datasketch
+from pipeline import dedupe
+assert datasketch.MinHash is dedupe._minhash_class()
+m = datasketch.MinHash(num_perm=NUM_PERM, scheme=SCHEME, hashfunc=zlib.crc32)
+m.update_batch(shingles("قصف مدفعي على ريف إدلب الجنوبي صباح اليوم وسط نزوح الأهالي نحو الشمال"))
+assert (m.hashvalues == s.sig).all()
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
