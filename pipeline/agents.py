@@ -21,7 +21,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
+
+import orjson
 
 from pipeline import metrics
 from pipeline.log import get_logger
@@ -42,7 +44,9 @@ class Out:
     topic: str
     key: bytes | None
     value: bytes
-    fallback: DeadLetter | None = None  # sent instead when the record itself is refused (too large)
+    # builds the dead letter sent instead when the record itself is refused (too large);
+    # built only then: making one per record up front cost more than the record's own send
+    fallback: Callable[[], DeadLetter] | None = None
 
 
 def _key(ev: Any) -> str | None:
@@ -98,6 +102,11 @@ async def produce_all(app: Any, outs: list[Out], *, max_delay: float = 30.0) -> 
     )
 
     permanent = (MessageSizeTooLargeError, RecordTooLargeError, InvalidTopicError, ValueError, TypeError)
+
+    def refused_for_good(exc: BaseException) -> bool:
+        # faust wraps what the client raises in send() (e.g. a record over max_request_size)
+        # in ProducerSendError: judge the cause, or the record would be retried forever
+        return isinstance(exc, permanent) or isinstance(exc.__cause__, permanent)
     pending = list(outs)
     attempt = 0
     while pending:
@@ -125,12 +134,13 @@ async def produce_all(app: Any, outs: list[Out], *, max_delay: float = 30.0) -> 
         for o, r in zip(pending, results):
             if not isinstance(r, BaseException):
                 continue
-            if isinstance(r, permanent) and o.fallback is not None:
+            if refused_for_good(r) and o.fallback is not None:
+                dl = o.fallback()
                 log.warning("record refused by Kafka, dead-lettering: %r", r,
-                            extra={"stage": o.fallback.stage, "article_id": o.fallback.key})
-                metrics.DROPPED.labels(stage=o.fallback.stage, reason=o.fallback.reason).inc()
-                retry.append(Out(app.settings.deadletter_topic, o.key, o.fallback.to_json()))
-            elif isinstance(r, permanent):
+                            extra={"stage": dl.stage, "article_id": dl.key})
+                metrics.DROPPED.labels(stage=dl.stage, reason=dl.reason).inc()
+                retry.append(Out(app.settings.deadletter_topic, o.key, dl.to_json()))
+            elif refused_for_good(r):
                 # a dead letter refused for good: drop its payload, keep the facts
                 try:
                     dl = json.loads(o.value)
@@ -187,9 +197,9 @@ def _process_outs(app: Any, events: list[Any], outcomes: list[Any]) -> list[Out]
         if res.get("ok"):
             count_stages(None)
             aid = res["id"]
-            fallback = dead_letter_for(ev, stage="enrich", reason="too_large_output",
-                                       detail="processed article larger than the Kafka message limit",
-                                       url=res.get("url"), source=res.get("source"), article_id=aid)
+            fallback = partial(dead_letter_for, ev, stage="enrich", reason="too_large_output",
+                               detail="processed article larger than the Kafka message limit",
+                               url=res.get("url"), source=res.get("source"), article_id=aid)
             outs.append(Out(app.dedupe_topic.get_topic_name(), aid.encode("utf-8"), res["envelope"], fallback))
             log.debug("processed", extra={"stage": "enrich", "source": res.get("source"), "article_id": aid})
         else:
@@ -307,7 +317,7 @@ class DedupeState:
 
 def dedupe_one(index: Any, value: bytes) -> tuple[str, bytes, dict]:
     """Envelope → (article id, article JSON with story_id/duplicate_of, article dict); raises on bad input."""
-    env = json.loads(value)
+    env = orjson.loads(value)
     art = env["article"]
     aid = art["id"]
     if not isinstance(aid, str) or not aid:
@@ -316,7 +326,7 @@ def dedupe_one(index: Any, value: bytes) -> tuple[str, bytes, dict]:
     verdict = index.assign(aid, env.get("sketch"), when)
     art["story_id"] = verdict.story_id
     art["duplicate_of"] = verdict.duplicate_of
-    return aid, json.dumps(art, ensure_ascii=False).encode("utf-8"), art
+    return aid, orjson.dumps(art), art
 
 
 async def _dedupe_batch(app: Any, state: DedupeState, events: list[Any]) -> list[Out]:
@@ -336,9 +346,9 @@ async def _dedupe_batch(app: Any, state: DedupeState, events: list[Any]) -> list
             outs.append(Out(s.deadletter_topic, (_key(ev) or "").encode("utf-8") or None, dl.to_json()))
             continue
         metrics.EMITTED.labels(stage="dedupe").inc()
-        fallback = dead_letter_for(ev, stage="dedupe", reason="too_large_output",
-                                   detail="article larger than the Kafka message limit",
-                                   url=art.get("url"), source=art.get("source"), article_id=aid)
+        fallback = partial(dead_letter_for, ev, stage="dedupe", reason="too_large_output",
+                           detail="article larger than the Kafka message limit",
+                           url=art.get("url"), source=art.get("source"), article_id=aid)
         outs.append(Out(s.articles_topic, aid.encode("utf-8"), value, fallback))
         log.info("article", extra={"stage": "dedupe", "source": art.get("source"), "article_id": aid,
                                    "story_id": art["story_id"], "duplicate_of": art["duplicate_of"],

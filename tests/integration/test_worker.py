@@ -115,6 +115,8 @@ def worker_env(ns) -> dict:
         RASID_PROCESS_POOL_SIZE="2",
         RASID_BATCH_TIMEOUT_S="0.2",
         RASID_HTTP_MAX_BYTES="5000000",
+        # articles over ~264 KB are refused by the producer: see "poison-output" below
+        RASID_KAFKA_MAX_MESSAGE_BYTES="200000",
         RASID_LOG_LEVEL="INFO",
     )
     return env
@@ -188,6 +190,10 @@ def _scenario(ns, worker_env, produce, consume, tmp_path, workers) -> None:
     # -- phase 1: poison first, then good pages --------------------------------------------
     huge = b"<html><body>" + (b"<div><p>" + "حشود".encode() * 40 + b"</p></div>") * 30_000 + b"</body></html>"
     assert len(huge) > 5_000_000
+    # a page under the HTML limit whose article is over the Kafka message limit (~600 KB of
+    # distinct paragraphs): the producer refuses it and the article's dead letter goes instead
+    long_article = dict(WIRE, id="long", url="https://a.example/5", title="تقرير مطول عن إدلب",
+                        paragraphs=[f"{p} (الفقرة {i})" for i in range(120) for p in WIRE["paragraphs"]])
     poison = {
         "poison-binary": bytes(rnd.getrandbits(8) for _ in range(3000)),
         "poison-badjson": b'{"id": "x", "url": "https://a.example/1", "html_z": ',
@@ -196,9 +202,11 @@ def _scenario(ns, worker_env, produce, consume, tmp_path, workers) -> None:
                                 html_z=compress_html(b"")).to_json(),
         "poison-huge": RawPage(id="poison-huge", url="https://a.example/4", source="t",
                                html_z=compress_html(huge)).to_json(),
+        "poison-output": raw(long_article, "generic_divs").to_json(),
     }
     expected_reason = {"poison-binary": "bad_json", "poison-badjson": "bad_json", "poison-missing": "missing_fields",
-                       "poison-empty": "empty", "poison-huge": "too_large"}
+                       "poison-empty": "empty", "poison-huge": "too_large", "poison-output": "too_large_output"}
+    expected_stage = {"poison-output": "enrich"}
     meta = {k: produce(ns.raw_topic, v, key=k) for k, v in poison.items()}
     good = {
         "wire": raw(WIRE, "wordpress_jannah"),
@@ -212,12 +220,14 @@ def _scenario(ns, worker_env, produce, consume, tmp_path, workers) -> None:
         produce(ns.raw_topic, r, key=r.id)
 
     dead = by_key(consume(ns.deadletter_topic, len(poison), timeout=60))
+    dead["poison-output"] = dead.pop(article_id("https://a.example/5"), None)  # keyed by its article id
     assert set(dead) == set(poison), w1.tail()
     for k, d in dead.items():
-        assert d["stage"] == "extract" and d["reason"] == expected_reason[k], d
+        assert d["stage"] == expected_stage.get(k, "extract") and d["reason"] == expected_reason[k], d
         assert d["source_topic"] == ns.raw_topic
         assert (d["partition"], d["offset"]) == (meta[k].partition, meta[k].offset)
     assert dead["poison-huge"]["url"] == "https://a.example/4"
+    assert dead["poison-output"]["url"] == "https://a.example/5" and dead["poison-output"]["source"] == "alwasila"
     assert dead["poison-badjson"]["payload"] == poison["poison-badjson"].decode()
 
     arts = by_key(consume(ns.articles_topic, len(good), timeout=60))
