@@ -134,6 +134,7 @@ def create_app(
         broker_max_poll_interval=max(300.0, 4 * settings.process_timeout_s),
         producer_max_request_size=max_bytes + 64_000,
         producer_compression_type=settings.kafka_compression_type,
+        producer_max_batch_size=settings.kafka_producer_batch_bytes,
         consumer_max_fetch_size=max_bytes + 64_000,
         web_enabled=True,
         web_port=port,
