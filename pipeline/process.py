@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from pipeline.errors import BadRecord
 from pipeline.ids import article_id as make_article_id
 from pipeline.ids import content_hash
@@ -221,11 +223,11 @@ def process_raw(value: bytes | None, max_html_bytes: int = 10_000_000) -> dict[s
         when = dedupe_time(p.article)
         envelope = {
             "schema": 1,
-            "article": p.article.model_dump(mode="json", by_alias=True),
+            "article": orjson.Fragment(p.article.model_dump_json(by_alias=True)),
             "sketch": sk.encode() if sk is not None else None,
             "when": when.isoformat() if when else None,
         }
-        return {"ok": True, **ident, "id": raw.id, "envelope": json.dumps(envelope, ensure_ascii=False).encode("utf-8")}
+        return {"ok": True, **ident, "id": raw.id, "envelope": orjson.dumps(envelope)}
     except StageFailed as e:
         return {"ok": False, **ident, "stage": e.stage, "reason": e.reason, "detail": e.detail}
     except Exception as e:  # noqa: BLE001 - the pool task never raises

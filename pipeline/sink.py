@@ -30,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 from elasticsearch.helpers import async_streaming_bulk
+from elasticsearch.serializer import OrjsonSerializer
 
 from pipeline import metrics
 from pipeline.errors import BadRecord
@@ -304,6 +305,8 @@ def es_client(settings: Settings, **overrides: Any) -> AsyncElasticsearch:
     kw = settings.es_client_kwargs()
     kw.setdefault("max_retries", 0)
     kw.setdefault("retry_on_timeout", False)
+    # orjson: serialising the bulk bodies with the json module was a tenth of the worker's main CPU
+    kw.setdefault("serializer", OrjsonSerializer())
     kw.update(overrides)
     return AsyncElasticsearch(**kw)
 
