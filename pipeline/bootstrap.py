@@ -110,14 +110,23 @@ def ensure_topics(settings: Settings | None = None, timeout_s: float = 30.0) -> 
                 }
                 for name, spec in missing.items()
             }
+            response = None
             try:
-                admin.create_topics(request, timeout_ms=int(timeout_s * 1000), raise_errors=False)
+                response = admin.create_topics(request, timeout_ms=int(timeout_s * 1000), raise_errors=False)
             except TopicAlreadyExistsError:
                 pass  # a concurrent init won the race
-            existing = set(admin.list_topics())
-            failed = [n for n in missing if n not in existing]
+            # A busy broker can answer CreateTopics before its metadata lists the new topics:
+            # wait for them rather than fail on the first listing.
+            deadline = time.monotonic() + timeout_s
+            while True:
+                existing = set(admin.list_topics())
+                failed = [n for n in missing if n not in existing]
+                if not failed or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.25)
             if failed:
-                raise BootstrapError(f"Kafka did not create topics {failed} (check broker log and replication factor {settings.kafka_replication})")
+                raise BootstrapError(f"Kafka did not create topics {failed} within {timeout_s:.0f}s (check broker log "
+                                     f"and replication factor {settings.kafka_replication}); it answered: {response}")
             created = sorted(missing)
         _wait_for_leaders(admin, list(specs), timeout_s)
         mismatched = _partition_mismatches(admin, specs)

@@ -169,18 +169,26 @@ def test_kafka_broker_killed_and_restarted_mid_stream(devstack, private_kafka, p
     s = h.new_namespace("kr", kafka_bootstrap=private_kafka.bootstrap)
     h.setup_namespace(s)
     try:
-        n = 150
+        n, first = 240, 200
         env = h.base_env(s, fault_tmp, **FAST_FAILOVER)
         run = procs(h.Proc("rasid-run", ["run", "--workers", "1", "--no-connectors", "--skip-init"], env,
                            fault_tmp / "run.log"))
         run.start()
-        ledger = h.send_pages(s, h.make_pages(n, "broker-restart"))
-        h.wait_until(lambda: h.count_ids(s, ledger) >= 5, 120, interval=0.2, what="stream under way")
+        pages = h.make_pages(n, "broker-restart")
+        # A backlog, so the kill lands mid-stream whatever this machine's speed (the first bulk
+        # into a new monthly index can show 150 documents at once); the rest after the restart.
+        ledger = h.send_pages(s, pages[:first])
+        dedupe = s.topic("dedupe")
+        h.wait_until(lambda: h.count_ids(s, ledger) >= 5 or sum(h.end_offsets(s, dedupe).values()) >= 100,
+                     120, interval=0.2, what="stream under way")
         private_kafka.kill9()
         at_kill = h.count_ids(s, ledger)
         time.sleep(3)
         restart_s = private_kafka.start()
         t0 = time.monotonic()
+        feeder = h.Feeder(s, pages[first:], chunk=5, every_s=0.25).start()
+        feeder.join()
+        ledger += feeder.ledger
         h.wait_until(lambda: h.count_ids(s, ledger) == n, 180, interval=1, what="every id indexed after the restart")
         resume_s = time.monotonic() - t0
         inv = h.invariant(s, ledger)
@@ -189,7 +197,7 @@ def test_kafka_broker_killed_and_restarted_mid_stream(devstack, private_kafka, p
         h.record("kafka_broker_restart", **inv, indexed_at_kill=at_kill, broker_down_s=round(3 + restart_s, 1),
                  resumed_in_s=round(resume_s, 1), worker_restarts_by_supervisor=restarts, deadletters=len(dls),
                  job_alive=run.alive())
-        assert 0 < at_kill < n
+        assert at_kill < first, "the kill did not land mid-stream"
         assert run.alive()
         assert inv["ledger_docs"] == n and inv["namespace_docs"] == n and inv["duplicate_ids"] == 0
         assert dls == []
