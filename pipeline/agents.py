@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
 from dataclasses import dataclass
@@ -201,7 +202,8 @@ def _process_outs(app: Any, events: list[Any], outcomes: list[Any]) -> list[Out]
                                detail="processed article larger than the Kafka message limit",
                                url=res.get("url"), source=res.get("source"), article_id=aid)
             outs.append(Out(app.dedupe_topic.get_topic_name(), aid.encode("utf-8"), res["envelope"], fallback))
-            log.debug("processed", extra={"stage": "enrich", "source": res.get("source"), "article_id": aid})
+            if log.isEnabledFor(logging.DEBUG):  # (its fields are not built per article otherwise)
+                log.debug("processed", extra={"stage": "enrich", "source": res.get("source"), "article_id": aid})
         else:
             stage, reason = res.get("stage") or "extract", res.get("reason") or "unknown"
             count_stages(stage, reason)
@@ -350,9 +352,10 @@ async def _dedupe_batch(app: Any, state: DedupeState, events: list[Any]) -> list
                            detail="article larger than the Kafka message limit",
                            url=art.get("url"), source=art.get("source"), article_id=aid)
         outs.append(Out(s.articles_topic, aid.encode("utf-8"), value, fallback))
-        log.info("article", extra={"stage": "dedupe", "source": art.get("source"), "article_id": aid,
-                                   "story_id": art["story_id"], "duplicate_of": art["duplicate_of"],
-                                   "topics": ",".join(t["id"] for t in art.get("topics") or [])})
+        if log.isEnabledFor(logging.INFO):  # (its fields are not built per article otherwise)
+            log.info("article", extra={"stage": "dedupe", "source": art.get("source"), "article_id": aid,
+                                       "story_id": art["story_id"], "duplicate_of": art["duplicate_of"],
+                                       "topics": ",".join(t["id"] for t in art.get("topics") or [])})
         if time.monotonic() - yielded > DEDUPE_SLICE_S:  # let heartbeats and other agents run now and then
             await asyncio.sleep(0)
             yielded = time.monotonic()

@@ -481,8 +481,9 @@ def clean(ex, site_name: str | None = None, rules: Rules | None = None) -> Clean
 
     all_text = " ".join(ln.text for ln in lines[:40])
     lang = getattr(ex, "language", None)
+    title_key = normalize(title or "")
     ctx = {
-        "title_keys": {k for k in (normalize(title or ""), normalize(ex.title or "")) if k},
+        "title_keys": {k for k in (title_key, normalize(ex.title or "")) if k},
         "caption_keys": {k for k in map(normalize, getattr(ex, "captions", []) or []) if k},
         "alt_keys": {k for k in map(normalize, getattr(ex, "image_alts", []) or []) if len(k.split()) >= 3},
         "arabic_doc": lang in (None, "ar") and arabic_ratio(all_text) >= 0.5,
@@ -505,7 +506,7 @@ def clean(ex, site_name: str | None = None, rules: Rules | None = None) -> Clean
     # The match form of title + body is the title's joined with the kept lines' keys: repair
     # never reaches across a line break and tokens never span one, so this equals normalizing
     # the joined text again (which costs as much as all the line keys together).
-    keys = [normalize(title or "")] + [ln.key for ln in kept_lines]
+    keys = [title_key] + [ln.key for ln in kept_lines]
     return Cleaned(
         title=title,
         body=body,

@@ -60,6 +60,7 @@ DEFAULT_CONTAINMENT = 0.8
 MAX_FUTURE = timedelta(days=1)
 
 _PERMUTATIONS = None
+_MINHASH: type | None = None  # datasketch's MinHash class, once imported
 
 
 def _minhash_class() -> type:
@@ -90,9 +91,10 @@ def _minhash_class() -> type:
 def _new_minhash():
     """A fresh datasketch MinHash (imported on first use: a one-file ``rasid process``
     that de-duplicates nothing never pays for it)."""
-    global _PERMUTATIONS
-    MinHash = _minhash_class()
-
+    global _PERMUTATIONS, _MINHASH
+    if _MINHASH is None:
+        _MINHASH = _minhash_class()
+    MinHash = _MINHASH
     if _PERMUTATIONS is None:
         _PERMUTATIONS = MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations
     # CRC-32 as the shingle hash: stable across processes and versions, 4× cheaper

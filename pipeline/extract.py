@@ -728,10 +728,6 @@ def _collect_captions(tree, classed=None) -> tuple[list[str], list[str]]:
 _SUBTITLE_RE = re.compile(r"(^|[-_])(sub-?title|subtitle|sub-?headline|subheadline|standfirst|strapline|dek|sub|lead|excerpt|summary|intro)($|[-_])", re.I)
 
 
-_SUBTITLE_CANDIDATES_XP = etree.XPath(
-    '(//*[@class][not(self::body)][not(self::html)])[position() <= 3000][contains(@class, "itle")]')
-
-
 def _find_subtitle(tree, title: str | None, classed=None) -> str | None:
     tkey = normalize(title or "")
     for h1 in tree.iter("h1"):
@@ -751,21 +747,15 @@ def _find_subtitle(tree, title: str | None, classed=None) -> str | None:
         break
     # the first 3000 class-bearing elements, of which only "...title..." classes can qualify
     if classed is None:
-        candidates = _SUBTITLE_CANDIDATES_XP(tree)
-    else:
-        candidates = []
-        n = 0
-        for el, cls in classed:
-            if el.tag in ("body", "html"):
-                continue
-            n += 1
-            if n > 3000:
-                break
-            if "itle" in cls:
-                candidates.append(el)
-    for el in candidates:
-        cls = el.get("class") or ""
-        if _SUBTITLE_RE.search(cls):
+        classed = _classed(tree.iter())
+    n = 0
+    for el, cls in classed:
+        if el.tag in ("body", "html"):
+            continue
+        n += 1
+        if n > 3000:
+            break
+        if "itle" in cls and _SUBTITLE_RE.search(cls):
             t = _clean_ws(el.text_content())
             if t and 2 <= len(t.split()) <= 60 and normalize(t) != tkey:
                 return t
