@@ -16,14 +16,16 @@ things in it can commit a message no agent ever processed:
    cancels delivery when a rebalance starts yet moves its read offset past it, and a
    fetch batch from before the seek can push the read offset past the re-read
    records, which it then drops. With rule 1 that partition's commit would stall for
-   good; :func:`repair` finds such holes (read past, not acked, not in flight, not
-   buffered) and seeks the partition back to them, so they are read again. A record
+   good; :class:`Repairer` finds such holes (read past, not acked, not in flight, not
+   buffered; at the tail of a quiet partition too, where nothing acked after them
+   shows the gap) and seeks the partition back to them, so they are read again. A record
    read twice is harmless (article ids make every later stage idempotent); one never
    processed is not.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from typing import Any, Iterable, Optional
@@ -38,7 +40,7 @@ _ORIGINAL_ACK = _consumer.Consumer.ack
 
 
 def _floors(consumer: Any) -> dict:
-    """Where each partition without a committed offset starts (its earliest offset), filled by :func:`repair`."""
+    """Where each partition without a committed offset starts (its earliest offset), filled by :class:`Repairer`."""
     floors = getattr(consumer, "_rasid_floors", None)
     if floors is None:
         floors = consumer._rasid_floors = {}
@@ -105,30 +107,55 @@ def ack(self: Any, message: Any) -> bool:
     return _ORIGINAL_ACK(self, message)
 
 
-def holes(floor: int, acked: Iterable[int], read_offset: Optional[int], in_flight: Iterable[int]) -> list[int]:
-    """Offsets in ``[floor, min(acked))`` that were read (below ``read_offset``, the last offset
-    read) but are neither acked nor in flight: messages faust lost track of."""
-    acked = set(acked)
-    if not acked or read_offset is None:
+def holes(floor: int, acked: Iterable[int], read_end: Optional[int], in_flight: Iterable[int]) -> list[int]:
+    """Offsets from ``floor`` up to the first acked one that were read (below ``read_end``,
+    one past the last offset known to be read) but are neither acked nor in flight:
+    messages faust lost track of. With nothing acked they run up to ``read_end`` (the tail
+    of a partition that has gone quiet: nothing later will be acked to show the hole)."""
+    if read_end is None:
         return []
-    head = min(acked)
+    head = min((o for o in acked if o >= floor), default=read_end)
     busy = set(in_flight)
-    return [o for o in range(floor, min(head, read_offset)) if o not in acked and o not in busy]
+    return [o for o in range(floor, min(head, read_end)) if o not in busy]
 
 
-def _in_flight(app: Any, consumer: Any) -> dict:
-    """Offsets per partition handed to a stream and not acked, or buffered for one."""
+def _in_flight(app: Any, consumer: Any) -> tuple[dict, bool]:
+    """Offsets per partition handed to a stream and not acked, or buffered for one; and
+    whether a stream's buffer is full (delivery of the next message may be waiting on it)."""
     out: dict = defaultdict(set)
+    full = False
     for m in list(consumer._unacked_messages):
         out[m.tp].add(m.offset)
     for tp, chans in list(getattr(app.topics, "_tp_index", {}).items()):
         for chan in list(chans):
-            q = getattr(getattr(chan, "queue", None), "_queue", None)
+            queue = getattr(chan, "queue", None)
+            q = getattr(queue, "_queue", None)
             for ev in list(q or ()):
                 msg = getattr(ev, "message", None)
                 if msg is not None and msg.tp == tp:
                     out[tp].add(msg.offset)
-    return out
+            full = full or bool(getattr(queue, "full", lambda: False)())
+    return out, full
+
+
+async def _read_end(consumer: Any, tp: Any, floor: int, acked: Iterable[int], busy: set, full: bool) -> Optional[int]:
+    """One past the last offset of ``tp`` known to have been read.
+
+    faust's read offset is the last offset delivered, except after a seek, when it is the
+    next offset to read; so that offset itself counts as read only when the consumer's
+    position is past it. Asked only when it matters: nothing acked from ``floor`` on,
+    nothing of ``tp`` in flight and no stream buffer full (a message waiting to be
+    buffered is in no list), i.e. a quiet partition whose last message may be the lost one."""
+    read = consumer._read_offset.get(tp)
+    if read is None:
+        return None
+    if read < floor or read in busy or full or any(o >= floor for o in acked):
+        return read
+    try:  # (waits while the position is being reset; raises once the partition is revoked)
+        position = await asyncio.wait_for(consumer.position(tp), 2.0)
+    except Exception:  # noqa: BLE001 - not known now: next round
+        return read
+    return read + 1 if position is not None and position > read else read
 
 
 class Repairer:
@@ -148,6 +175,9 @@ class Repairer:
         if getattr(app, "rebalancing", False) or not getattr(consumer, "flow_active", True):
             self._suspects.clear()
             return 0
+        if _consumer.CONSUMER_COMMITTING in getattr(getattr(consumer, "diag", None), "flags", ()):
+            # acked offsets leave the list before the commit lands: they would look lost
+            return 0
         acking = app.topics.acking_topics
         tps = [tp for tp in consumer.assignment() if tp.topic in acking]
         floors = _floors(consumer)
@@ -160,15 +190,16 @@ class Repairer:
         for tp in list(floors):
             if tp not in tps:
                 floors.pop(tp, None)
-        busy = _in_flight(app, consumer)
+        busy, full = _in_flight(app, consumer)
         seen: dict = {}
         repaired = 0
         for tp in tps:
             floor = floor_of(consumer, tp)
-            acked = consumer._acked.get(tp)
-            if floor is None or not acked:
+            if floor is None:
                 continue
-            lost = holes(floor, acked, consumer._read_offset.get(tp), busy.get(tp, ()))
+            acked = consumer._acked.get(tp) or ()
+            pending = busy.get(tp, set())
+            lost = holes(floor, acked, await _read_end(consumer, tp, floor, acked, pending, full), pending)
             if not lost:
                 continue
             key = (floor, lost[0])

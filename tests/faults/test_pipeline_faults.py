@@ -47,7 +47,11 @@ def test_worker_kill9_mid_batch_then_restart_every_id_indexed_once(fault_ns, pro
     ledger += feeder.ledger
     h.wait_until(lambda: h.count_ids(s, ledger) == n, 180, interval=1, what="every id indexed after restart")
     recovery_s = time.monotonic() - t_restart
-    h.wait_until(lambda: h.lag(s, s.raw_topic) == 0, 30, what="raw lag 0")
+    try:
+        h.wait_until(lambda: h.lag(s, s.raw_topic) == 0, 30, what="raw lag 0")
+    except AssertionError as e:  # which partitions, and what the worker made of them
+        raise AssertionError(f"{e}\nend offsets {h.end_offsets(s, s.raw_topic)}, committed "
+                             f"{h.committed(s, s.raw_topic)}\n{w2.log_tail()}") from None
     inv = h.invariant(s, ledger)
     dls = h.deadletters(s)
     h.record("worker_kill9", **inv, indexed_at_kill=at_kill, processed_at_kill=processed_at_kill,

@@ -91,12 +91,20 @@ def test_ack_of_an_old_generation_message_is_forgotten_not_counted():
 
 def test_holes_are_read_unacked_and_not_in_flight():
     # floor 10, acked from 13, read up to 20; 11 is still being processed
-    assert faust_fixes.holes(10, [13, 14], read_offset=20, in_flight=[11]) == [10, 12]
+    assert faust_fixes.holes(10, [13, 14], read_end=20, in_flight=[11]) == [10, 12]
     # not read yet: nothing is lost
-    assert faust_fixes.holes(10, [13], read_offset=None, in_flight=[]) == []
-    assert faust_fixes.holes(10, [13], read_offset=10, in_flight=[]) == []
+    assert faust_fixes.holes(10, [13], read_end=None, in_flight=[]) == []
+    assert faust_fixes.holes(10, [13], read_end=10, in_flight=[]) == []
     # no head gap
-    assert faust_fixes.holes(10, [10, 11], read_offset=20, in_flight=[]) == []
+    assert faust_fixes.holes(10, [10, 11], read_end=20, in_flight=[]) == []
+
+
+def test_holes_at_the_tail_of_a_quiet_partition():
+    # nothing acked after the hole shows it: everything read from the floor on is lost
+    assert faust_fixes.holes(10, [], read_end=13, in_flight=[]) == [10, 11, 12]
+    assert faust_fixes.holes(10, [], read_end=13, in_flight=[10, 11, 12]) == []
+    # acks below the floor (already committed) say nothing about it
+    assert faust_fixes.holes(10, [4, 5], read_end=12, in_flight=[]) == [10, 11]
 
 
 class _FakeConsumer:
@@ -107,9 +115,14 @@ class _FakeConsumer:
         self._unacked_messages: set = set()
         self.flow_active = True
         self.seeks: list = []
+        self.position_ = 14
+        self.diag = SimpleNamespace(flags=set())
 
     def assignment(self):
         return {TP}
+
+    async def position(self, tp):
+        return self.position_
 
     async def earliest_offsets(self, *tps):
         return {tp: 0 for tp in tps}
@@ -149,6 +162,78 @@ def test_repairer_leaves_buffered_messages_alone():
         assert await r.tick() == 0
         assert await r.tick() == 0
         assert consumer.seeks == []
+
+    asyncio.run(run())
+
+
+def _quiet(read: int, position: int) -> _FakeConsumer:
+    """Committed up to 10, nothing acked: the partition's last message read is ``read``."""
+    consumer = _FakeConsumer()
+    consumer._acked = {TP: []}
+    consumer._read_offset = {TP: read}
+    consumer.position_ = position
+    return consumer
+
+
+def _app(consumer, chans=()) -> SimpleNamespace:
+    topics = SimpleNamespace(acking_topics={TP.topic}, _tp_index={TP: list(chans)} if chans else {})
+    return SimpleNamespace(consumer=consumer, topics=topics, rebalancing=False)
+
+
+def test_repairer_re_reads_the_lost_tail_of_a_quiet_partition():
+    consumer = _quiet(read=12, position=13)
+    r = faust_fixes.Repairer(_app(consumer))
+    seen = []
+    r.on_repair = lambda tp, lost: seen.append(lost)
+
+    async def run():
+        assert await r.tick() == 0
+        assert await r.tick() == 1
+        assert consumer.seeks == [(TP, 10)]
+        assert seen == [[10, 11, 12]]  # the last message read (12) is among them
+
+    asyncio.run(run())
+
+
+def test_repairer_does_not_count_a_sought_offset_as_read():
+    # after a seek to 10 the read offset names the next message to read, not one read
+    consumer = _quiet(read=10, position=10)
+    r = faust_fixes.Repairer(_app(consumer))
+
+    async def run():
+        for _ in range(3):
+            assert await r.tick() == 0
+        assert consumer.seeks == []
+
+    asyncio.run(run())
+
+
+def test_repairer_waits_while_a_stream_buffer_is_full():
+    # the message at the read offset may be waiting for room in the buffer: not lost
+    consumer = _quiet(read=10, position=11)
+    chan = SimpleNamespace(queue=SimpleNamespace(_queue=[], full=lambda: True))
+    r = faust_fixes.Repairer(_app(consumer, [chan]))
+
+    async def run():
+        for _ in range(3):
+            assert await r.tick() == 0
+        assert consumer.seeks == []
+
+    asyncio.run(run())
+
+
+def test_repairer_waits_while_a_commit_is_under_way():
+    # a commit takes the acked offsets off the list before it lands: they only look lost
+    consumer = _quiet(read=12, position=13)
+    consumer.diag.flags.add("COMMITTING")
+    r = faust_fixes.Repairer(_app(consumer))
+
+    async def run():
+        for _ in range(3):
+            assert await r.tick() == 0
+        consumer.diag.flags.clear()
+        assert await r.tick() == 0
+        assert await r.tick() == 1
 
     asyncio.run(run())
 
