@@ -21,6 +21,10 @@ things in it can commit a message no agent ever processed:
    shows the gap) and seeks the partition back to them, so they are read again. A record
    read twice is harmless (article ids make every later stage idempotent); one never
    processed is not.
+4. On stop, faust's last commit does nothing when a periodic commit is already under
+   way (it waits for that one, which took its offsets before the last acks), so a clean
+   stop could leave acked messages uncommitted and have them read again by the next
+   worker; :func:`commit_and_end_transactions` commits once more.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ log = logging.getLogger("rasid.offsets")
 
 _ORIGINAL_NEW_OFFSET = _consumer.Consumer._new_offset
 _ORIGINAL_ACK = _consumer.Consumer.ack
+_ORIGINAL_COMMIT_AND_END = _consumer.Consumer.commit_and_end_transactions
 
 
 def _floors(consumer: Any) -> dict:
@@ -220,7 +225,16 @@ class Repairer:
         return repaired
 
 
+async def commit_and_end_transactions(self: Any) -> None:
+    """faust's final commit, then one more: the first may only have waited for a commit that
+    began before the last acks (and committed nothing itself); with nothing left, the second
+    finds nothing to commit."""
+    await _ORIGINAL_COMMIT_AND_END(self)
+    await self.commit(start_new_transaction=False)
+
+
 def apply() -> None:
     """Install the corrected rules (idempotent)."""
     _consumer.Consumer._new_offset = new_offset
     _consumer.Consumer.ack = ack
+    _consumer.Consumer.commit_and_end_transactions = commit_and_end_transactions

@@ -238,6 +238,44 @@ def test_repairer_waits_while_a_commit_is_under_way():
     asyncio.run(run())
 
 
+class _Committer:
+    """faust's own commit() around a fake force_commit that commits whatever is acked then."""
+
+    from faust.transport.consumer import Consumer as _C
+
+    commit = _C.commit
+    maybe_wait_for_commit_to_finish = _C.maybe_wait_for_commit_to_finish
+
+    def __init__(self) -> None:
+        self.app = SimpleNamespace(client_only=False)
+        self.loop = asyncio.get_running_loop()
+        self._commit_fut = None
+        self.acked: list[int] = []
+        self.committed: list[int] = []
+
+    async def force_commit(self, topics=None, start_new_transaction=True) -> bool:
+        self.committed = list(self.acked)
+        return bool(self.acked)
+
+
+def test_final_commit_is_not_lost_to_a_commit_under_way():
+    async def run(final):
+        c = _Committer()
+        fut = c._commit_fut = asyncio.Future()  # a periodic commit, begun before the last acks
+        c.acked = [7, 8, 9]
+
+        def finish():  # as faust's commit() ends: clears its future, then notifies the waiters
+            c._commit_fut = None
+            fut.set_result(None)
+
+        asyncio.get_running_loop().call_later(0.05, finish)
+        await final(c)
+        return c.committed
+
+    assert asyncio.run(run(faust_fixes._ORIGINAL_COMMIT_AND_END)) == []  # faust alone: nothing committed
+    assert asyncio.run(run(faust_fixes.commit_and_end_transactions)) == [7, 8, 9]
+
+
 def test_apply_installs_the_rules():
     from faust.transport.consumer import Consumer
 
@@ -245,3 +283,4 @@ def test_apply_installs_the_rules():
 
     assert Consumer._new_offset is faust_fixes.new_offset
     assert Consumer.ack is faust_fixes.ack
+    assert Consumer.commit_and_end_transactions is faust_fixes.commit_and_end_transactions
