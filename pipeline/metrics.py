@@ -24,6 +24,8 @@ SOURCE_LAST_SUCCESS = Gauge("rasid_source_last_success_timestamp", "Last success
 
 BULK_LATENCY = Histogram("rasid_bulk_seconds", "Elasticsearch bulk latency", buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10))
 BULK_RETRIES = Counter("rasid_bulk_retries_total", "Elasticsearch bulk retries", ["reason"])
+STALE_COPIES_REMOVED = Counter("rasid_stale_copies_removed_total",
+                               "Copies of re-indexed articles removed from another month's index")
 END_TO_END = Histogram(
     "rasid_end_to_end_seconds", "fetched_at to indexed", buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
 )

@@ -15,7 +15,10 @@ Delivery contract (DESIGN.md, "Reliability invariants"):
   faust's stream buffer fill up, the consumer pauses — memory stays bounded;
 - a document Elasticsearch rejects (mapping error, 400) goes to the dead letter
   with the reason, and the rest of the batch is indexed;
-- ``_id`` is the article id, so redelivered records overwrite themselves.
+- ``_id`` is the article id, so redelivered records overwrite themselves; and an
+  article re-processed into another month's index (its publication date changed in an
+  update, or was found only by a later replay) has its copy in the earlier month's
+  index removed once the new one is written, so it is counted once.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from datetime import datetime
 from typing import Any, Awaitable, Callable, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
-from elasticsearch import ApiError, AsyncElasticsearch, TransportError
+from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError, TransportError
 from elasticsearch.helpers import async_streaming_bulk
 from elasticsearch.serializer import OrjsonSerializer
 
@@ -111,6 +114,7 @@ class WriteResult:
     indexed: int = 0
     dead: int = 0
     retries: int = 0
+    stale_removed: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
 
 
@@ -156,6 +160,8 @@ class BulkWriter:
         self.backoff_max_s = settings.bulk_backoff_max_s if backoff_max_s is None else backoff_max_s
         self._sleep = sleep
         self._should_stop = should_stop
+        self._alias_indices: set[str] | None = None  # the alias's indices, looked up now and then
+        self._alias_indices_at = 0.0
 
     def _delay(self, attempt: int) -> float:
         base = min(self.backoff_max_s, self.backoff_s * (2 ** min(attempt, 30)))
@@ -198,6 +204,8 @@ class BulkWriter:
 
         attempt = 0
         solo = False  # after a whole-request 400/413: one document per request
+        written: dict[str, str] = {}  # id → the index it was last written to in this batch
+        superseded: set[tuple[str, str]] = set()  # (id, index) written here, then elsewhere
         while pending:
             retry: list[Item] = []
             done = 0
@@ -224,6 +232,12 @@ class BulkWriter:
                     status = int(op.get("status", 500))
                     if ok:
                         self._on_indexed(it, result)
+                        doc_id, index = it.action["_id"], op.get("_index") or it.action["_index"]
+                        earlier = written.get(doc_id)
+                        if earlier is not None and earlier != index:
+                            superseded.add((doc_id, earlier))
+                        superseded.discard((doc_id, index))
+                        written[doc_id] = index
                     elif _retryable_status(status):
                         retry.append(it)
                         reason = reason or f"item_{status}"
@@ -266,7 +280,82 @@ class BulkWriter:
                     raise Abandoned(f"{len(pending)} document(s) not indexed")
                 progressed = result.indexed + result.dead > settled_before
                 attempt = 0 if progressed else attempt + 1
+        if written:
+            await self._remove_stale_copies(written, superseded, result)
         return result
+
+    async def _remove_stale_copies(self, written: dict[str, str], superseded: set[tuple[str, str]],
+                                   result: WriteResult) -> None:
+        """Delete the copies of just-written articles that sit in another monthly index.
+
+        Copies written earlier in this same batch are deleted by id (they may not be
+        searchable yet); older ones are found by one ids search over the alias's other
+        indices (cheap, and as nearly always it finds nothing) and deleted by id. A copy
+        written by the previous batch less than a refresh interval ago is not found. Cluster
+        trouble is waited out like the bulk itself: the batch is not acked before this is
+        done, so a crash repeats it."""
+        targets = set(written.values())
+        others = sorted(await self._until_done(lambda: self._indices_of_alias(targets)) - targets)
+        by_index: dict[str, list[str]] = {}
+        for doc_id, index in written.items():
+            by_index.setdefault(index, []).append(doc_id)
+        query = {"bool": {"should": [
+            {"bool": {"filter": [{"ids": {"values": ids}}], "must_not": [{"term": {"_index": index}}]}}
+            for index, ids in by_index.items()], "minimum_should_match": 1}}
+        page = min(10_000, 2 * len(written) + 10)
+        alias = self.settings.es_alias
+
+        async def find() -> set[tuple[str, str]]:
+            found = await self.es.search(index=",".join(others), query=query, size=page, source=False,
+                                         track_total_hits=False, ignore_unavailable=True, allow_no_indices=True)
+            return {(h["_id"], h["_index"]) for h in found["hits"]["hits"]}
+
+        async def delete(pairs: set[tuple[str, str]]) -> int:
+            resp = await self.es.bulk(operations=[{"delete": {"_index": index, "_id": doc_id}}
+                                                  for doc_id, index in sorted(pairs)])
+            return sum(1 for i in resp["items"] if i["delete"].get("result") == "deleted")
+
+        removed = await self._until_done(lambda: delete(superseded)) if superseded else 0
+        for _ in range(5 if others else 0):  # more than a page only if an article had several stale copies
+            stale = await self._until_done(find)
+            if stale:
+                removed += await self._until_done(lambda: delete(stale))
+            if len(stale) < page:
+                break
+            await self._until_done(lambda: self.es.indices.refresh(index=alias))  # let the search see it
+        if removed:
+            result.stale_removed += removed
+            metrics.STALE_COPIES_REMOVED.inc(removed)
+            log.info("removed %d copy(ies) left in another month's index", removed, extra={"stage": STAGE})
+
+    async def _indices_of_alias(self, needed: set[str]) -> set[str]:
+        """The alias's indices, looked up again after a minute or when one just written is not
+        among them (a new month), so the search skips the index being written, usually the only
+        one with recent segments, and is not made at all while there is no other month."""
+        stale = time.monotonic() - self._alias_indices_at > 60.0
+        if self._alias_indices is None or stale or not needed <= self._alias_indices:
+            try:
+                resp = await self.es.indices.get_alias(name=self.settings.es_alias)
+                self._alias_indices = set(resp.body if hasattr(resp, "body") else resp)
+            except NotFoundError:
+                self._alias_indices = set()
+            self._alias_indices_at = time.monotonic()
+        return self._alias_indices
+
+    async def _until_done(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        """``call()``, retried with backoff while the cluster is in trouble (never given up)."""
+        attempt = 0
+        while True:
+            try:
+                return await call()
+            except (ApiError, TransportError) as e:
+                metrics.BULK_RETRIES.labels(reason="stale_copies").inc()
+                log.warning("removing copies left in other months failed, will retry: %s",
+                            redact(str(e))[:300], extra={"stage": STAGE})
+                await self._sleep(self._delay(attempt))
+                if self._should_stop():
+                    raise Abandoned("copies left in other months not removed") from None
+                attempt += 1
 
     def _on_indexed(self, it: Item, result: WriteResult) -> None:
         result.indexed += 1

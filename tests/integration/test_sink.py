@@ -159,6 +159,40 @@ def test_writer_indexes_batch_deadletters_rejected_and_redelivery_adds_nothing(s
     again = [make_item(a.to_json(), settings) for i, a in enumerate(arts) if i != 3]
     res2 = run(write(again))
     assert res2.indexed == 5 and count(es, settings) == before
+    assert res2.stale_removed == 0
+
+
+def test_writer_keeps_one_copy_when_an_article_moves_to_another_month(settings, es, run):
+    """An update (or a replay after an extraction fix) can date an article in another
+    month: the copy in the earlier month's index goes, whether it was written long ago
+    or earlier in the same batch."""
+    sep, nov = datetime(2020, 9, 30, 22, 0, tzinfo=UTC), datetime(2020, 11, 2, 8, 0, tzinfo=UTC)
+    moved, twice, stays = (make_article(i, tag="mv", published_at=sep) for i in range(3))
+
+    async def write(batch):
+        client = es_client(settings)
+        try:
+            return await BulkWriter(client, settings, _no_deadletter).write(
+                [make_item(a.to_json(), settings) for a in batch])
+        finally:
+            await client.close()
+
+    def where(article) -> list[str]:
+        es.indices.refresh(index=f"{settings.es_alias}*")
+        hits = es.search(index=settings.es_alias, query={"ids": {"values": [article.id]}})["hits"]["hits"]
+        return sorted(h["_index"] for h in hits)
+
+    assert run(write([moved, stays])).stale_removed == 0
+    assert where(moved) == [settings.es_index_for(2020, 9)]
+    later = moved.model_copy(update={"published_at": nov, "title": "تحديث"})
+    # `twice` is written to September and then to November within one batch
+    res = run(write([later, twice, twice.model_copy(update={"published_at": nov})]))
+    assert res.indexed == 3 and res.stale_removed == 2
+    assert where(moved) == [settings.es_index_for(2020, 11)]
+    assert where(twice) == [settings.es_index_for(2020, 11)]
+    assert where(stays) == [settings.es_index_for(2020, 9)]
+    doc = es.get(index=settings.es_index_for(2020, 11), id=moved.id)["_source"]
+    assert doc["title"] == "تحديث"
 
 
 def test_writer_waits_while_elasticsearch_is_down(settings, es, run):
