@@ -28,6 +28,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Awaitable, Callable, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -169,21 +170,9 @@ class BulkWriter:
 
     async def _send_deadletter(self, item: Item, reason: str, detail: str, result: WriteResult) -> None:
         """Dead-letter one record; Kafka trouble is waited out like ES trouble (never drop)."""
-        attempt = 0
-        while True:
-            try:
-                await self._deadletter(item.deadletter(reason, detail))
-                break
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # noqa: BLE001 — any producer failure: wait and retry
-                metrics.BULK_RETRIES.labels(reason="deadletter").inc()
-                log.warning("dead letter not delivered, retrying: %s", e,
-                            extra={"stage": STAGE, "article_id": item.article_id})
-                await self._sleep(self._delay(attempt))
-                if self._should_stop():
-                    raise Abandoned("dead letter not delivered") from None
-                attempt += 1
+        # any producer failure: wait and retry
+        await self._until_done(lambda: self._deadletter(item.deadletter(reason, detail)), reason="deadletter",
+                               what="dead letter not delivered", errors=(Exception,), article_id=item.article_id)
         result.dead += 1
         result.reasons[reason] = result.reasons.get(reason, 0) + 1
         metrics.DROPPED.labels(stage=STAGE, reason=reason).inc()
@@ -294,8 +283,10 @@ class BulkWriter:
         written by the previous batch less than a refresh interval ago is not found. Cluster
         trouble is waited out like the bulk itself: the batch is not acked before this is
         done, so a crash repeats it."""
+        until_done = partial(self._until_done, reason="stale_copies",
+                             what="removing copies left in other months failed")
         targets = set(written.values())
-        others = sorted(await self._until_done(lambda: self._indices_of_alias(targets)) - targets)
+        others = sorted(await until_done(lambda: self._indices_of_alias(targets)) - targets)
         by_index: dict[str, list[str]] = {}
         for doc_id, index in written.items():
             by_index.setdefault(index, []).append(doc_id)
@@ -315,14 +306,14 @@ class BulkWriter:
                                                   for doc_id, index in sorted(pairs)])
             return sum(1 for i in resp["items"] if i["delete"].get("result") == "deleted")
 
-        removed = await self._until_done(lambda: delete(superseded)) if superseded else 0
+        removed = await until_done(lambda: delete(superseded)) if superseded else 0
         for _ in range(5 if others else 0):  # more than a page only if an article had several stale copies
-            stale = await self._until_done(find)
+            stale = await until_done(find)
             if stale:
-                removed += await self._until_done(lambda: delete(stale))
+                removed += await until_done(lambda: delete(stale))
             if len(stale) < page:
                 break
-            await self._until_done(lambda: self.es.indices.refresh(index=alias))  # let the search see it
+            await until_done(lambda: self.es.indices.refresh(index=alias))  # let the search see it
         if removed:
             result.stale_removed += removed
             metrics.STALE_COPIES_REMOVED.inc(removed)
@@ -336,25 +327,30 @@ class BulkWriter:
         if self._alias_indices is None or stale or not needed <= self._alias_indices:
             try:
                 resp = await self.es.indices.get_alias(name=self.settings.es_alias)
-                self._alias_indices = set(resp.body if hasattr(resp, "body") else resp)
+                self._alias_indices = set(resp.body)
             except NotFoundError:
                 self._alias_indices = set()
             self._alias_indices_at = time.monotonic()
         return self._alias_indices
 
-    async def _until_done(self, call: Callable[[], Awaitable[Any]]) -> Any:
-        """``call()``, retried with backoff while the cluster is in trouble (never given up)."""
+    async def _until_done(self, call: Callable[[], Awaitable[Any]], *, reason: str, what: str,
+                          errors: tuple[type[BaseException], ...] = (ApiError, TransportError),
+                          article_id: str | None = None) -> Any:
+        """``call()``, retried with capped backoff while it fails with ``errors`` (never given up;
+        :class:`Abandoned` when the worker stops meanwhile)."""
         attempt = 0
         while True:
             try:
                 return await call()
-            except (ApiError, TransportError) as e:
-                metrics.BULK_RETRIES.labels(reason="stale_copies").inc()
-                log.warning("removing copies left in other months failed, will retry: %s",
-                            redact(str(e))[:300], extra={"stage": STAGE})
+            except asyncio.CancelledError:
+                raise
+            except errors as e:
+                metrics.BULK_RETRIES.labels(reason=reason).inc()
+                log.warning("%s, will retry: %s", what, redact(str(e))[:300],
+                            extra={"stage": STAGE, "article_id": article_id})
                 await self._sleep(self._delay(attempt))
                 if self._should_stop():
-                    raise Abandoned("copies left in other months not removed") from None
+                    raise Abandoned(what) from None
                 attempt += 1
 
     def _on_indexed(self, it: Item, result: WriteResult) -> None:
