@@ -93,15 +93,15 @@ class StageTimer:
 
     # (module, attribute, stage label); missing attributes are skipped (modules evolve)
     TARGETS = [
-        ("pipeline.extract", "decode_html", "decode"),
-        ("pipeline.extract", "_parse", "extract.parse"),
-        ("pipeline.extract", "_run_trafilatura", "extract.trafilatura"),
-        ("pipeline.extract", "extract", "extract"),
-        ("pipeline.clean", "clean", "clean"),
-        ("pipeline.classify", "make_doc", "classify"),
-        ("pipeline.classify", "classify", "classify"),
-        ("pipeline.enrich", "enrich", "enrich"),
-        ("pipeline.dedupe", "sketch", "dedupe"),
+        ("pipeline.stages.extract", "decode_html", "decode"),
+        ("pipeline.stages.extract", "_parse", "extract.parse"),
+        ("pipeline.stages.extract", "_run_trafilatura", "extract.trafilatura"),
+        ("pipeline.stages.extract", "extract", "extract"),
+        ("pipeline.stages.clean", "clean", "clean"),
+        ("pipeline.stages.classify", "make_doc", "classify"),
+        ("pipeline.stages.classify", "classify", "classify"),
+        ("pipeline.stages.enrich", "enrich", "enrich"),
+        ("pipeline.stages.dedupe", "sketch", "dedupe"),
     ]
 
     def __init__(self) -> None:
@@ -185,9 +185,9 @@ def run_offline(corpus: Corpus, out_dir: Path, jobs: int = 2, profile: bool = Fa
     """Offline figures: trafilatura alone vs the rasid chain (1 core), then ``rasid process`` over ``jobs``."""
     import trafilatura
 
-    from pipeline.dedupe import index_from_settings, sketch
-    from pipeline.process import StageFailed, canonical, dedupe_time, process_page_full, warm_up
-    from pipeline.settings import get_settings
+    from pipeline.stages.dedupe import index_from_settings, sketch
+    from pipeline.stages.process import StageFailed, canonical, dedupe_time, process_page_full, warm_up
+    from pipeline.core.settings import get_settings
 
     pages = corpus.pages
     n = len(pages)
@@ -276,7 +276,7 @@ def run_offline(corpus: Corpus, out_dir: Path, jobs: int = 2, profile: bool = Fa
     result["process_pool"] = {
         **pool,
         "speedup_vs_1core": round(rasid.wall / pool["wall_s"], 3) if pool.get("wall_s") else None,
-        "what": f"pipeline.process.run_files(files, jobs={jobs}) = `rasid process -j {jobs} FILE...`, in a fresh "
+        "what": f"pipeline.stages.process.run_files(files, jobs={jobs}) = `rasid process -j {jobs} FILE...`, in a fresh "
                 "process (a fork of this big one would pay copy-on-write faults), pool start-up included",
     }
     result["ok_page_numbers"] = ok_pages
@@ -288,8 +288,8 @@ def run_offline(corpus: Corpus, out_dir: Path, jobs: int = 2, profile: bool = Fa
 
 _RUN_FILES = """
 import io, json, os, sys, time
-from pipeline.process import run_files, warm_up
-from pipeline.settings import get_settings
+from pipeline.stages.process import run_files, warm_up
+from pipeline.core.settings import get_settings
 paths, jobs = sys.argv[1:-1], int(sys.argv[-1])
 warm_up()
 buf = io.StringIO()
@@ -333,8 +333,8 @@ def profile_offline(corpus: Corpus, out_dir: Path, log: Callable[[str], None] = 
     """pyinstrument over the 1-core chain (a separate pass: the profiler's overhead stays out of the figures)."""
     from pyinstrument import Profiler
 
-    from pipeline.dedupe import index_from_settings, sketch
-    from pipeline.process import StageFailed, canonical, dedupe_time, process_page_full
+    from pipeline.stages.dedupe import index_from_settings, sketch
+    from pipeline.stages.process import StageFailed, canonical, dedupe_time, process_page_full
 
     index = index_from_settings()
     prof = Profiler(interval=0.0005)
@@ -375,8 +375,8 @@ def _free_port() -> int:
 
 def ensure_devstack(log: Callable[[str], None] = print) -> dict[str, Any]:
     """Kafka and Elasticsearch reachable; start the devstack if not (and leave it up)."""
-    from pipeline.devstack import es_probe, kafka_probe
-    from pipeline.settings import get_settings
+    from devstack.stack import es_probe, kafka_probe
+    from pipeline.core.settings import get_settings
 
     s = get_settings()
     if kafka_probe(s.kafka_bootstrap) and es_probe(s.es_url):
@@ -391,7 +391,7 @@ def _server_pids() -> dict[str, int]:
     """Pids of the processes listening on the Kafka and ES ports (their CPU is part of the cost)."""
     import psutil
 
-    from pipeline.settings import get_settings
+    from pipeline.core.settings import get_settings
 
     s = get_settings()
     ports = {
@@ -559,8 +559,8 @@ def stop_workers(workers: list[Worker], timeout: float = 60.0) -> list[int | Non
 
 def _raw_records(pages: list[Page], phase: str) -> list[tuple[str, Page, str]]:
     """(id, page, url) of each page under a URL of its own for this phase (a page sent twice is two articles)."""
-    from pipeline.ids import article_id
-    from pipeline.process import canonical
+    from pipeline.core.ids import article_id
+    from pipeline.stages.process import canonical
 
     out = []
     for i, p in enumerate(pages):
@@ -574,7 +574,7 @@ async def _produce(settings: Any, records: list[tuple[str, Page, str]], html_z: 
     """Send RawPage records (paced at ``rate`` per second when given) with the connectors' own
     producer settings (acks=all, idempotence, gzip); returns the send duration."""
     from connectors.kafka import make_producer
-    from pipeline.schema import RawPage
+    from pipeline.core.schema import RawPage
 
     producer = make_producer(settings)
     await producer.start()
@@ -710,13 +710,13 @@ def run_streaming_one(k: int, pages: list[Page], expected_ok: set[int], offline_
     """
     from elasticsearch import Elasticsearch
 
-    from pipeline.bootstrap import drop_namespace
-    from pipeline.schema import compress_html
-    from pipeline.settings import load_settings
+    from pipeline.cli.init import drop_namespace
+    from pipeline.core.schema import compress_html
+    from pipeline.core.settings import load_settings
 
     ns = f"bench{secrets.token_hex(3)}-w{k}" + (f"x{pool_size}" if pool_size else "")
     settings = load_settings(namespace=ns, **({"process_pool_size": pool_size} if pool_size else {}))
-    from pipeline.supervisor import pool_size_per_worker
+    from pipeline.cli.run import pool_size_per_worker
 
     pool_size = pool_size_per_worker(settings, k)  # as `rasid run --workers k` would give them
     run_dir = out_dir / "stream" / ns
@@ -861,7 +861,7 @@ def run_streaming_one(k: int, pages: list[Page], expected_ok: set[int], offline_
 
 def _ensure_namespace(settings: Any, log: Callable[[str], None], attempts: int = 4) -> None:
     """Topics and ES template/alias of the namespace; retried, as a busy broker can be slow to list new topics."""
-    from pipeline.bootstrap import BootstrapError, ensure_es, ensure_topics
+    from pipeline.cli.init import BootstrapError, ensure_es, ensure_topics
 
     for i in range(attempts):
         try:

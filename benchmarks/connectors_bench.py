@@ -35,7 +35,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.outlet import Outlet, Route, article_html, rss_feed  # noqa: E402
+from devstack.outlet import Outlet, Route, article_html, rss_feed  # noqa: E402
 
 RASID = str(Path(sys.executable).parent / "rasid")
 
@@ -89,8 +89,8 @@ def main() -> None:
     ap.add_argument("--hosts", type=int, default=10)
     args = ap.parse_args()
 
-    from pipeline.bootstrap import drop_namespace
-    from pipeline.settings import load_settings
+    from pipeline.cli.init import drop_namespace
+    from pipeline.core.settings import load_settings
 
     ns = "bench" + secrets.token_hex(3)
     outlets, sources = build_outlets(args.hosts, args.feeds, args.items)

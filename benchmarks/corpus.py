@@ -16,11 +16,9 @@ canonical URL, hence its own article id. Generation is deterministic for a seed.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import re
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -32,7 +30,6 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 QUALITY_DIR = PROJECT_ROOT / "tests" / "quality"
 ARTICLES_DIR = QUALITY_DIR / "articles"
-RENDER_PY = QUALITY_DIR / "render.py"
 DEFAULT_SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
 
 WIRE_COPY_EVERY = 7  # about one page in this many is a near-duplicate of an earlier one
@@ -88,22 +85,10 @@ class Corpus:
 
 
 def load_render() -> ModuleType:
-    """Import ``tests/quality/render.py`` by path (``tests`` is not an installed package)."""
-    name = "rasid_quality_render"
-    if name in sys.modules:
-        return sys.modules[name]
-    if not RENDER_PY.exists():
-        raise FileNotFoundError(f"{RENDER_PY} not found: the page renderer is needed to build the corpus")
-    spec = importlib.util.spec_from_file_location(name, RENDER_PY)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    try:
-        spec.loader.exec_module(mod)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return mod
+    """The page renderer (devstack.pages)."""
+    import devstack.pages
+
+    return devstack.pages
 
 
 def load_labelled(articles_dir: Path = ARTICLES_DIR) -> list[dict[str, Any]]:

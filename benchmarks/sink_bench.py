@@ -2,7 +2,7 @@
 
 Two measurements, each in a throw-away namespace (topics, template and indices dropped after):
 
-1. ``writer``: :class:`pipeline.sink.BulkWriter` alone against Elasticsearch — documents/s
+1. ``writer``: :class:`pipeline.stream.sink.BulkWriter` alone against Elasticsearch — documents/s
    and MB/s for several ``bulk_max_docs`` values (``bulk_max_bytes`` as configured);
 2. ``agent``: the faust sink in a real ``rasid worker --agents index`` consuming
    ``<ns>.articles`` from Kafka — documents/s between the first and the last ``indexed_at``
@@ -32,10 +32,10 @@ from pathlib import Path
 import click
 import yaml
 
-from pipeline.bootstrap import drop_namespace, ensure_es, ensure_topics
-from pipeline.schema import Article, Place, TopicHit
-from pipeline.settings import Settings, load_settings
-from pipeline.sink import BulkWriter, es_client, make_item
+from pipeline.cli.init import drop_namespace, ensure_es, ensure_topics
+from pipeline.core.schema import Article, Place, TopicHit
+from pipeline.core.settings import Settings, load_settings
+from pipeline.stream.sink import BulkWriter, es_client, make_item
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "quality" / "articles"

@@ -19,8 +19,8 @@ from typing import ClassVar
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from connectors.registry import Endpoint, Kind, Source
-from connectors.urls import UnsafeURL, canonicalize, resolve
-from pipeline.schema import Listing
+from pipeline.core.urls import UnsafeURL, canonicalize, resolve
+from pipeline.core.schema import Listing
 
 
 class ParseError(Exception):

@@ -14,7 +14,7 @@ from typing import Callable
 from connectors.base import ParseError, discovery_for
 from connectors.http import FetchError, PoliteClient
 from connectors.registry import Endpoint, Kind, Source, VerificationState
-from pipeline.settings import Settings
+from pipeline.core.settings import Settings
 
 
 @dataclass

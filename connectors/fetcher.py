@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from connectors.charset import Decoded, decode_html, looks_binary
+from pipeline.core.charset import Decoded, decode_html, looks_binary
 from connectors.http import Response
-from connectors.urls import UnsafeURL, canonicalize, resolve, same_site
-from pipeline.errors import BadRecord
-from pipeline.ids import article_id, content_hash
-from pipeline.schema import Listing, RawPage, compress_html
+from pipeline.core.urls import UnsafeURL, canonicalize, resolve, same_site
+from pipeline.core.errors import BadRecord
+from pipeline.core.ids import article_id, content_hash
+from pipeline.core.schema import Listing, RawPage, compress_html
 
 RAW_HEADERS = ("etag", "last-modified", "content-type", "content-language", "date", "cache-control", "expires")
 # Room for the key, headers and record framing below the broker's message limit.

@@ -27,10 +27,10 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from connectors.robots import RobotsRules, parse_robots, rules_for_status
-from connectors.urls import UnsafeURL, check_url_syntax, host_of, is_private_address
-from pipeline.log import get_logger
-from pipeline.metrics import FETCH_LATENCY, FETCH_STATUS
-from pipeline.settings import Settings
+from pipeline.core.urls import UnsafeURL, check_url_syntax, host_of, is_private_address
+from pipeline.core.log import get_logger
+from pipeline.core.metrics import FETCH_LATENCY, FETCH_STATUS
+from pipeline.core.settings import Settings
 
 log = get_logger("rasid.connectors.http")
 

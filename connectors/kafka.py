@@ -34,8 +34,8 @@ from typing import Any, Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
-from pipeline.log import get_logger
-from pipeline.settings import Settings
+from pipeline.core.log import get_logger
+from pipeline.core.settings import Settings
 
 log = get_logger("rasid.connectors.kafka")
 
@@ -60,7 +60,7 @@ def make_producer(settings: Settings) -> AIOKafkaProducer:
 async def ensure_topics_exist(settings: Settings) -> None:
     """Create the namespace's topics when the bootstrap module offers it; else check they exist."""
     try:
-        from pipeline.bootstrap import ensure_topics  # provided by `rasid init`
+        from pipeline.cli.init import ensure_topics  # provided by `rasid init`
     except ImportError:
         ensure_topics = None  # type: ignore[assignment]
     if ensure_topics is not None:

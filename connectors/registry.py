@@ -20,7 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from connectors.urls import UnsafeURL, check_url_syntax
+from pipeline.core.urls import UnsafeURL, check_url_syntax
 
 Kind = Literal["feed", "sitemap", "section"]
 _ID_RE = r"^[a-z0-9][a-z0-9_-]{0,63}$"

@@ -6,9 +6,9 @@ import re
 
 import feedparser
 
-from connectors.charset import looks_binary, to_utf8_xml
+from pipeline.core.charset import looks_binary, to_utf8_xml
 from connectors.base import Candidate, Discovered, Discovery, ParseError, first_image, html_to_text, struct_to_dt
-from pipeline.schema import Listing
+from pipeline.core.schema import Listing
 
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html)", re.I | re.S)
 

@@ -38,13 +38,13 @@ from connectors.kafka import (
 )
 from connectors.polling import PollSchedule
 from connectors.registry import Endpoint, Kind, Source, load_registry
-from connectors.urls import UnsafeURL, canonicalize
-from pipeline.errors import BadRecord
-from pipeline.ids import article_id
-from pipeline.log import get_logger
-from pipeline.metrics import CONNECTOR_ERRORS, DROPPED, EMITTED, RECEIVED, SOURCE_LAST_SUCCESS
-from pipeline.schema import DeadLetter
-from pipeline.settings import Settings
+from pipeline.core.urls import UnsafeURL, canonicalize
+from pipeline.core.errors import BadRecord
+from pipeline.core.ids import article_id
+from pipeline.core.log import get_logger
+from pipeline.core.metrics import CONNECTOR_ERRORS, DROPPED, EMITTED, RECEIVED, SOURCE_LAST_SUCCESS
+from pipeline.core.schema import DeadLetter
+from pipeline.core.settings import Settings
 
 log = get_logger("rasid.connectors")
 

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 from selectolax.lexbor import LexborHTMLParser as HTMLParser, LexborNode as Node
 
 from connectors.base import Discovered, Discovery, ParseError, parse_date
-from connectors.charset import decode_html, looks_binary
-from connectors.urls import UnsafeURL, looks_like_article, resolve, same_site
-from pipeline.schema import Listing
+from pipeline.core.charset import decode_html, looks_binary
+from pipeline.core.urls import UnsafeURL, looks_like_article, resolve, same_site
+from pipeline.core.schema import Listing
 
 
 def _text(node: Node | None) -> str | None:

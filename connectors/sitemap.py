@@ -12,10 +12,10 @@ import zlib
 
 from lxml import etree
 
-from connectors.charset import looks_binary, to_utf8_xml
+from pipeline.core.charset import looks_binary, to_utf8_xml
 from connectors.base import Discovered, Discovery, ParseError, html_to_text, parse_date
 from connectors.rss import FeedDiscovery, looks_like_html
-from pipeline.schema import Listing
+from pipeline.core.schema import Listing
 
 MAX_CHILDREN = 3  # child sitemaps of an index polled per round (newest first)
 MAX_INFLATED = 50_000_000
@@ -117,7 +117,7 @@ class SitemapDiscovery(Discovery):
         return self._newest(out)
 
     def _index(self, root: etree._Element, base_url: str, warnings: list[str]) -> Discovered:
-        from connectors.urls import UnsafeURL, resolve
+        from pipeline.core.urls import UnsafeURL, resolve
 
         out = Discovered(warnings=warnings)
         children: list[tuple[object, int, str]] = []

@@ -25,8 +25,8 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
-from pipeline.ids import article_id
-from pipeline.settings import PROJECT_ROOT, Settings, load_settings
+from pipeline.core.ids import article_id
+from pipeline.core.settings import PROJECT_ROOT, Settings, load_settings
 
 SUMMARY_FILE = Path(os.environ.get("RASID_DEVSTACK_DIR", PROJECT_ROOT / ".devstack")) / "faults-summary.json"
 CORPUS = PROJECT_ROOT / "tests" / "quality" / "articles"
@@ -83,14 +83,14 @@ def new_namespace(prefix: str = "fault", **overrides: Any) -> Settings:
 
 
 def setup_namespace(settings: Settings) -> None:
-    from pipeline.bootstrap import ensure_es, ensure_topics
+    from pipeline.cli.init import ensure_es, ensure_topics
 
     ensure_topics(settings)
     ensure_es(settings)
 
 
 def teardown_namespace(settings: Settings) -> None:
-    from pipeline.bootstrap import drop_namespace
+    from pipeline.cli.init import drop_namespace
 
     try:
         drop_namespace(settings)
@@ -265,8 +265,8 @@ def _usable(noise: bool) -> list[tuple[dict, str, int]]:
     """(article, shape, seed) of corpus pages the stream turns into an article (checked once, in-process),
     so a ledger holds only ids that must reach Elasticsearch; the cleaner's verdicts are not under test here."""
     if noise not in _USABLE:
-        from pipeline.process import process_page
-        from tests.quality.render import SHAPES, render
+        from pipeline.stages.process import process_page
+        from devstack.pages import SHAPES, render
 
         ok = []
         for j, a in enumerate(corpus()):
@@ -282,7 +282,7 @@ def _usable(noise: bool) -> list[tuple[dict, str, int]]:
 
 def make_pages(n: int, tag: str, noise: bool = False) -> list[tuple[str, str, bytes]]:
     """``n`` distinct article pages (url, source, html) rendered from the labelled corpus."""
-    from tests.quality.render import render
+    from devstack.pages import render
 
     usable = _usable(noise)
     assert usable, "no page of the labelled corpus (tests/quality/articles) survives processing"
@@ -298,7 +298,7 @@ def make_pages(n: int, tag: str, noise: bool = False) -> list[tuple[str, str, by
 
 
 def raw_record(url: str, source: str, html: bytes, **kw: Any) -> tuple[bytes, bytes]:
-    from pipeline.schema import RawPage, compress_html
+    from pipeline.core.schema import RawPage, compress_html
 
     rid = article_id(url)
     page = RawPage(id=rid, url=url, source=source, status=200, charset=kw.pop("charset", None),
@@ -383,13 +383,13 @@ def docs(settings: Settings, ids: list[str], fields: list[str]) -> dict[str, dic
 
 
 def decode_json(value: bytes) -> dict | None:
-    from pipeline.ops import decode_value
+    from pipeline.cli.ops import decode_value
 
     return decode_value(value)
 
 
 def deadletters(settings: Settings) -> list[dict]:
-    from pipeline import ops
+    from pipeline.cli import ops
 
     c = ops.kafka_consumer(settings, max_partition_fetch_bytes=8_000_000)
     try:
@@ -403,7 +403,7 @@ def deadletters(settings: Settings) -> list[dict]:
 
 
 def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
-    from pipeline import ops
+    from pipeline.cli import ops
 
     c = ops.kafka_consumer(settings)
     try:
@@ -415,7 +415,7 @@ def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
 
 def committed(settings: Settings, topic: str, group: str | None = None) -> dict[int, int]:
     """Committed offsets of the workers' group (``<ns>-workers``) on ``topic``."""
-    from pipeline import ops
+    from pipeline.cli import ops
 
     a = ops.kafka_admin(settings)
     try:
@@ -453,7 +453,7 @@ def make_articles(n: int, tag: str, body_bytes: int = 3000, start: int = 0) -> l
     """``n`` processed articles (the ``<ns>.articles`` contract) with distinct ids, published Dec 2024."""
     from datetime import timedelta
 
-    from pipeline.schema import Article, Place, TopicHit
+    from pipeline.core.schema import Article, Place, TopicHit
 
     paras = _paragraphs()
     t0 = datetime(2024, 12, 1, 8, 0, tzinfo=timezone.utc)
@@ -520,7 +520,7 @@ class Feeder:
 
 def group_ready(settings: Settings, members: int = 1, group: str | None = None) -> bool:
     """The workers' group is Stable with ``members`` members (a worker is consuming)."""
-    from pipeline import ops
+    from pipeline.cli import ops
 
     a = ops.kafka_admin(settings)
     try:

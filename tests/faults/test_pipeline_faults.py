@@ -13,7 +13,7 @@ import sys
 import time
 import zlib
 
-from pipeline.settings import PROJECT_ROOT
+from pipeline.core.settings import PROJECT_ROOT
 from tests.faults import harness as h
 
 # faust's default session timeout is 60 s: a SIGKILLed member would hold its partitions that long
@@ -65,8 +65,8 @@ def test_worker_kill9_mid_batch_then_restart_every_id_indexed_once(fault_ns, pro
 
 def _poison(s) -> dict[str, tuple[bytes | None, bytes]]:
     """Records no worker can make an article of, by kind (key, value)."""
-    from pipeline.ids import article_id
-    from pipeline.schema import RawPage, compress_html
+    from pipeline.core.ids import article_id
+    from pipeline.core.schema import RawPage, compress_html
 
     def page(name: str, html: bytes, **kw) -> tuple[bytes, bytes]:
         url = f"https://poison.example/{name}"
@@ -99,7 +99,7 @@ def test_poison_input_is_dead_lettered_without_a_restart_loop(fault_ns, procs, f
     poison = _poison(s)
     good = h.make_pages(30, "poison-neighbours")
     # a legacy windows-1256 page that declares no charset: decoded, not dead-lettered
-    from tests.quality.render import render
+    from devstack.pages import render
 
     legacy_article = dict(h.corpus()[0], url="https://legacy.example/1256/1", title="صفحة بترميز ويندوز")
     legacy_html = render(legacy_article, "legacy_1256", noise=True, seed=7)

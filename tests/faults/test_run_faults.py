@@ -15,18 +15,18 @@ import urllib.request
 import pytest
 import yaml
 
-from connectors.urls import canonicalize
-from pipeline.ids import article_id
-from pipeline.settings import PROJECT_ROOT
+from pipeline.core.urls import canonicalize
+from pipeline.core.ids import article_id
+from pipeline.core.settings import PROJECT_ROOT
 from tests.faults import harness as h
-from tests.outlet import Outlet, Route, rss_feed
+from devstack.outlet import Outlet, Route, rss_feed
 
 FAST_FAILOVER = {"BROKER_SESSION_TIMEOUT": "10", "BROKER_HEARTBEAT_INTERVAL": "1"}
 
 
 def _outlet_site(outlet: Outlet, n: int) -> list[str]:
     """``n`` rendered article pages behind one RSS feed; returns the ledger (ids of their canonical URLs)."""
-    from tests.quality.render import render
+    from devstack.pages import render
 
     usable = h._usable(False)
     items, ledger = [], []
@@ -99,9 +99,9 @@ def test_kill9_of_the_whole_rasid_run_then_restart(fault_ns, procs, fault_tmp):
         tail = _cli(env, "tail", "articles", "-n", "3", "--json")
         tailed = [json.loads(line) for line in tail.stdout.splitlines()]
         human = _cli(env, "tail", "articles", "-n", "3", "--bidi")
-        from pipeline.metrics import metrics_port_for
+        from pipeline.core.metrics import metrics_port_for
 
-        # `rasid run` gives each child its own RASID_METRICS_PORT (pipeline.metrics.metrics_port_for)
+        # `rasid run` gives each child its own RASID_METRICS_PORT (pipeline.core.metrics.metrics_port_for)
         exposed = {role: _metric_names(metrics_port_for(metrics_port, role)) for role in ("connectors", "worker")}
         # the worker's own lag gauge: one series per raw partition, all 0 once everything is committed
         worker_port = metrics_port_for(metrics_port, "worker")

@@ -41,9 +41,15 @@ from typing import Any, Callable
 
 import pytest
 
-from pipeline import devstack as ds
-from pipeline.bootstrap import drop_namespace, ensure_es, ensure_topics
-from pipeline.settings import Settings, load_settings
+from devstack import stack as ds
+
+import devstack.es as _es
+
+import devstack.kafka as _kafka
+
+import devstack.layout as _layout
+from pipeline.cli.init import drop_namespace, ensure_es, ensure_topics
+from pipeline.core.settings import Settings, load_settings
 
 HERE = Path(__file__).parent
 
@@ -67,15 +73,15 @@ def devstack() -> dict[str, Any]:
     servers are used as they are and nothing is started.
     """
     base = load_settings()
-    external = base.kafka_bootstrap != ds.KAFKA_BOOTSTRAP or base.es_url != ds.ES_URL
+    external = base.kafka_bootstrap != _layout.KAFKA_BOOTSTRAP or base.es_url != _layout.ES_URL
     if external:
         return {"external": True}
-    kafka, es = ds.kafka_probe(), ds.es_probe()
+    kafka, es = _kafka.kafka_probe(), _es.es_probe()
     if kafka and es and es.get("status") in ("green", "yellow"):
         return {"external": False, "started": False}
     try:
         info = ds.up()
-    except ds.DevstackError as e:
+    except _layout.DevstackError as e:
         pytest.fail(f"the devstack is not running and `rasid devstack up` failed:\n{e.message}", pytrace=False)
     return {"external": False, "started": not info["reused"]}
 

@@ -17,8 +17,8 @@ from prometheus_client import REGISTRY
 
 from connectors.runner import ConnectorRunner, run_connectors
 from connectors.registry import load_registry
-from pipeline.schema import DeadLetter, RawPage
-from tests.outlet import ARTICLES, Outlet, Route, article_html, big_body, junk, rss_feed, seed_site
+from pipeline.core.schema import DeadLetter, RawPage
+from devstack.outlet import ARTICLES, Outlet, Route, article_html, big_body, junk, rss_feed, seed_site
 
 UA = "RasidBot/0.1 (+https://github.com/rasid-news/rasid; news monitoring)"
 
@@ -112,7 +112,7 @@ async def test_every_article_once_across_restart_and_politely(outlet, make_setti
     pages = await raw_pages(settings)
     assert len(pages) == 5 and len({p.id for p in pages}) == 5
     by_path = {p.url.split(outlet.base, 1)[1]: p for p in pages}
-    from connectors.urls import canonicalize
+    from pipeline.core.urls import canonicalize
 
     assert set(by_path) == {canonicalize(outlet.url(p)).split(outlet.base, 1)[1] for p in ARTICLES.values()}
     a5 = by_path["/news/syria/losses-regime-west-aleppo-chemical-attack"]
@@ -284,7 +284,7 @@ async def test_poison_endpoints_do_not_stop_the_good_ones(outlet, make_settings,
 
     pages = await raw_pages(settings)
     got = {p.url.split(o.base, 1)[1] for p in pages}
-    from connectors.urls import canonicalize
+    from pipeline.core.urls import canonicalize
 
     good = {canonicalize(o.url(ARTICLES[n])).split(o.base, 1)[1] for n in ("a1.html", "a2.html", "a3.html", "a4.html", "a5.html")}
     assert good <= got  # every good article produced (a1 also came through the truncated feed)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.outlet import Outlet, Route, seed_site
+from devstack.outlet import Outlet, Route, seed_site
 
 RASID = str(Path(sys.executable).parent / "rasid")
 

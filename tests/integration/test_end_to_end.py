@@ -2,7 +2,7 @@
 
 One ``rasid run`` (connectors + one worker, as subprocesses) runs for the whole module in a
 namespace of its own, against an outlet on 127.0.0.1 serving corpus articles rendered as
-real CMS pages (tests/quality/render.py) and an RSS feed; a second source points at a host
+real CMS pages (devstack/pages) and an RSS feed; a second source points at a host
 that does not exist (there is no internet here either), which must not stop anything.
 
 Checked: every article indexed exactly once; «كيميائي» finds the كيماوي spellings; the
@@ -28,13 +28,13 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.bootstrap import drop_namespace, ensure_es, ensure_topics
-from pipeline.settings import load_settings
-from tests.outlet import Outlet, Route, rss_feed
+from pipeline.cli.init import drop_namespace, ensure_es, ensure_topics
+from pipeline.core.settings import load_settings
+from devstack.outlet import Outlet, Route, rss_feed
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "quality"))
-from render import SHAPES, load_articles, render  # noqa: E402
+from devstack.pages import SHAPES, load_articles, render  # noqa: E402
 
 # corpus id -> why it is here
 INITIAL = [

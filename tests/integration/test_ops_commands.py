@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from pipeline import ops
-from pipeline.ids import article_id
-from pipeline.schema import Article, DeadLetter, Place, RawPage, TopicHit, compress_html
-from pipeline.settings import PROJECT_ROOT
+from pipeline.cli import ops
+from pipeline.core.ids import article_id
+from pipeline.core.schema import Article, DeadLetter, Place, RawPage, TopicHit, compress_html
+from pipeline.core.settings import PROJECT_ROOT
 
 
 def rasid(s, *args, env=None, timeout=60) -> subprocess.CompletedProcess:

@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from pipeline.app import app_id
-from pipeline.schema import Article, Place, TopicHit
-from pipeline.sink import BulkWriter, es_client, make_item
+from pipeline.stream.app import app_id
+from pipeline.core.schema import Article, Place, TopicHit
+from pipeline.stream.sink import BulkWriter, es_client, make_item
 from tests.faults.proxy import CuttableProxy
 
 ROOT = Path(__file__).resolve().parents[2]

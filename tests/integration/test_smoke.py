@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from pipeline.bootstrap import current_index, ensure_es, ensure_topics, load_template, template_name
+from pipeline.cli.init import current_index, ensure_es, ensure_topics, load_template, template_name
 
 
 def test_topics_exist_with_partitions_and_compaction(settings):
@@ -61,7 +61,7 @@ def own(devstack):
     """A namespace of these search tests alone: other tests' documents in the run's
     namespace (other months, other words) must not change what a query finds here."""
     from tests.integration.conftest import _new_namespace, _setup, _teardown
-    from pipeline.settings import load_settings
+    from pipeline.core.settings import load_settings
 
     s = _setup(load_settings(namespace=_new_namespace()))
     yield s

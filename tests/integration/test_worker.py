@@ -8,7 +8,6 @@ de-dup state must survive a worker restart.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import random
@@ -22,20 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.ids import article_id
-from pipeline.schema import RawPage, compress_html
+from pipeline.core.ids import article_id
+from pipeline.core.schema import RawPage, compress_html
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load_render():
-    spec = importlib.util.spec_from_file_location("rasid_quality_render", ROOT / "tests" / "quality" / "render.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+import devstack.pages as render_mod  # noqa: E402
 
-
-render_mod = _load_render()
 ARTICLES = {a["id"]: a for a in render_mod.load_articles()}
 WIRE = ARTICLES["seed-alwasila-aleppo-buildup"]
 OTHER = ARTICLES["seed-npa-turkish-weapons-idlib"]

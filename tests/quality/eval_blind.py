@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pipeline.classify import classify, explain  # noqa: E402
-from pipeline.enrich import enrich  # noqa: E402
+from pipeline.stages.classify import classify, explain  # noqa: E402
+from pipeline.stages.enrich import enrich  # noqa: E402
 
 BLIND = Path(__file__).resolve().parent / "blind"
 TOPICS = [
@@ -179,10 +179,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def dup_report(arts: list[dict], with_subtitle: bool) -> None:
-    """Near-duplicate verdicts of pipeline.dedupe over the blind set in publication order (informative)."""
+    """Near-duplicate verdicts of pipeline.stages.dedupe over the blind set in publication order (informative)."""
     from datetime import datetime, timezone
 
-    from pipeline.dedupe import DedupeIndex, sketch
+    from pipeline.stages.dedupe import DedupeIndex, sketch
 
     idx = DedupeIndex()
     order = sorted(arts, key=lambda a: (a["published_at"], a["id"]))
@@ -193,7 +193,7 @@ def dup_report(arts: list[dict], with_subtitle: bool) -> None:
         when = a["published_at"] if isinstance(a["published_at"], datetime) else None
         v = idx.assign(a["id"], sk, when, now=when or datetime.now(timezone.utc))
         got[a["id"]] = v.duplicate_of
-    print("\n== near-duplicates (pipeline.dedupe, informative) ==")
+    print("\n== near-duplicates (pipeline.stages.dedupe, informative) ==")
     ok = True
     for a in arts:
         want, have = a.get("near_duplicate_of"), got[a["id"]]

@@ -1,7 +1,7 @@
 """Quality gate of extract + clean over the labelled corpus rendered as real CMS pages.
 
 Every article of tests/quality/articles/ is rendered in several CMS shapes
-(tests/quality/render.py), run through extract() then clean(), and measured:
+(devstack/pages), run through extract() then clean(), and measured:
 
 - sentence recall: share of gold sentences found in the body (after repair);
 - no-noise rate (boilerplate precision): share of body lines that are gold text;
@@ -28,7 +28,6 @@ The held-out articles (tests/quality/heldout/, by helper "topics") are rendered 
 from __future__ import annotations
 
 import re
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,13 +35,11 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from devstack.pages import SHAPES, load_articles, render  # noqa: E402
 
-from render import SHAPES, load_articles, render  # noqa: E402
-
-from pipeline.arabic import normalize  # noqa: E402
-from pipeline.clean import clean  # noqa: E402
-from pipeline.extract import extract  # noqa: E402
+from pipeline.core.arabic import normalize  # noqa: E402
+from pipeline.stages.clean import clean  # noqa: E402
+from pipeline.stages.extract import extract  # noqa: E402
 
 # Pinned floors, just below the measured figures (printed by the test). At pinning time:
 # 384 pages, recall 1.000, no-noise 1.000, title 1.000, date 0.997, dateline 1.000, language 1.000.

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.classify import TOPIC_IDS, classify, explain, parse_topics
-from pipeline.enrich import enrich, load_gazetteer
+from pipeline.stages.classify import TOPIC_IDS, classify, explain, parse_topics
+from pipeline.stages.enrich import enrich, load_gazetteer
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent

@@ -17,9 +17,20 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import devstack as ds
+from devstack import stack as ds
+from pipeline.cli import devstack as devstack_cli
 
 
+
+import devstack.es as _es
+
+import devstack.jars as _jars
+
+import devstack.kafka as _kafka
+
+import devstack.layout as _layout
+
+import devstack.procs as _procs
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("RASID_CACHE_DIR", str(tmp_path / "cache"))
@@ -30,7 +41,7 @@ def isolated_cache(tmp_path, monkeypatch):
 
 
 def test_lock_pins_both_classpaths_on_maven_central():
-    lock = ds.load_lock()
+    lock = _jars.load_lock()
     assert set(lock) >= {"kafka", "elasticsearch"}
     for stack in ("kafka", "elasticsearch"):
         arts = lock[stack]["artifacts"]
@@ -49,7 +60,7 @@ def test_lock_pins_both_classpaths_on_maven_central():
 
 
 def test_lock_regeneration_inputs_exist():
-    root = ds.PROJECT_ROOT / "devstack"
+    root = _layout.PROJECT_ROOT / "devstack"
     assert os.access(root / "regen-lock.sh", os.X_OK)
     for pom in ("kafka", "elasticsearch"):
         assert (root / "maven" / pom / "pom.xml").exists()
@@ -69,44 +80,44 @@ def _artifact(tmp_path: Path, data: bytes, name: str = "x.jar", sha: str | None 
 
 def test_fetch_downloads_verifies_and_caches(tmp_path):
     art = _artifact(tmp_path, b"jar bytes")
-    got = ds.fetch(art)
+    got = _jars.fetch(art)
     assert got.read_bytes() == b"jar bytes"
-    assert got == ds.jar_cache() / "g/a/1/x.jar"
+    assert got == _jars.jar_cache() / "g/a/1/x.jar"
     (tmp_path / "remote" / "x.jar").unlink()  # second call must not need the network
-    assert ds.fetch(art) == got
+    assert _jars.fetch(art) == got
 
 
 def test_fetch_refuses_a_checksum_mismatch(tmp_path):
     art = _artifact(tmp_path, b"tampered", sha="0" * 64)
-    with pytest.raises(ds.DevstackError, match="SHA-256"):
-        ds.fetch(art)
-    assert not (ds.jar_cache() / art["path"]).exists()
-    assert not list((ds.jar_cache() / "g/a/1").glob(".part-*"))
+    with pytest.raises(_layout.DevstackError, match="SHA-256"):
+        _jars.fetch(art)
+    assert not (_jars.jar_cache() / art["path"]).exists()
+    assert not list((_jars.jar_cache() / "g/a/1").glob(".part-*"))
 
 
 def test_fetch_deletes_a_corrupted_cached_file(tmp_path):
     art = _artifact(tmp_path, b"good")
-    cached = ds.fetch(art)
+    cached = _jars.fetch(art)
     cached.write_bytes(b"bad!")
-    with pytest.raises(ds.DevstackError, match="deleted"):
-        ds.fetch(art)
+    with pytest.raises(_layout.DevstackError, match="deleted"):
+        _jars.fetch(art)
     assert not cached.exists()
-    assert ds.fetch(art).read_bytes() == b"good"  # next start downloads it again
+    assert _jars.fetch(art).read_bytes() == b"good"  # next start downloads it again
 
 
 def test_fetch_names_the_url_that_failed(tmp_path):
     art = {"path": "g/a/1/missing.jar", "url": (tmp_path / "nope.jar").as_uri(), "sha256": "0" * 64, "size": 1}
-    with pytest.raises(ds.DevstackError) as exc:
-        ds.fetch(art)
+    with pytest.raises(_layout.DevstackError) as exc:
+        _jars.fetch(art)
     assert art["url"] in exc.value.message
 
 
 def test_fetch_all_keeps_order_and_counts_downloads(tmp_path):
     arts = [_artifact(tmp_path, f"jar {i}".encode(), f"j{i}.jar") for i in range(5)]
-    paths, downloaded = ds.fetch_all(arts)
+    paths, downloaded = _jars.fetch_all(arts)
     assert [p.name for p in paths] == [f"j{i}.jar" for i in range(5)]
     assert downloaded == 5
-    assert ds.fetch_all(arts)[1] == 0
+    assert _jars.fetch_all(arts)[1] == 0
 
 
 # --------------------------------------------------------------------------- java, configs
@@ -122,7 +133,7 @@ def test_fetch_all_keeps_order_and_counts_downloads(tmp_path):
     ],
 )
 def test_parse_java_major(out, major):
-    assert ds.parse_java_major(out) == major
+    assert _jars.parse_java_major(out) == major
 
 
 def test_old_java_is_refused(monkeypatch, tmp_path):
@@ -131,12 +142,12 @@ def test_old_java_is_refused(monkeypatch, tmp_path):
     fake.write_text('#!/bin/sh\necho \'openjdk version "11.0.2"\' >&2\n')
     fake.chmod(0o755)
     monkeypatch.setenv("RASID_JAVA_HOME", str(tmp_path / "jdk"))
-    with pytest.raises(ds.DevstackError, match=">= 17"):
-        ds.find_java()
+    with pytest.raises(_layout.DevstackError, match=">= 17"):
+        _jars.find_java()
 
 
 def test_random_cluster_id_is_a_kafka_uuid():
-    ids = {ds.random_cluster_id() for _ in range(50)}
+    ids = {_kafka.random_cluster_id() for _ in range(50)}
     assert len(ids) == 50
     for cid in ids:
         assert len(cid) == 22 and not cid.startswith("-")
@@ -148,8 +159,8 @@ def _props(text: str) -> dict[str, str]:
 
 
 def test_kafka_config_is_single_node_kraft(tmp_path):
-    layout = ds.Layout(tmp_path / ".devstack")
-    p = _props(ds.kafka_server_properties(layout))
+    layout = _layout.Layout(tmp_path / ".devstack")
+    p = _props(_kafka.kafka_server_properties(layout))
     assert p["process.roles"] == "broker,controller"
     assert p["listeners"].startswith("PLAINTEXT://127.0.0.1:9092")
     for key in ("offsets.topic.replication.factor", "transaction.state.log.replication.factor", "transaction.state.log.min.isr"):
@@ -159,32 +170,32 @@ def test_kafka_config_is_single_node_kraft(tmp_path):
     assert int(p["message.max.bytes"]) >= 10 * 1024 * 1024
     assert int(p["replica.fetch.max.bytes"]) >= int(p["message.max.bytes"])
     assert p["log.dirs"] == str(layout.kafka_data)
-    assert p["broker.rack"] == ds.KAFKA_RACK
+    assert p["broker.rack"] == _layout.KAFKA_RACK
 
 
 def test_es_config_is_local_single_node_with_relaxed_disk(tmp_path):
     import yaml
 
-    layout = ds.Layout(tmp_path / ".devstack")
-    y = yaml.safe_load(ds.es_yml(layout))
+    layout = _layout.Layout(tmp_path / ".devstack")
+    y = yaml.safe_load(_es.es_yml(layout))
     assert y["discovery.type"] == "single-node"
     assert y["network.host"] == "127.0.0.1" and y["http.port"] == 9200
     assert y["cluster.routing.allocation.disk.threshold_enabled"] is False
     assert y["xpack.security.enabled"] is False
     assert y["path.data"] == str(layout.es_data) and y["path.logs"] == str(layout.es_logs)
-    assert y["cluster.name"] == ds.ES_CLUSTER_NAME
-    assert "-Xmx" not in ds.es_jvm_options(layout)  # heap comes from ES_JAVA_OPTS (bounded)
-    assert any(h.startswith("-Xmx") for h in ds.ES_HEAP) and any(h.startswith("-Xmx") for h in ds.KAFKA_HEAP)
+    assert y["cluster.name"] == _layout.ES_CLUSTER_NAME
+    assert "-Xmx" not in _es.es_jvm_options(layout)  # heap comes from ES_JAVA_OPTS (bounded)
+    assert any(h.startswith("-Xmx") for h in _layout.ES_HEAP) and any(h.startswith("-Xmx") for h in _layout.KAFKA_HEAP)
 
 
 def test_plugin_sources_and_home_key():
-    sources = {p.name for p in ds.plugin_sources()}
+    sources = {p.name for p in _es.plugin_sources()}
     assert {"RasidDevstackPlugin.java", "SynonymTokenFilterFactory.java", "plugin-descriptor.properties"} <= sources
-    lock = ds.load_lock()
-    assert re.fullmatch(r"[0-9a-f]{12}", ds.es_home_key(lock))
+    lock = _jars.load_lock()
+    assert re.fullmatch(r"[0-9a-f]{12}", _es.es_home_key(lock))
     other = json.loads(json.dumps(lock))
     other["elasticsearch"]["artifacts"][0]["sha256"] = "f" * 64
-    assert ds.es_home_key(other) != ds.es_home_key(lock)
+    assert _es.es_home_key(other) != _es.es_home_key(lock)
 
 
 def test_extract_zip_keeps_executable_bits(tmp_path):
@@ -194,7 +205,7 @@ def test_extract_zip_keeps_executable_bits(tmp_path):
         info.external_attr = (0o755 | 0o100000) << 16
         z.writestr(info, "#!/bin/sh\n")
         z.writestr("dist-1/lib/a.jar", b"x")
-    top = ds.extract_zip(archive, tmp_path / "out")
+    top = _es.extract_zip(archive, tmp_path / "out")
     assert top.name == "dist-1"
     assert os.access(top / "bin" / "run", os.X_OK)
     assert (top / "lib" / "a.jar").read_bytes() == b"x"
@@ -204,18 +215,18 @@ def test_extract_zip_keeps_executable_bits(tmp_path):
 
 
 def test_our_pid_checks_the_command_line_and_stop_pid_ends_it(tmp_path):
-    layout = ds.Layout(tmp_path / ".devstack")
-    mark = ds.marker("kafka", layout)
+    layout = _layout.Layout(tmp_path / ".devstack")
+    mark = _layout.marker("kafka", layout)
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", mark])
     try:
         pidfile = tmp_path / "k.pid"
         pidfile.write_text(str(proc.pid))
-        assert ds.our_pid(pidfile, mark) == proc.pid
-        assert ds.our_pid(pidfile, ds.marker("es", layout)) is None  # not that component
-        assert proc.pid in ds.marked_pids(mark)
-        assert ds.stop_pid(proc.pid, timeout=10) == "stopped"
+        assert _procs.our_pid(pidfile, mark) == proc.pid
+        assert _procs.our_pid(pidfile, _layout.marker("es", layout)) is None  # not that component
+        assert proc.pid in _procs.marked_pids(mark)
+        assert _procs.stop_pid(proc.pid, timeout=10) == "stopped"
         proc.wait(timeout=5)
-        assert ds.our_pid(pidfile, mark) is None
+        assert _procs.our_pid(pidfile, mark) is None
     finally:
         proc.kill()
         proc.wait()
@@ -223,11 +234,11 @@ def test_our_pid_checks_the_command_line_and_stop_pid_ends_it(tmp_path):
 
 def test_stale_or_garbage_pid_files(tmp_path):
     pidfile = tmp_path / "x.pid"
-    assert ds.read_pid(pidfile) is None
+    assert _procs.read_pid(pidfile) is None
     pidfile.write_text("not a pid")
-    assert ds.read_pid(pidfile) is None
+    assert _procs.read_pid(pidfile) is None
     pidfile.write_text("999999999")
-    assert ds.our_pid(pidfile, "-Drasid.devstack.kafka=/x") is None
+    assert _procs.our_pid(pidfile, "-Drasid.devstack.kafka=/x") is None
 
 
 def test_taken_port_is_reported():
@@ -235,8 +246,8 @@ def test_taken_port_is_reported():
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        assert ds.port_open(port)
-        with pytest.raises(ds.DevstackError, match=str(port)):
+        assert _procs.port_open(port)
+        with pytest.raises(_layout.DevstackError, match=str(port)):
             ds._check_free(port, "test")
 
 
@@ -273,15 +284,15 @@ def fake_http():
 
 def test_es_probe_tells_a_foreign_elasticsearch_apart(fake_http):
     url = fake_http(200, json.dumps({"cluster_name": "someone-else", "status": "green", "version": {"number": "8.14.1"}}).encode())
-    got = ds.es_probe(url)
+    got = _es.es_probe(url)
     assert got["ours"] is False and got["cluster_name"] == "someone-else"
-    ours = fake_http(200, json.dumps({"cluster_name": ds.ES_CLUSTER_NAME, "status": "yellow"}).encode())
-    assert ds.es_probe(ours)["ours"] is True
+    ours = fake_http(200, json.dumps({"cluster_name": _layout.ES_CLUSTER_NAME, "status": "yellow"}).encode())
+    assert _es.es_probe(ours)["ours"] is True
 
 
 def test_es_probe_on_a_non_elasticsearch_port(fake_http):
     url = fake_http(404, b"<html>not found</html>")
-    got = ds.es_probe(url)
+    got = _es.es_probe(url)
     assert got["ours"] is False and "404" in got["answer"]
 
 
@@ -290,7 +301,7 @@ def test_status_command_exits_nonzero_when_down(monkeypatch):
 
     monkeypatch.setattr(ds, "kafka_probe", lambda *a, **k: None)
     monkeypatch.setattr(ds, "es_probe", lambda *a, **k: None)
-    result = CliRunner().invoke(ds.devstack, ["status"])
+    result = CliRunner().invoke(devstack_cli.devstack, ["status"])
     assert result.exit_code == 1
     assert "kafka: DOWN" in result.output and "elasticsearch: DOWN" in result.output
 
@@ -298,7 +309,7 @@ def test_status_command_exits_nonzero_when_down(monkeypatch):
 def test_logs_command_without_logs_says_so():
     from click.testing import CliRunner
 
-    result = CliRunner().invoke(ds.devstack, ["logs", "kafka"])
+    result = CliRunner().invoke(devstack_cli.devstack, ["logs", "kafka"])
     assert result.exit_code != 0
     assert "no log yet" in result.output
 
@@ -306,11 +317,11 @@ def test_logs_command_without_logs_says_so():
 def test_down_stops_only_this_checkouts_jvms(tmp_path, monkeypatch):
     monkeypatch.setattr(ds, "kafka_probe", lambda *a, **k: None)
     monkeypatch.setattr(ds, "es_probe", lambda *a, **k: None)
-    mine, other = ds.Layout(tmp_path / "a" / ".devstack"), ds.Layout(tmp_path / "b" / ".devstack")
+    mine, other = _layout.Layout(tmp_path / "a" / ".devstack"), _layout.Layout(tmp_path / "b" / ".devstack")
     procs = {}
     for name, layout in (("mine", mine), ("other", other)):
         layout.kafka.mkdir(parents=True)
-        p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", ds.marker("kafka", layout)])
+        p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", _layout.marker("kafka", layout)])
         threading.Thread(target=p.wait, daemon=True).start()  # reap it as init would
         layout.kafka_pid.write_text(str(p.pid))
         procs[name] = p

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from pipeline.kibana import DEFAULT_FILE, kibana_group, load_objects, localize, validate_objects
-from pipeline.settings import CONFIG_DIR
+from pipeline.cli.kibana import DEFAULT_FILE, kibana_group, load_objects, localize, validate_objects
+from pipeline.core.settings import CONFIG_DIR
 
 TOPIC_IDS = {
     "chemical_weapons", "military_escalation", "russian_role", "jihadist_factions", "white_helmets",
@@ -183,7 +183,7 @@ def kibana():
 
 def test_import_command_posts_multipart_with_xsrf_and_auth(kibana, monkeypatch):
     url, received = kibana
-    from pipeline.settings import get_settings
+    from pipeline.core.settings import get_settings
 
     get_settings.cache_clear()
     monkeypatch.setenv("RASID_ES_USERNAME", "kib")

@@ -10,7 +10,7 @@ import pytest
 from bidi import get_display
 from rich.console import Console
 
-from pipeline.search import (
+from pipeline.cli.search import (
     HL_POST,
     HL_PRE,
     build_query,

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from pipeline.settings import SettingsError, load_settings
+from pipeline.core.settings import SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)

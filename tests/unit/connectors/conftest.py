@@ -8,7 +8,7 @@ import pytest
 
 from connectors.registry import Source, parse_registry
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "outlet"
+FIXTURES = Path(__file__).resolve().parents[3] / "devstack" / "site"
 BASE = "https://outlet.example"
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from connectors.charset import decode_html, looks_binary, looks_like_mojibake, trim_incomplete_utf8
+from pipeline.core.charset import decode_html, looks_binary, looks_like_mojibake, trim_incomplete_utf8
 
 from .conftest import fixture_bytes
 

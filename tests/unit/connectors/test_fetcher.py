@@ -2,9 +2,9 @@ import pytest
 
 from connectors.fetcher import build_raw_page, encode_within_limit, prepare
 from connectors.http import Response
-from pipeline.errors import BadRecord
-from pipeline.ids import article_id
-from pipeline.schema import Listing, RawPage
+from pipeline.core.errors import BadRecord
+from pipeline.core.ids import article_id
+from pipeline.core.schema import Listing, RawPage
 
 from .conftest import BASE, fixture_bytes
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from connectors.http import FetchError, PoliteClient, backoff_delay, parse_retry_after
-from pipeline.settings import load_settings
+from pipeline.core.settings import load_settings
 
 UA = "RasidBot/0.1 (+https://example.org/rasid; news monitoring)"
 

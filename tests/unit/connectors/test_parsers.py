@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 
 from connectors.base import ParseError, discovery_for
-from connectors.urls import canonicalize
+from pipeline.core.urls import canonicalize
 
 from .conftest import BASE, fixture_bytes, make_source
 

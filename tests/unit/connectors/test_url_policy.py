@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from connectors.http import FetchError, PoliteClient
-from connectors.urls import UnsafeURL, check_url_syntax, is_private_address, resolve
-from pipeline.settings import load_settings
+from pipeline.core.urls import UnsafeURL, check_url_syntax, is_private_address, resolve
+from pipeline.core.settings import load_settings
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,14 @@
 import pytest
 
-from connectors.urls import UnsafeURL, canonicalize, check_url_syntax, is_private_address, looks_like_article, resolve
-from pipeline.ids import article_id
+from pipeline.core.urls import (
+    UnsafeURL,
+    canonicalize,
+    check_url_syntax,
+    is_private_address,
+    looks_like_article,
+    resolve,
+)
+from pipeline.core.ids import article_id
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.arabic import (
+from pipeline.core.arabic import (
     arabic_ratio,
     bare,
     fold,
@@ -105,7 +105,7 @@ def test_tokens_word_by_word_equals_folding_the_whole_text(text):
     import re
     import unicodedata
 
-    from pipeline.arabic import _BREAK_RE, _NON_WORD_RE, _SPACES_RE, _ZW_RE
+    from pipeline.core.arabic import _BREAK_RE, _NON_WORD_RE, _SPACES_RE, _ZW_RE
 
     whole = _SPACES_RE.sub(" ", _ZW_RE.sub("", _BREAK_RE.sub("", unicodedata.normalize("NFKC", text))))
     assert repair(text) == whole

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.classify import (
+from pipeline.stages.classify import (
     TOPIC_IDS,
     TopicsError,
     TopicStore,
@@ -20,7 +20,7 @@ from pipeline.classify import (
     make_doc,
     parse_topics,
 )
-from pipeline.arabic import tokens
+from pipeline.core.arabic import tokens
 
 ROOT = Path(__file__).resolve().parents[3]
 TOPICS = ROOT / "config" / "topics.yaml"
@@ -238,7 +238,7 @@ def test_store_keeps_last_good_definitions(tmp_path, caplog):
 
     p.write_text(MINI.replace('["$chem"]', '["$nolex"]'), encoding="utf-8")
     os.utime(p, (1, 1))
-    with caplog.at_level(logging.ERROR, logger="pipeline.classify"):
+    with caplog.at_level(logging.ERROR, logger="pipeline.stages.classify"):
         assert store.maybe_reload() is good
     assert store.last_error is not None and "$nolex" in str(store.last_error)
     assert any("keeping the previous definitions" in r.getMessage() for r in caplog.records)

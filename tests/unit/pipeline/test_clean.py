@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.arabic import normalize
-from pipeline.clean import DEFAULT_RULES_FILE, RulesError, clean, load_rules
-from pipeline.errors import BadRecord
-from pipeline.extract import Extracted
+from pipeline.core.arabic import normalize
+from pipeline.stages.clean import DEFAULT_RULES_FILE, RulesError, clean, load_rules
+from pipeline.core.errors import BadRecord
+from pipeline.stages.extract import Extracted
 
 S1 = "قالت مصادر محلية إن طائرات حربية روسية شنت صباح اليوم غارات على أطراف بلدة البارة في جبل الزاوية جنوبي إدلب."
 S2 = "وأضافت المصادر أن فرق الدفاع المدني انتشلت جثتي مدنيين من تحت الأنقاض، فيما أصيب خمسة آخرون بجروح متفاوتة."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.settings import SettingsError, load_settings
+from pipeline.core.settings import SettingsError, load_settings
 
 
 def test_default_is_snappy_and_none_means_uncompressed() -> None:
@@ -19,7 +19,7 @@ async def test_workers_and_connectors_use_the_setting(tmp_path) -> None:
     from kafka.codec import has_snappy as kafka_python_has_snappy
 
     from connectors.kafka import make_producer
-    from pipeline.app import create_app
+    from pipeline.stream.app import create_app
 
     # the codecs are installed for both clients (aiokafka[snappy,lz4], python-snappy for the ops tools)
     assert has_snappy() and has_lz4() and kafka_python_has_snappy()

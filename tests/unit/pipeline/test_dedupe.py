@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pipeline import dedupe
-from pipeline.dedupe import DedupeIndex, Sketch, sketch
+from pipeline.stages import dedupe
+from pipeline.stages.dedupe import DedupeIndex, Sketch, sketch
 
 T0 = datetime(2019, 12, 12, 18, 0, tzinfo=timezone.utc)
 
@@ -231,7 +231,7 @@ def test_sketch_encoding_round_trip_and_normalisation() -> None:
     with pytest.raises(ValueError):
         Sketch.decode("12:AAAA")
     # a match_text can be split instead of normalised again: same shingles
-    from pipeline.arabic import normalize
+    from pipeline.core.arabic import normalize
 
     assert dedupe.shingles(normalize(WIRE_COPY_EDITED), normalized=True) == dedupe.shingles(WIRE_COPY_EDITED)
     # censor breaks, diacritics and alef/ta-marbuta variants do not change the shingles
@@ -247,12 +247,12 @@ def test_sketching_loads_datasketch_minhash_without_scipy() -> None:
 
     code = """
 import sys, zlib
-from pipeline.dedupe import sketch, NUM_PERM, SCHEME, shingles
+from pipeline.stages.dedupe import sketch, NUM_PERM, SCHEME, shingles
 s = sketch("قصف مدفعي على ريف إدلب الجنوبي صباح اليوم وسط نزوح الأهالي نحو الشمال")
 assert s is not None and s.sig.shape == (NUM_PERM,)
 assert "scipy" not in sys.modules, "scipy was imported"
 import datasketch
-from pipeline import dedupe
+from pipeline.stages import dedupe
 assert datasketch.MinHash is dedupe._minhash_class()
 m = datasketch.MinHash(num_perm=NUM_PERM, scheme=SCHEME, hashfunc=zlib.crc32)
 m.update_batch(shingles("قصف مدفعي على ريف إدلب الجنوبي صباح اليوم وسط نزوح الأهالي نحو الشمال"))

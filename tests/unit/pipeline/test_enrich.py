@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.enrich import GazetteerError, enrich, load_gazetteer
-from pipeline.schema import Place
+from pipeline.stages.enrich import GazetteerError, enrich, load_gazetteer
+from pipeline.core.schema import Place
 
 ROOT = Path(__file__).resolve().parents[3]
 GAZ = ROOT / "config" / "gazetteer.yaml"
@@ -196,7 +196,7 @@ def test_hatay_spelling_variant(gz):
 
 
 def test_reporting_sources_do_not_anchor_rules(gz):
-    from pipeline.classify import make_doc
+    from pipeline.stages.classify import make_doc
 
     ms = {m.entry.name: m.entry for m in gz.mentions(make_doc(None, "وثقت الشبكة السورية لحقوق الإنسان مقتل مدنيين في إدلب"))}
     assert ms["الشبكة السورية لحقوق الإنسان"].anchor is False

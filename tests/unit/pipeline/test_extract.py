@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from pipeline.errors import BadRecord
-from pipeline.extract import (
+from pipeline.core.errors import BadRecord
+from pipeline.stages.extract import (
     decode_html,
     detect_language,
     extract,
@@ -288,7 +288,7 @@ def test_bad_input_is_a_bad_record(payload, reason):
 
 
 def test_too_large_is_refused(monkeypatch):
-    import pipeline.extract as ex_mod
+    import pipeline.stages.extract as ex_mod
 
     monkeypatch.setattr(ex_mod, "MAX_PAGE_BYTES", 10_000)
     with pytest.raises(BadRecord) as e:

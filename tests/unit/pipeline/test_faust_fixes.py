@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from faust.types import TP as FaustTP
 from intervaltree import IntervalTree
 
-from pipeline import faust_fixes
+from pipeline.stream import commits as faust_fixes
 
 TP = FaustTP("rasid.raw", 3)
 
@@ -267,7 +267,7 @@ def test_final_commit_is_not_lost_to_a_commit_under_way():
 def test_apply_installs_the_rules():
     from faust.transport.consumer import Consumer
 
-    import pipeline.app  # noqa: F401  (applies on import)
+    import pipeline.stream.app  # noqa: F401  (applies on import)
 
     assert Consumer._new_offset is faust_fixes.new_offset
     assert Consumer.ack is faust_fixes.ack

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pipeline.errors import BadRecord
-from pipeline.index import index_date, index_name, parse_article, to_action, to_document
-from pipeline.log import JsonFormatter
-from pipeline.schema import Article, Place, TopicHit
-from pipeline.settings import load_settings
-from pipeline.sink import _error_text, _retryable_status, describe_es, make_item, redact
+from pipeline.core.errors import BadRecord
+from pipeline.stream.index import index_date, index_name, parse_article, to_action, to_document
+from pipeline.core.log import JsonFormatter
+from pipeline.core.schema import Article, Place, TopicHit
+from pipeline.core.settings import load_settings
+from pipeline.stream.sink import _error_text, _retryable_status, describe_es, make_item, redact
 
 UTC = timezone.utc
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import urllib.request
 
-from pipeline import metrics
+from pipeline.core import metrics
 
 
 def test_port_layout():

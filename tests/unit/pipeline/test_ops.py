@@ -10,9 +10,9 @@ import click
 import pytest
 from kafka import TopicPartition
 
-from pipeline import ops
-from pipeline.schema import Article, DeadLetter, Place, RawPage, TopicHit, compress_html
-from pipeline.settings import load_settings
+from pipeline.cli import ops
+from pipeline.core.schema import Article, DeadLetter, Place, RawPage, TopicHit, compress_html
+from pipeline.core.settings import load_settings
 
 S = load_settings(namespace="opsunit")
 NOW = datetime(2024, 12, 8, 6, 0, tzinfo=timezone.utc)

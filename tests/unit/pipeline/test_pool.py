@@ -8,7 +8,7 @@ import asyncio
 import os
 import time
 
-from pipeline.pool import StagePool
+from pipeline.stream.pool import StagePool
 
 
 def _work(x: float) -> float:
@@ -60,7 +60,7 @@ async def test_a_stuck_page_in_one_batch_fails_only_itself() -> None:
 # --------------------------------------------------------------------------- the agent's batch slots
 
 async def test_batch_slots_wait_for_a_free_slot_and_fail_loudly_if_the_finisher_died() -> None:
-    from pipeline.agents import _acquire_slot
+    from pipeline.stream.agents import _acquire_slot
 
     slots = asyncio.Semaphore(1)
     finisher = asyncio.get_running_loop().create_future()

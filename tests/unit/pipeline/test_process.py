@@ -13,24 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline.ids import article_id, content_hash
-from pipeline.pool import StagePool
-from pipeline.process import OUTPUT_FIELDS, process_cmd, process_page, process_raw, run_files
-from pipeline.schema import Article, RawPage, compress_html
+from pipeline.core.ids import article_id, content_hash
+from pipeline.stream.pool import StagePool
+from pipeline.stages.process import OUTPUT_FIELDS, process_cmd, process_page, process_raw, run_files
+from pipeline.core.schema import Article, RawPage, compress_html
 
-def _load_render():
-    # tests/quality is not on sys.path from here; load the renderer by path
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[2] / "quality" / "render.py"
-    spec = importlib.util.spec_from_file_location("rasid_quality_render", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-_render = _load_render()
-load_articles, render = _render.load_articles, _render.render
+from devstack.pages import load_articles, render  # noqa: E402
 
 ARTICLES = {a["id"]: a for a in load_articles()}
 WIRE = ARTICLES["seed-alwasila-aleppo-buildup"]
@@ -259,7 +247,7 @@ def test_pool_processes_exit_when_their_owner_is_killed(tmp_path) -> None:
 
     script = (
         "import asyncio, os, sys, time\n"
-        "from pipeline.pool import StagePool\n"
+        "from pipeline.stream.pool import StagePool\n"
         "pool = StagePool(1, context='forkserver')\n"
         "asyncio.run(pool.map(abs, [-1]))\n"
         "print(' '.join(map(str, pool.pids())), flush=True)\n"

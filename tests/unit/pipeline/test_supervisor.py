@@ -10,8 +10,8 @@ import sys
 
 from click.testing import CliRunner
 
-from pipeline.settings import load_settings
-from pipeline.supervisor import ChildSpec, Supervisor, check_elasticsearch, check_kafka, child_specs, run_cmd
+from pipeline.core.settings import load_settings
+from pipeline.cli.run import ChildSpec, Supervisor, check_elasticsearch, check_kafka, child_specs, run_cmd
 
 PY = sys.executable
 
@@ -95,7 +95,7 @@ def test_startup_checks_say_what_is_missing():
 
 
 def test_run_refuses_to_start_without_its_servers(monkeypatch):
-    from pipeline.settings import get_settings
+    from pipeline.core.settings import get_settings
 
     port = _closed_port()
     monkeypatch.setenv("RASID_KAFKA_BOOTSTRAP", f"127.0.0.1:{port}")
@@ -110,8 +110,8 @@ def test_run_refuses_to_start_without_its_servers(monkeypatch):
 
 
 def test_pool_size_shares_the_cores_among_workers():
-    from pipeline.settings import load_settings
-    from pipeline.supervisor import child_specs, pool_size_per_worker
+    from pipeline.core.settings import load_settings
+    from pipeline.cli.run import child_specs, pool_size_per_worker
 
     auto = load_settings(process_pool_size=0)
     assert pool_size_per_worker(auto, 1, cores=4) == 4

@@ -1,0 +1,230 @@
+"""``rasid search``: operators query the indexed articles from a terminal.
+
+The query goes to the analysed ``title``/``body`` fields, so it passes through
+the same Arabic analyzer as the documents (كيميائي finds كيماوي). Terminals do
+not run the Unicode bidi algorithm, so Arabic lines are reordered for display
+with python-bidi — line by line, after wrapping in logical order, otherwise the
+wrapped lines would come out in the wrong order. ``--json`` keeps the logical
+order (what programs expect).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+import textwrap
+from datetime import datetime
+from typing import Any
+
+import click
+
+HL_PRE, HL_POST = "\x02", "\x03"  # highlight markers: never present in article text
+_SINCE_RE = re.compile(r"^\s*(\d+)\s*([smhdwMy])\s*$")
+SOURCE_FIELDS = [
+    "id", "url", "source", "title", "published_at", "fetched_at", "indexed_at", "topic_ids",
+    "places.name", "organizations", "people", "story_id", "duplicate_of", "language",
+]
+
+
+def since_to_range(since: str) -> str:
+    """``7d`` → ``now-7d`` (date math); an ISO date or datetime is passed through."""
+    m = _SINCE_RE.match(since)
+    if m:
+        return f"now-{m.group(1)}{m.group(2)}"
+    try:
+        datetime.fromisoformat(since)
+    except ValueError:
+        raise click.BadParameter(f"expected a duration like 7d, 12h, 2w or an ISO date, got {since!r}",
+                                 param_hint="--since") from None
+    return since
+
+
+def build_query(
+    text: str,
+    *,
+    topics: tuple[str, ...] = (),
+    sources: tuple[str, ...] = (),
+    places: tuple[str, ...] = (),
+    since: str | None = None,
+    size: int = 10,
+) -> dict[str, Any]:
+    """The search body: full text on title^2/body, keyword filters, newest first, highlights."""
+    must: list[dict[str, Any]] = []
+    text = text.strip()
+    if text and text != "*":
+        must.append({
+            "multi_match": {
+                "query": text,
+                "fields": ["title^2", "body"],
+                "type": "cross_fields",
+                "operator": "and",
+            }
+        })
+    filters: list[dict[str, Any]] = []
+    if topics:
+        filters.append({"terms": {"topic_ids": list(topics)}})
+    if sources:
+        filters.append({"terms": {"source": list(sources)}})
+    for place in places:
+        # any of the place's fields: canonical Arabic name or English name
+        filters.append({"multi_match": {"query": place, "fields": ["places.name.text", "places.name_en"],
+                                        "type": "phrase"}})
+    if since:
+        filters.append({"range": {"published_at": {"gte": since_to_range(since)}}})
+    return {
+        "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
+        "sort": [
+            {"published_at": {"order": "desc", "missing": "_last", "unmapped_type": "date"}},
+            "_score",
+        ],
+        "size": size,
+        "track_total_hits": True,
+        "_source": SOURCE_FIELDS,
+        "highlight": {
+            "pre_tags": [HL_PRE],
+            "post_tags": [HL_POST],
+            "fields": {
+                "title": {"number_of_fragments": 0},
+                "body": {"fragment_size": 180, "number_of_fragments": 2},
+            },
+        },
+    }
+
+
+# --------------------------------------------------------------------- rendering
+
+def split_highlight(fragment: str) -> tuple[str, list[str]]:
+    """A highlighted fragment → (plain logical text, the highlighted terms)."""
+    terms = re.findall(re.escape(HL_PRE) + "(.*?)" + re.escape(HL_POST), fragment, flags=re.S)
+    plain = fragment.replace(HL_PRE, "").replace(HL_POST, "")
+    return plain, [t for t in dict.fromkeys(terms) if t.strip()]
+
+
+def visual_lines(text: str, width: int) -> list[str]:
+    """Wrap ``text`` in logical order, then reorder each line for a left-to-right terminal."""
+    from bidi import get_display
+
+    out: list[str] = []
+    for para in text.splitlines() or [""]:
+        for line in textwrap.wrap(para, width=max(10, width)) or [""]:
+            out.append(get_display(line))
+    return out
+
+
+def is_rtl(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return False
+    arabic = sum(1 for c in letters if "\u0600" <= c <= "\u06ff" or "\u0750" <= c <= "\u077f")
+    return arabic * 2 >= len(letters)
+
+
+def render_text(fragment: str, width: int, style: str = "") -> list[Any]:
+    """Rich Text lines of a (highlighted) fragment, visually ordered, RTL lines right-aligned."""
+    from bidi import get_display
+    from rich.text import Text
+
+    plain, terms = split_highlight(fragment)
+    rtl = is_rtl(plain)
+    visual_terms = [get_display(t) for t in terms]
+    lines = []
+    for vis in visual_lines(plain, width):
+        t = Text(vis, style=style, justify="right" if rtl else "left")
+        if visual_terms:
+            t.highlight_words(visual_terms, style="bold reverse")
+        lines.append(t)
+    return lines
+
+
+def hit_record(hit: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-friendly hit, logical order, highlights with <em> marks."""
+    src = hit.get("_source", {})
+    hl = hit.get("highlight", {})
+    rec = {k: src.get(k) for k in ("id", "url", "source", "title", "published_at", "topic_ids",
+                                   "organizations", "people", "story_id", "duplicate_of", "language")}
+    rec["places"] = [p.get("name") for p in src.get("places", []) or [] if isinstance(p, dict)]
+    rec["index"] = hit.get("_index")
+    rec["score"] = hit.get("_score")
+    rec["highlights"] = [f.replace(HL_PRE, "<em>").replace(HL_POST, "</em>")
+                         for f in hl.get("title", []) + hl.get("body", [])]
+    return rec
+
+
+def print_hits(resp: dict[str, Any], console: Any, width: int) -> None:
+    from rich.rule import Rule
+    from rich.text import Text
+
+    total = resp.get("hits", {}).get("total", {})
+    n = total.get("value", 0) if isinstance(total, dict) else total
+    hits = resp.get("hits", {}).get("hits", [])
+    console.print(Text(f"{n} article(s){'+' if isinstance(total, dict) and total.get('relation') == 'gte' else ''}, "
+                       f"showing {len(hits)}, newest first", style="dim"))
+    for hit in hits:
+        src = hit.get("_source", {})
+        hl = hit.get("highlight", {})
+        console.print(Rule(style="dim"))
+        title = (hl.get("title") or [src.get("title") or "(no title)"])[0]
+        for line in render_text(title, width, style="bold"):
+            console.print(line, justify=line.justify)
+        meta = " · ".join(x for x in [
+            (src.get("published_at") or "")[:16].replace("T", " "),
+            src.get("source") or "",
+            ", ".join(src.get("topic_ids") or []),
+        ] if x)
+        console.print(Text(meta, style="cyan"))
+        places = [p.get("name") for p in src.get("places") or [] if isinstance(p, dict) and p.get("name")]
+        if places:
+            for line in render_text("، ".join(dict.fromkeys(places)), width, style="green"):
+                console.print(line, justify=line.justify)
+        for frag in hl.get("body", []):
+            for line in render_text("… " + frag.strip() + " …", width):
+                console.print(line, justify=line.justify)
+        if src.get("url"):
+            console.print(Text(src["url"], style="blue underline"))
+
+
+@click.command("search")
+@click.argument("query", nargs=-1)
+@click.option("--topic", "topics", multiple=True, help="Topic id filter (repeatable), e.g. chemical_weapons.")
+@click.option("--source", "sources", multiple=True, help="Outlet id filter (repeatable).")
+@click.option("--place", "places", multiple=True, help="Place name filter (repeatable), e.g. إدلب.")
+@click.option("--since", help="Only articles published since: 7d, 12h, 2w or an ISO date.")
+@click.option("--size", default=10, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (logical order).")
+def search_cmd(query: tuple[str, ...], topics: tuple[str, ...], sources: tuple[str, ...],
+               places: tuple[str, ...], since: str | None, size: int, as_json: bool) -> None:
+    """Search indexed articles (Arabic-aware), newest first.
+
+    Example: rasid search كيميائي --topic chemical_weapons --since 30d
+    """
+    from elasticsearch import ApiError, Elasticsearch, TransportError
+    from rich.console import Console
+
+    from pipeline.core.settings import get_settings
+
+    settings = get_settings()
+    body = build_query(" ".join(query), topics=topics, sources=sources, places=places, since=since, size=size)
+    es = Elasticsearch(**settings.es_client_kwargs())
+    try:
+        resp = es.search(index=settings.es_alias, body=body, ignore_unavailable=True,
+                         allow_no_indices=True).body
+    except TransportError as e:
+        from pipeline.stream.sink import describe_es
+
+        raise click.ClickException(
+            f"Elasticsearch at {describe_es(settings)['url']} is not reachable ({type(e).__name__}) — "
+            "start it with `rasid devstack up` or set RASID_ES_URL"
+        ) from None
+    except ApiError as e:
+        raise click.ClickException(f"search failed: {e.status_code} {e.message}") from None
+    finally:
+        es.close()
+    if as_json:
+        for hit in resp.get("hits", {}).get("hits", []):
+            sys.stdout.write(json.dumps(hit_record(hit), ensure_ascii=False) + "\n")
+        return
+    width = min(shutil.get_terminal_size((100, 24)).columns, 120) - 2
+    console = Console(highlight=False, width=width + 2)
+    print_hits(resp, console, width)

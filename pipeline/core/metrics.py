@@ -1,0 +1,61 @@
+"""Prometheus metrics shared by every process; stage names are the same strings as in logs.
+
+Per stage: ``rasid_stage_received_total``, ``rasid_stage_emitted_total`` and
+``rasid_stage_dropped_total{reason}`` (dropped = dead-lettered or skipped on purpose).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+STAGES = ("fetch", "extract", "clean", "classify", "enrich", "dedupe", "index")
+
+RECEIVED = Counter("rasid_stage_received_total", "Records a stage received", ["stage"])
+EMITTED = Counter("rasid_stage_emitted_total", "Records a stage emitted", ["stage"])
+DROPPED = Counter("rasid_stage_dropped_total", "Records a stage dead-lettered or dropped", ["stage", "reason"])
+
+FETCH_LATENCY = Histogram(
+    "rasid_fetch_seconds", "HTTP fetch latency", ["source", "kind"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+)
+FETCH_STATUS = Counter("rasid_fetch_status_total", "HTTP responses by status", ["source", "status"])
+CONNECTOR_ERRORS = Counter("rasid_connector_errors_total", "Connector errors", ["source", "reason"])
+SOURCE_LAST_SUCCESS = Gauge("rasid_source_last_success_timestamp", "Last successful poll", ["source"])
+
+BULK_LATENCY = Histogram("rasid_bulk_seconds", "Elasticsearch bulk latency", buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10))
+BULK_RETRIES = Counter("rasid_bulk_retries_total", "Elasticsearch bulk retries", ["reason"])
+STALE_COPIES_REMOVED = Counter("rasid_stale_copies_removed_total",
+                               "Copies of re-indexed articles removed from another month's index")
+END_TO_END = Histogram(
+    "rasid_end_to_end_seconds", "fetched_at to indexed", buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
+)
+CONSUMER_LAG = Gauge("rasid_consumer_lag", "Consumer lag", ["topic", "partition"])
+OFFSET_REPAIRS = Counter("rasid_offset_repairs_total",
+                         "Messages read but never acknowledged, read again (see pipeline.stream.commits)", ["topic"])
+
+
+# Port layout from one base (settings.metrics_port): connectors on the base, worker i on base + 1 + i,
+# so `rasid run` with several workers on one host gives every process its own scrape target.
+ROLE_PORT_OFFSET = {"connectors": 0, "worker": 1}
+
+
+def metrics_port_for(base: int, role: str, index: int = 0) -> int:
+    """The /metrics port of process ``index`` of ``role`` ("connectors" or "worker"); 0 when off."""
+    return base + ROLE_PORT_OFFSET[role] + index if base else 0
+
+
+def serve_metrics(port: int) -> int:
+    """Expose /metrics on ``port`` (0 = off); returns the port, or 0 when off or the port is taken.
+
+    A taken port is logged, not fatal: losing a scrape target must not stop a worker.
+    """
+    if not port:
+        return 0
+    try:
+        start_http_server(port)
+    except OSError as e:
+        import logging
+
+        logging.getLogger("rasid.metrics").warning("metrics port unavailable", extra={"port": port, "error": str(e)})
+        return 0
+    return port
