@@ -9,11 +9,9 @@ tests feed fixtures to. The one required method is ``parse``.
 from __future__ import annotations
 
 import abc
-import calendar
-import email.utils
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import ClassVar
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
@@ -100,40 +98,6 @@ class Discovery(abc.ABC):
             dated.sort(key=lambda c: c.listing.published_at, reverse=True)  # type: ignore[arg-type,return-value]
             out.candidates = (dated + undated)[:limit]
         return out
-
-
-def parse_date(value: str | None) -> datetime | None:
-    """ISO 8601 (sitemaps) or RFC 822 (feeds) into an aware UTC datetime; None when unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    dt: datetime | None = None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            dt = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            m = re.match(r"^(\d{4})-(\d{2})-(\d{2})", value)
-            if m:
-                try:
-                    dt = datetime(int(m[1]), int(m[2]), int(m[3]))
-                except ValueError:
-                    dt = None
-    if dt is None:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
-
-
-def struct_to_dt(st) -> datetime | None:  # noqa: ANN001 - time.struct_time from feedparser
-    if not st:
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(st), timezone.utc)
-    except (OverflowError, ValueError, TypeError):
-        return None
 
 
 def html_to_text(fragment: str | None, limit: int = 1000) -> str | None:

@@ -7,7 +7,8 @@ import re
 import feedparser
 
 from pipeline.core.charset import looks_binary, to_utf8_xml
-from connectors.base import Candidate, Discovered, Discovery, ParseError, first_image, html_to_text, struct_to_dt
+from connectors.base import Candidate, Discovered, Discovery, ParseError, first_image, html_to_text
+from pipeline.core.dates import struct_to_dt
 from pipeline.core.schema import Listing
 
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html)", re.I | re.S)

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser, LexborNode as Node
 
-from connectors.base import Discovered, Discovery, ParseError, parse_date
+from connectors.base import Discovered, Discovery, ParseError
+from pipeline.core.dates import parse_date
 from pipeline.core.charset import decode_html, looks_binary
 from pipeline.core.urls import UnsafeURL, looks_like_article, resolve, same_site
 from pipeline.core.schema import Listing

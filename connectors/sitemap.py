@@ -13,7 +13,8 @@ import zlib
 from lxml import etree
 
 from pipeline.core.charset import looks_binary, to_utf8_xml
-from connectors.base import Discovered, Discovery, ParseError, html_to_text, parse_date
+from connectors.base import Discovered, Discovery, ParseError, html_to_text
+from pipeline.core.dates import parse_date
 from connectors.rss import FeedDiscovery, looks_like_html
 from pipeline.core.schema import Listing
 

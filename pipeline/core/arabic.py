@@ -168,3 +168,8 @@ def arabic_ratio(text: str) -> float:
     a = len(_ARABIC_CHAR_RE.findall(text))
     lat = len(_LATIN_CHAR_RE.findall(text))
     return a / (a + lat) if a + lat else 0.0
+
+
+def squash_ws(s: str | None) -> str:
+    """Whitespace runs (newlines included) as single spaces, ends trimmed; "" for None."""
+    return " ".join(s.split()) if s else ""

@@ -1,11 +1,18 @@
-"""Charset detection for pages that lie about their encoding.
+"""Page bytes → text, for pages that lie about their encoding. One decoder for connectors and stages.
 
-Arabic outlets still serve windows-1256, and often mislabel it: the HTTP header
-says iso-8859-1 (a server default) or utf-8 while the bytes are cp1256, or a
-<meta> tag disagrees with the header. Order of trust: BOM, then the declared
-charsets (HTTP header, then <meta charset>/http-equiv) *if* they decode the bytes
-strictly and don't produce mojibake, then byte sniffing (charset-normalizer,
-with a direct cp1256 try because short pages sniff poorly).
+Arabic outlets still serve windows-1256 and often mislabel it: the HTTP header says
+iso-8859-1 (a server default) or utf-8 while the bytes are cp1256, or a <meta> tag
+disagrees with the header. Order of trust:
+
+1. a BOM;
+2. UTF-8 when the bytes are UTF-8: strictly valid, or mostly valid with a few stray bad
+   bytes (each becomes U+FFFD). Legacy Arabic bytes fail on nearly every letter, so a
+   page whose multi-byte sequences are mostly valid is UTF-8 whatever it declares;
+3. the declared charsets (HTTP header, then ``<meta charset>``/http-equiv or the XML
+   declaration; a Western header default yields to a non-Western meta) when they decode
+   strictly and don't produce mojibake;
+4. sniffing: cp1256 or charset-normalizer's guess, whichever reads as the most Arabic;
+5. windows-1256 with replacement characters: only a page that is mostly not UTF-8 ends here.
 """
 
 from __future__ import annotations
@@ -16,16 +23,20 @@ from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
 
-_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9_.:-]+)["']""", re.I)
-_META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+from pipeline.core.arabic import arabic_ratio
+
+_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]{0,100}?encoding\s*=\s*["']([A-Za-z0-9_.:-]{2,40})["']""", re.I)
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{2,40})""", re.I)
 _ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
 _LETTER = re.compile(r"[^\W\d_]")
 # Latin-1 supplement letters and the cp1252 extras: what Arabic bytes look like decoded as Latin.
 _LATIN_MOJIBAKE = re.compile(r"[\u00C0-\u00FF\u0152\u0153\u0160\u0161\u0178\u017D\u017E\u0192\u02C6\u02DC]")
 # UTF-8 Arabic decoded as cp1256 gives pairs like "ط§" "ظ„": a ط/ظ followed by another Arabic-block char.
 _CP1256_OF_UTF8 = re.compile(r"[\u0637\u0638][\u0600-\u06FF\u00A0-\u00FF\u2000-\u206F\u0152\u0153\u0178]")
-
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 _LATIN_SINGLE_BYTE = {"latin-1", "iso8859-1", "cp1252", "ascii", "iso8859-15"}
+# "mostly UTF-8": at least this many valid multi-byte characters per invalid byte
+UTF8_VALID_PER_BAD = 4
 
 
 @dataclass(frozen=True)
@@ -33,7 +44,7 @@ class Decoded:
     text: str
     charset: str  # a Python codec name, e.g. "utf-8", "cp1256"
     declared: str | None  # what the header/meta said, if anything
-    method: str  # "bom" | "header" | "meta" | "sniff" | "utf8-valid" | "fallback"
+    method: str  # "bom" | "utf8" | "utf8-lenient" | "header" | "meta" | "sniff" | "fallback" | "text"
 
 
 def normalise_charset(name: str | None) -> str | None:
@@ -50,10 +61,13 @@ def normalise_charset(name: str | None) -> str | None:
 
 
 def header_charset(content_type: str | None) -> str | None:
+    """The charset of a Content-Type value; a bare charset name is taken as it is."""
     if not content_type:
         return None
     m = re.search(r"charset\s*=\s*[\"']?([^;\"'\s]+)", content_type, re.I)
-    return m.group(1) if m else None
+    if m:
+        return m.group(1)
+    return content_type.strip() if "/" not in content_type and ";" not in content_type else None
 
 
 def meta_charset(body: bytes) -> str | None:
@@ -85,11 +99,6 @@ def to_utf8_xml(body: bytes, content_type: str | None = None) -> tuple[bytes, De
     return text.encode("utf-8"), d
 
 
-def arabic_ratio(text: str) -> float:
-    letters = len(_LETTER.findall(text))
-    return len(_ARABIC.findall(text)) / letters if letters else 0.0
-
-
 def looks_like_mojibake(text: str) -> bool:
     """True when the text is what a mislabelled Arabic page turns into."""
     letters = len(_LETTER.findall(text))
@@ -110,15 +119,24 @@ def _strict(body: bytes, codec: str) -> str | None:
         return None
 
 
-def _has_multibyte_utf8(body: bytes) -> bool:
+def _has_multibyte(body: bytes) -> bool:
     return any(b >= 0x80 for b in body[:65536])
 
 
-def _sniff(body: bytes) -> tuple[str, str] | None:
-    """Best guess from the bytes: valid multi-byte UTF-8, else the most Arabic of cp1256 / charset-normalizer."""
+def _as_utf8(body: bytes, valid_per_bad: int) -> tuple[str, str] | None:
+    """(text, method) when the bytes are UTF-8: valid, or with at least ``valid_per_bad`` valid
+    multi-byte characters per invalid byte (each invalid byte becomes U+FFFD)."""
     text = _strict(body, "utf-8")
     if text is not None:
-        return text, "utf-8"
+        return text, "utf8"
+    text = body.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    valid = sum(1 for c in text if c >= "\x80") - bad
+    return (text, "utf8-lenient") if valid >= valid_per_bad * bad else None
+
+
+def _sniff(body: bytes) -> tuple[str, str] | None:
+    """The most Arabic of cp1256 and charset-normalizer's guess (short pages sniff poorly alone)."""
     candidates: list[tuple[str, str]] = []
     t = _strict(body, "cp1256")
     if t is not None:
@@ -132,42 +150,49 @@ def _sniff(body: bytes) -> tuple[str, str] | None:
                 candidates.append((t2, name))
     if not candidates:
         return None
-    # Arabic outlets: prefer the decoding that yields the most Arabic and the least mojibake.
     return max(candidates, key=lambda c: (arabic_ratio(c[0]) - (1.0 if looks_like_mojibake(c[0]) else 0.0)))
 
 
-def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
-    """Decode page bytes, trusting declarations only when they hold up."""
+def _declared_order(header: str | None, meta: str | None) -> list[tuple[str, str, str]]:
+    """(codec, as written, method) to try: the header, then meta; a Western header default
+    (the usual mislabelling of a windows-1256 site) yields to a non-Western meta."""
+    h, m = normalise_charset(header), normalise_charset(meta)
+    order = [(c, raw, how) for c, raw, how in ((h, header, "header"), (m, meta, "meta")) if c and raw]
+    if h in _LATIN_SINGLE_BYTE and m and m not in _LATIN_SINGLE_BYTE:
+        order.reverse()
+    return order
+
+
+def decode_html(body: bytes | str, declared: str | None = None) -> Decoded:
+    """Decode page bytes, trusting declarations only when they hold up.
+
+    ``declared`` is a Content-Type value (``text/html; charset=...``) or a bare charset name."""
+    if isinstance(body, str):
+        return Decoded(body, "utf-8", None, "text")
     body = trim_incomplete_utf8(body)
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, codec in _BOMS:
         if body.startswith(bom):
-            t = _strict(body, codec)
-            if t is not None:
-                return Decoded(t, "utf-8" if codec == "utf-8-sig" else codec, codec, "bom")
-    declared_header = header_charset(content_type)
-    declared_meta = meta_charset(body)
-    declared = declared_header or declared_meta
-    for raw, method in ((declared_header, "header"), (declared_meta, "meta")):
-        codec = normalise_charset(raw)
-        if codec is None:
-            continue
-        if codec in _LATIN_SINGLE_BYTE and _has_multibyte_utf8(body):
-            # Latin labels are server defaults far more often than the truth on an Arabic site.
-            if _strict(body, "utf-8") is not None:
-                return Decoded(body.decode("utf-8"), "utf-8", raw, "utf8-valid")
+            return Decoded(body.decode(codec, errors="replace"), "utf-8" if codec == "utf-8-sig" else codec, codec,
+                           "bom")
+    header = header_charset(declared)
+    meta = meta_charset(body)
+    order = _declared_order(header, meta)
+    said = header or meta
+    # UTF-8 bytes are UTF-8 whatever the label; a non-UTF-8 label asks for more evidence
+    utf8_said = not order or order[0][0] == "utf-8"
+    utf8 = _as_utf8(body, UTF8_VALID_PER_BAD if utf8_said else 5 * UTF8_VALID_PER_BAD)
+    if utf8 is not None and (utf8[1] == "utf8" or _has_multibyte(body)):
+        return Decoded(utf8[0], "utf-8", said, utf8[1])
+    for codec, raw, how in order:
+        if codec == "utf-8":
+            continue  # not UTF-8 (above)
         text = _strict(body, codec)
-        if text is None or looks_like_mojibake(text):
-            continue
-        if codec != "utf-8" and _has_multibyte_utf8(body):
-            # A single-byte label on bytes that are valid UTF-8 with non-ASCII: the label is wrong.
-            u = _strict(body, "utf-8")
-            if u is not None and arabic_ratio(u) >= arabic_ratio(text):
-                return Decoded(u, "utf-8", raw, "utf8-valid")
-        return Decoded(text, codec, raw, method)
+        if text is not None and not looks_like_mojibake(text):
+            return Decoded(text, codec, raw, how)
     sniffed = _sniff(body)
     if sniffed is not None:
-        return Decoded(sniffed[0], sniffed[1], declared, "sniff")
-    return Decoded(body.decode("utf-8", errors="replace"), "utf-8", declared, "fallback")
+        return Decoded(sniffed[0], sniffed[1], said, "sniff")
+    return Decoded(body.decode("cp1256", errors="replace"), "cp1256", said, "fallback")
 
 
 def looks_binary(body: bytes) -> bool:

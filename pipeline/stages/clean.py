@@ -35,7 +35,7 @@ from pipeline.core.arabic import (
     token_candidates,
 )
 from pipeline.core.errors import BadRecord
-from pipeline.stages.extract import strip_site_name
+from pipeline.stages.meta import strip_site_name
 
 log = logging.getLogger(__name__)
 

@@ -72,3 +72,21 @@ def test_binary_sniffing():
     assert looks_binary(bytes(range(0, 32)) * 10)
     assert not looks_binary(fixture_bytes("articles/a5.html"))
     assert not looks_binary(fixture_bytes("articles/a1.html"))
+
+
+@pytest.mark.parametrize("ctype", ["text/html; charset=utf-8", "text/html", None])
+def test_utf8_with_a_few_bad_bytes_stays_utf8(ctype):
+    """A handful of invalid bytes (a CMS that cut a character, a stray Latin-1 byte) must not turn
+    the whole page into windows-1256 mojibake: they become U+FFFD and the rest reads as written."""
+    body = fixture_bytes("articles/a1.html")
+    broken = body[:3000] + b"\xff\xfe" + body[3000:6000] + b"\xe9" + body[6000:]
+    d = decode_html(broken, ctype)
+    assert d.charset == "utf-8" and d.method == "utf8-lenient"
+    assert "تحرير الشام" in d.text and d.text.count("\ufffd") <= 6  # (an inserted byte may also cut a letter)
+    assert not looks_like_mojibake(d.text)
+
+
+def test_mostly_not_utf8_still_falls_back_to_windows_1256():
+    body = fixture_bytes("articles/a5.html").replace(b'<meta charset="windows-1256">', b"")
+    d = decode_html(body + "سوريا".encode("utf-8"), "text/html; charset=utf-8")
+    assert d.charset == "cp1256" and TITLE in d.text

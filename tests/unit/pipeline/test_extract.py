@@ -9,14 +9,11 @@ from datetime import datetime, timezone
 import pytest
 
 from pipeline.core.errors import BadRecord
-from pipeline.stages.extract import (
-    decode_html,
-    detect_language,
-    extract,
-    find_first_date,
-    parse_date,
-    strip_site_name,
-)
+from pipeline.core.charset import decode_html
+from pipeline.stages.language import detect_language
+from pipeline.stages.extract import extract
+from pipeline.core.dates import find_first_date, parse_date
+from pipeline.stages.meta import strip_site_name
 
 P1 = "قالت مصادر محلية إن طائرات حربية روسية شنت صباح اليوم غارات على أطراف بلدة البارة في جبل الزاوية جنوبي إدلب."
 P2 = "وأضافت المصادر أن فرق الدفاع المدني انتشلت جثتي مدنيين من تحت الأنقاض، فيما أصيب خمسة آخرون بجروح متفاوتة."
@@ -196,17 +193,17 @@ def test_br_separated_legacy_table_in_windows_1256():
 
 def test_decode_html_charsets():
     text = "<html><body><p>إدلب</p></body></html>"
-    assert decode_html(text.encode("utf-8")) == text
-    assert decode_html(text.encode("utf-8"), "windows-1256") == text  # valid UTF-8 wins over a wrong label
+    assert decode_html(text.encode("utf-8")).text == text
+    assert decode_html(text.encode("utf-8"), "windows-1256").text == text  # valid UTF-8 wins over a wrong label
     cp = ('<meta charset="windows-1256">' + text).encode("cp1256")
-    assert "إدلب" in decode_html(cp)
-    assert "إدلب" in decode_html(text.encode("cp1256"), "windows-1256")
-    assert "إدلب" in decode_html(text.encode("iso-8859-6"), "iso-8859-6")
-    assert "إدلب" in decode_html(b"\xef\xbb\xbf" + text.encode("utf-8"))
-    assert "إدلب" in decode_html(text.encode("utf-16"))
+    assert "إدلب" in decode_html(cp).text
+    assert "إدلب" in decode_html(text.encode("cp1256"), "windows-1256").text
+    assert "إدلب" in decode_html(text.encode("iso-8859-6"), "iso-8859-6").text
+    assert "إدلب" in decode_html(b"\xef\xbb\xbf" + text.encode("utf-8")).text
+    assert "إدلب" in decode_html(text.encode("utf-16")).text
     # undeclared legacy bytes: detection, else windows-1256
-    assert "إدلب" in decode_html(("<html><body><p>" + P1 + "</p></body></html>").encode("cp1256"))
-    assert decode_html(text) is text
+    assert "إدلب" in decode_html(("<html><body><p>" + P1 + "</p></body></html>").encode("cp1256")).text
+    assert decode_html(text).text is text
 
 
 # --------------------------------------------------------------------------- metadata helpers
@@ -288,7 +285,7 @@ def test_bad_input_is_a_bad_record(payload, reason):
 
 
 def test_too_large_is_refused(monkeypatch):
-    import pipeline.stages.extract as ex_mod
+    import pipeline.stages.page as ex_mod
 
     monkeypatch.setattr(ex_mod, "MAX_PAGE_BYTES", 10_000)
     with pytest.raises(BadRecord) as e:
@@ -324,7 +321,7 @@ def test_arabic_typed_with_persian_letters_is_arabic():
 def test_utf8_cut_inside_a_character_is_still_utf8():
     data = ("<html><body><p>" + P1 + "</p></body></html>").encode("utf-8")
     cut = data[: data.index("إدلب".encode()) + 3]  # inside the second letter
-    assert decode_html(cut).startswith("<html><body><p>قالت مصادر محلية")
+    assert decode_html(cut).text.startswith("<html><body><p>قالت مصادر محلية")
 
 
 def test_long_reader_comments_do_not_outweigh_a_short_story():

@@ -1,0 +1,127 @@
+"""Dates as outlets write them: ISO 8601 (sitemaps, JSON-LD), RFC 822 (feeds), Arabic month names
+(Egyptian and Levantine), numeric forms, Arabic-Indic digits and written GMT offsets. One parser
+for connectors and stages alike."""
+
+from __future__ import annotations
+
+import re
+import calendar
+import email.utils
+from datetime import datetime, timedelta, timezone
+from pipeline.core.arabic import squash_ws
+
+
+_ARABIC_MONTHS = {
+    "يناير": 1, "كانون الثاني": 1, "فبراير": 2, "شباط": 2, "مارس": 3, "آذار": 3, "اذار": 3, "أبريل": 4, "ابريل": 4,
+    "إبريل": 4, "نيسان": 4, "مايو": 5, "أيار": 5, "ايار": 5, "يونيو": 6, "يونيه": 6, "حزيران": 6, "يوليو": 7,
+    "يوليه": 7, "تموز": 7, "أغسطس": 8, "اغسطس": 8, "آب": 8, "اب": 8, "سبتمبر": 9, "أيلول": 9, "ايلول": 9,
+    "أكتوبر": 10, "اكتوبر": 10, "تشرين الأول": 10, "تشرين الاول": 10, "نوفمبر": 11, "تشرين الثاني": 11,
+    "ديسمبر": 12, "كانون الأول": 12, "كانون الاول": 12,
+}
+_AR_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+_MONTHS_ALT = "|".join(sorted(map(re.escape, _ARABIC_MONTHS), key=len, reverse=True))
+# "12 كانون الأول 2019", "25 سبتمبر 2020 - 09:06 م", "8 فبراير/ شباط 2023"
+_AR_DATE_RE = re.compile(
+    rf"(?P<d>\d{{1,2}})\s*(?:من\s+)?(?P<m>{_MONTHS_ALT})(?:\s*[/،-]\s*(?:{_MONTHS_ALT}))?[\s،,/-]*(?P<y>\d{{4}})"
+    r"(?:[^\d]{0,20}?(?P<H>\d{1,2}):(?P<M>\d{2})\s*(?P<ampm>ص|م|am|pm)?)?",
+    re.I,
+)
+_NUM_DATE_RE = re.compile(
+    r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]+(\d{1,2}):(\d{2}))?(?!\d)|(?<!\d)(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?!\d)")
+
+
+_GMT_OFFSET_RE = re.compile(r"(?:GMT|UTC|غرينتش|جرينتش)\s*(?P<sign>[+-])\s*(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?", re.I)
+
+
+def find_first_date(text: str | None) -> datetime | None:
+    """The earliest date written in a stretch of page text (Arabic month names or numeric)."""
+    if not text:
+        return None
+    s = text.translate(_AR_DIGITS)
+    found = []
+    for rx in (_AR_DATE_RE, _NUM_DATE_RE):
+        for m in rx.finditer(s):
+            d = parse_date(s[m.start(): m.end() + 24])  # with a trailing "(GMT+0400)" if written
+            if d:
+                found.append((m.start(), d))
+                break
+    return min(found, key=lambda x: x[0])[1] if found else None
+
+
+def _rfc822(s: str) -> datetime | None:
+    """RFC 822/2822 dates of feeds ("Tue, 21 May 2019 10:30:00 +0300")."""
+    if not re.match(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\b", s):
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(s)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """ISO/RFC/Arabic-text dates → tz-aware datetime (naive ones are taken as UTC)."""
+    if not value:
+        return None
+    s = squash_ws(str(value)).translate(_AR_DIGITS)
+    if not s:
+        return None
+    dt = None
+    try:
+        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        dt = _rfc822(s)
+    if dt is None:
+        m = _AR_DATE_RE.search(s)
+        if m:
+            day, month, year = int(m["d"]), _ARABIC_MONTHS[m["m"]], int(m["y"])
+            hour = int(m["H"]) if m["H"] else 0
+            minute = int(m["M"]) if m["M"] else 0
+            if (m["ampm"] or "").lower() in ("م", "pm") and hour < 12:
+                hour += 12
+            try:
+                dt = datetime(year, month, day, hour, minute)
+            except ValueError:
+                dt = None
+        if dt is None and re.search(r"\d{4}", s) and re.search(r"[A-Za-z]{3}|\d{4}-\d", s):
+            try:
+                from dateutil import parser as dparser
+
+                dt = dparser.parse(s, fuzzy=False)
+            except (ValueError, OverflowError, TypeError):
+                dt = None
+        if dt is None:
+            m2 = _NUM_DATE_RE.search(s)
+            if m2:
+                try:
+                    if m2.group(1):
+                        dt = datetime(int(m2.group(1)), int(m2.group(2)), int(m2.group(3)),
+                                      int(m2.group(4) or 0), int(m2.group(5) or 0))
+                    else:
+                        dt = datetime(int(m2.group(8)), int(m2.group(7)), int(m2.group(6)))
+                except ValueError:
+                    dt = None
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        # "آخر تحديث 14:00 (GMT+0400)": a written offset beats the UTC default
+        off = _GMT_OFFSET_RE.search(s)
+        tz = timezone.utc
+        if off:
+            delta = timedelta(hours=int(off["h"]), minutes=int(off["m"] or 0))
+            if delta <= timedelta(hours=14):
+                tz = timezone(delta if off["sign"] == "+" else -delta)
+        dt = dt.replace(tzinfo=tz)
+    now = datetime.now(timezone.utc)
+    if dt.year < 1990 or dt > now + timedelta(days=2):
+        return None
+    return dt
+
+
+def struct_to_dt(st) -> datetime | None:  # noqa: ANN001 - time.struct_time from feedparser
+    """A feed parser's UTC struct_time as an aware datetime; None when unreadable."""
+    if not st:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(st), timezone.utc)
+    except (OverflowError, ValueError, TypeError):
+        return None
