@@ -186,19 +186,20 @@ def run_offline(corpus: Corpus, out_dir: Path, jobs: int = 2, profile: bool = Fa
     import trafilatura
 
     from pipeline.stages.dedupe import index_from_settings, sketch
-    from pipeline.stages.process import StageFailed, canonical, dedupe_time, process_page_full, warm_up
+    from pipeline.stages.process import ChainConfig, StageFailed, canonical, dedupe_time, process_page_full, warm_up
     from pipeline.core.settings import get_settings
 
     pages = corpus.pages
     n = len(pages)
     settings = get_settings()
+    config = ChainConfig.from_settings(settings)
 
     # warm-up (imports, topic set, gazetteer, lxml/trafilatura caches) outside every clock
-    warm_up()
+    warm_up(config)
     for p in pages[: min(2, n)]:
         trafilatura.extract(p.html, url=p.url)
         with contextlib.suppress(Exception):
-            process_page_full(p.html, canonical(p.url), p.source)
+            process_page_full(p.html, canonical(p.url), p.source, config=config)
 
     traf, rasid = Clock(), Clock()
     timer = StageTimer()
@@ -220,7 +221,7 @@ def run_offline(corpus: Corpus, out_dir: Path, jobs: int = 2, profile: bool = Fa
                 for p in block:
                     t0 = time.perf_counter()
                     try:
-                        res = process_page_full(p.html, canonical(p.url), p.source)
+                        res = process_page_full(p.html, canonical(p.url), p.source, config=config)
                     except StageFailed as e:
                         timer.add("total", time.perf_counter() - t0)
                         failures[f"{e.stage}:{e.reason}"] += 1
@@ -276,7 +277,7 @@ def run_offline(corpus: Corpus, out_dir: Path, jobs: int = 2, profile: bool = Fa
     result["process_pool"] = {
         **pool,
         "speedup_vs_1core": round(rasid.wall / pool["wall_s"], 3) if pool.get("wall_s") else None,
-        "what": f"pipeline.stages.process.run_files(files, jobs={jobs}) = `rasid process -j {jobs} FILE...`, in a fresh "
+        "what": f"pipeline.stream.batch.run_files(files, jobs={jobs}) = `rasid process -j {jobs} FILE...`, in a fresh "
                 "process (a fork of this big one would pay copy-on-write faults), pool start-up included",
     }
     result["ok_page_numbers"] = ok_pages
@@ -288,10 +289,11 @@ def run_offline(corpus: Corpus, out_dir: Path, jobs: int = 2, profile: bool = Fa
 
 _RUN_FILES = """
 import io, json, os, sys, time
-from pipeline.stages.process import run_files, warm_up
+from pipeline.stages.process import ChainConfig, warm_up
+from pipeline.stream.batch import run_files
 from pipeline.core.settings import get_settings
 paths, jobs = sys.argv[1:-1], int(sys.argv[-1])
-warm_up()
+warm_up(ChainConfig.from_settings(get_settings()))
 buf = io.StringIO()
 t0, c0 = time.perf_counter(), os.times()
 failures = run_files(paths, jobs=jobs, out=buf, settings=get_settings())
@@ -334,15 +336,18 @@ def profile_offline(corpus: Corpus, out_dir: Path, log: Callable[[str], None] = 
     from pyinstrument import Profiler
 
     from pipeline.stages.dedupe import index_from_settings, sketch
-    from pipeline.stages.process import StageFailed, canonical, dedupe_time, process_page_full
+    from pipeline.core.settings import get_settings
+    from pipeline.stages.process import ChainConfig, StageFailed, canonical, dedupe_time, process_page_full
 
-    index = index_from_settings()
+    settings = get_settings()
+    config = ChainConfig.from_settings(settings)
+    index = index_from_settings(settings=settings)
     prof = Profiler(interval=0.0005)
     log("profile: offline chain under pyinstrument")
     prof.start()
     for p in corpus.pages:
         try:
-            res = process_page_full(p.html, canonical(p.url), p.source)
+            res = process_page_full(p.html, canonical(p.url), p.source, config=config)
         except StageFailed:
             continue
         index.assign(res.article.id, sketch(res.match_text), dedupe_time(res.article))

@@ -15,7 +15,7 @@ COMMANDS: dict[str, str] = {
     "worker": "pipeline.stream.app:worker_cmd",
     "connect": "pipeline.cli.sources:connect_cmd",
     "sources": "pipeline.cli.sources:sources_group",
-    "process": "pipeline.stages.process:process_cmd",
+    "process": "pipeline.cli.process:process_cmd",
     "search": "pipeline.cli.search:search_cmd",
     "kibana": "pipeline.cli.kibana:kibana_group",
     "tail": "pipeline.cli.ops:tail_cmd",

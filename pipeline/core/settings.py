@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     sources_file: Path = CONFIG_DIR / "sources.yaml"
     topics_file: Path = CONFIG_DIR / "topics.yaml"
     gazetteer_file: Path = CONFIG_DIR / "gazetteer.yaml"
+    boilerplate_file: Path = CONFIG_DIR / "boilerplate.yaml"
 
     # Connectors
     user_agent: str = "RasidBot/0.1 (+https://github.com/rasid-news/rasid; news monitoring)"

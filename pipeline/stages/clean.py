@@ -19,12 +19,10 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from pipeline.core.arabic import (
     ARABIC_LETTER,
@@ -35,14 +33,11 @@ from pipeline.core.arabic import (
     token_candidates,
 )
 from pipeline.core.errors import BadRecord
+from pipeline.core.yamlfile import ConfigError, load_file, load_yaml_lines
 from pipeline.stages.meta import strip_site_name
 
 log = logging.getLogger(__name__)
 
-# Same lookup as pipeline.core.settings (RASID_CONFIG_DIR), without importing it into pool processes;
-# RASID_BOILERPLATE_FILE points at another file.
-_CONFIG_DIR = Path(os.environ.get("RASID_CONFIG_DIR", Path(__file__).resolve().parents[2] / "config"))
-DEFAULT_RULES_FILE = Path(os.environ.get("RASID_BOILERPLATE_FILE", _CONFIG_DIR / "boilerplate.yaml"))
 
 
 @dataclass
@@ -59,7 +54,7 @@ class Cleaned:
 # --------------------------------------------------------------------------- rules
 
 
-class RulesError(ValueError):
+class RulesError(ConfigError):
     """The boilerplate file is invalid; the message names the section and rule."""
 
 
@@ -141,33 +136,14 @@ def _compile_rules(data: Any, path: Path) -> Rules:
     )
 
 
-_rules_lock = threading.Lock()
-_rules_cache: dict[str, tuple[float, Rules]] = {}
+def parse_rules(path: Path) -> Rules:
+    """Read and compile a boilerplate rules file; :class:`RulesError` names the file and the rule."""
+    return _compile_rules(load_yaml_lines(path, RulesError), path)
 
 
-def load_rules(path: str | Path | None = None) -> Rules:
-    """The boilerplate rules (reloaded when the file changes; an invalid edit keeps the last good rules)."""
-    p = Path(path) if path else DEFAULT_RULES_FILE
-    key = str(p)
-    try:
-        mtime = p.stat().st_mtime
-    except OSError:
-        if key in _rules_cache:
-            return _rules_cache[key][1]
-        raise
-    with _rules_lock:
-        cached = _rules_cache.get(key)
-        if cached and cached[0] == mtime:
-            return cached[1]
-        try:
-            rules = _compile_rules(yaml.safe_load(p.read_text(encoding="utf-8")), p)
-        except (RulesError, yaml.YAMLError) as e:
-            if cached:
-                log.error("invalid boilerplate rules, keeping the last good ones: %s", e, extra={"stage": "clean"})
-                return cached[1]
-            raise
-        _rules_cache[key] = (mtime, rules)
-        return rules
+def load_rules(path: str | os.PathLike[str], *, fresh: bool = True) -> Rules:
+    """The boilerplate rules of ``path`` in force (:func:`pipeline.core.yamlfile.load_file`)."""
+    return load_file(path, parse_rules, fresh=fresh, what="boilerplate rules", stage="clean")
 
 
 # --------------------------------------------------------------------------- line shapes
@@ -467,9 +443,8 @@ def clean_title(title: str | None, site_names: list[str | None]) -> str | None:
     return t or None
 
 
-def clean(ex, site_name: str | None = None, rules: Rules | None = None) -> Cleaned:
+def clean(ex, site_name: str | None = None, *, rules: Rules) -> Cleaned:
     """Clean an :class:`pipeline.stages.extract.Extracted`; raises BadRecord("empty_body") if nothing is left."""
-    rules = rules or load_rules()
     title = clean_title(ex.title, [site_name, getattr(ex, "site_name", None)])
     link_density = list(getattr(ex, "link_density", []) or [])
     kinds = list(getattr(ex, "kinds", []) or [])

@@ -49,6 +49,7 @@ from typing import MutableMapping
 import numpy as np
 
 from pipeline.core import arabic
+from pipeline.core.settings import Settings
 
 NUM_PERM = 128
 SHINGLE_WORDS = 4
@@ -362,12 +363,8 @@ class DedupeIndex:
                 del self.store[key]
 
 
-def index_from_settings(store: MutableMapping[str, dict] | None = None, settings=None) -> DedupeIndex:
+def index_from_settings(store: MutableMapping[str, dict] | None = None, *, settings: Settings) -> DedupeIndex:
     """A DedupeIndex configured from Settings: the same parameters in the stream and offline."""
-    if settings is None:
-        from pipeline.core.settings import get_settings
-
-        settings = get_settings()
     return DedupeIndex(
         store,
         threshold=settings.dedupe_threshold,

@@ -235,16 +235,17 @@ async def _acquire_slot(slots: asyncio.Semaphore, finisher: asyncio.Future) -> N
 
 
 def register_process(app: Any) -> Any:
+    from pipeline.stages.process import ChainConfig, process_raw, warm_up
     from pipeline.stream.pool import StagePool
-    from pipeline.stages.process import process_raw, warm_up
 
     s = app.settings
-    task = partial(process_raw, max_html_bytes=s.http_max_bytes)
+    config = ChainConfig.from_settings(s)
+    task = partial(process_raw, config=config)
 
     @app.agent(app.raw_topic, name="process", concurrency=1)
     async def process(stream: Any) -> None:
         pool = StagePool(s.process_pool_size, timeout_s=s.process_timeout_s, context="forkserver",
-                         initializer=warm_up, max_tasks_per_child=2000)
+                         initializer=warm_up, initargs=(config,), max_tasks_per_child=2000)
         app.process_pool = pool
         try:
             await app.dedupe_topic.maybe_declare()
@@ -310,7 +311,7 @@ class DedupeState:
 
         gen = self.app.consumer_generation_id
         if self.index is None or gen != self.generation:
-            self.index = index_from_settings(self.table, self.app.settings)
+            self.index = index_from_settings(self.table, settings=self.app.settings)
             self.generation = gen
             log.info("dedupe state loaded", extra={"stage": "dedupe", "entries": len(self.index),
                                                    "live": self.index.live})

@@ -265,14 +265,17 @@ def _usable(noise: bool) -> list[tuple[dict, str, int]]:
     """(article, shape, seed) of corpus pages the stream turns into an article (checked once, in-process),
     so a ledger holds only ids that must reach Elasticsearch; the cleaner's verdicts are not under test here."""
     if noise not in _USABLE:
-        from pipeline.stages.process import process_page
+        from pipeline.stages.process import ChainConfig, process_page
+
+        config = ChainConfig.from_settings(load_settings())
         from devstack.pages import SHAPES, render
 
         ok = []
         for j, a in enumerate(corpus()):
             shape = SHAPES[j % len(SHAPES)]
             try:
-                process_page(render(a, shape, noise=noise, seed=j), a.get("url") or "https://x.example/a", a.get("source") or "x")
+                process_page(render(a, shape, noise=noise, seed=j), a.get("url") or "https://x.example/a",
+                             a.get("source") or "x", config=config)
             except Exception:
                 continue
             ok.append((a, shape, j))

@@ -32,8 +32,12 @@ if str(ROOT) not in sys.path:
 
 from pipeline.stages.classify import classify, explain  # noqa: E402
 from pipeline.stages.enrich import enrich  # noqa: E402
+from pipeline.stages.gazetteer import load_gazetteer  # noqa: E402
+from pipeline.stages.topics import load_topics  # noqa: E402
 
 BLIND = Path(__file__).resolve().parent / "blind"
+TOPIC_SET = load_topics(ROOT / "config" / "topics.yaml")
+GAZETTEER = load_gazetteer(ROOT / "config" / "gazetteer.yaml")
 TOPICS = [
     "chemical_weapons",
     "military_escalation",
@@ -88,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.with_subtitle and a.get("subtitle"):
             paras = [a["subtitle"]] + paras
         title, body = a.get("title") or "", "\n\n".join(paras)
-        hits = classify(title, body)
+        hits = classify(title, body, TOPIC_SET)
         got = {h.id for h in hits}
         gold = set(a.get("topics") or [])
         lc = lang_c.setdefault(a.get("language", "?"), Counter())
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             negs += 1
             negs_clean += not got
         if got != gold:
-            ex = {e.id: e for e in explain(title, body)}
+            ex = {e.id: e for e in explain(title, body, TOPIC_SET)}
             lines = [f"{a['id']}  gold={sorted(gold)}  predicted={sorted(got)}"]
             for h in hits:
                 if h.id not in gold:
@@ -124,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 lines.append(f"    FN {t} score={e.score}/{e.threshold} ({why}): {e.evidence}")
             topic_dis.append("\n".join(lines))
 
-        ents = enrich(title, body, dateline_place(a.get("dateline")))
+        ents = enrich(title, body, dateline_place(a.get("dateline")), gazetteer=GAZETTEER)
         pred = [p.name for p in ents.places]
         gp = set(a.get("places") or [])
         oos = set(a.get("places_out_of_scope") or [])

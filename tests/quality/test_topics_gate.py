@@ -23,8 +23,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.stages.classify import TOPIC_IDS, classify, explain, parse_topics
-from pipeline.stages.enrich import enrich, load_gazetteer
+from pipeline.stages.topics import TOPIC_IDS, parse_topics
+from pipeline.stages.classify import classify, explain
+from pipeline.stages.enrich import enrich
+from pipeline.stages.gazetteer import load_gazetteer
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -181,7 +183,7 @@ def evaluate(arts: list[dict], topics=None, gazetteer=None, verbose: bool = Fals
                 x = ex[t]
                 why = "no context" if not x.context_ok else ("vetoed" if x.vetoed else "low score")
                 rep.errors.append(f"FN {a['id']}: {t} {x.score}/{x.threshold} {why} {x.evidence[:8]}")
-        ents = enrich(title, body, dateline_place(a), gazetteer)
+        ents = enrich(title, body, dateline_place(a), gazetteer=gazetteer)
         got_p = {p.name for p in ents.places}
         gold_p = set(a.get("places") or [])
         # blind set: venues outside DESIGN's scope and places the gazetteer lacked when it was written

@@ -9,17 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.stages.classify import (
-    TOPIC_IDS,
-    TopicsError,
-    TopicStore,
-    classify,
-    compile_term,
-    explain,
-    load_topics,
-    make_doc,
-    parse_topics,
-)
+from pipeline.core.yamlfile import ReloadingFile
+from pipeline.stages.topics import TOPIC_IDS, TopicsError, load_topics, parse_topics
+from pipeline.stages.classify import classify, explain
+from pipeline.stages.terms import compile_term, make_doc
 from pipeline.core.arabic import tokens
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -229,24 +222,29 @@ def test_duplicate_topic_is_an_error(tmp_path):
     assert "duplicate" in str(ei.value) and ei.value.line == len(MINI.splitlines()) + 1
 
 
+def topics_file(path):
+    """The topics file as the stream keeps it: reloaded on change, last good version in force."""
+    return ReloadingFile(path, parse_topics, depends=lambda ts: [ts.gazetteer_path], check_interval=0)
+
+
 def test_store_keeps_last_good_definitions(tmp_path, caplog):
     p = write(tmp_path, MINI)
-    store = TopicStore(p, check_interval=0)
+    store = topics_file(p)
     good = store.current
     body = f"اتهامات باستخدام السلاح الكيماوي {SYRIA}"
     assert ids(classify("", body, store.current)) == ["chemical_weapons"]
 
     p.write_text(MINI.replace('["$chem"]', '["$nolex"]'), encoding="utf-8")
     os.utime(p, (1, 1))
-    with caplog.at_level(logging.ERROR, logger="pipeline.stages.classify"):
-        assert store.maybe_reload() is good
+    with caplog.at_level(logging.ERROR, logger="rasid.config"):
+        assert store.get() is good
     assert store.last_error is not None and "$nolex" in str(store.last_error)
-    assert any("keeping the previous definitions" in r.getMessage() for r in caplog.records)
+    assert any("keeping the previous version" in r.getMessage() for r in caplog.records)
     assert ids(classify("", body, store.current)) == ["chemical_weapons"]  # still classifying
 
     p.write_text(MINI.replace("threshold: 5", "threshold: 50"), encoding="utf-8")
     os.utime(p, (2, 2))
-    new = store.maybe_reload()
+    new = store.get()
     assert new is not good and store.last_error is None
     assert classify("", body, new) == []
 
@@ -333,13 +331,13 @@ def test_store_reloads_when_the_gazetteer_changes(tmp_path):
     text = MINI.replace("version: 1\n", "version: 1\ngazetteer: gz.yaml\n").replace(
         "    terms: [سوري*, إدلب, دمشق, syria*, idlib]\n", "    gazetteer: syrian\n    terms: [syria*]\n"
     )
-    store = TopicStore(write(tmp_path, text), check_interval=0)
+    store = topics_file(write(tmp_path, text))
     body = "اتهامات باستخدام السلاح الكيماوي في سراقب وسراقب"
     assert classify("", body, store.current) == []  # سراقب is not in this gazetteer
     gz.write_text(gz.read_text(encoding="utf-8") + "  - {name: سراقب, country: SY, lat: 35.86, lon: 36.8}\n",
                   encoding="utf-8")
     os.utime(gz, (9, 9))
-    assert ids(classify("", body, store.maybe_reload())) == ["chemical_weapons"]
+    assert ids(classify("", body, store.get())) == ["chemical_weapons"]
 
 
 @pytest.mark.parametrize(

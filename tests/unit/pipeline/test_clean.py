@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from pipeline.core.arabic import normalize
-from pipeline.stages.clean import DEFAULT_RULES_FILE, RulesError, clean, load_rules
+from pipeline.stages.clean import RulesError, load_rules
+from pipeline.stages.clean import clean as clean_with
+
+DEFAULT_RULES_FILE = Path(__file__).resolve().parents[3] / "config" / "boilerplate.yaml"
+
+
+def clean(extracted, site_name=None, rules=None):
+    """The clean stage with the shipped rules unless others are given."""
+    return clean_with(extracted, site_name, rules=rules or load_rules(DEFAULT_RULES_FILE))
 from pipeline.core.errors import BadRecord
 from pipeline.stages.extract import Extracted
 

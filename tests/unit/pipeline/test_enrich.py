@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.stages.enrich import GazetteerError, enrich, load_gazetteer
+from pipeline.stages.gazetteer import GazetteerError, load_gazetteer
+from pipeline.stages.enrich import enrich
 from pipeline.core.schema import Place
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -20,12 +21,12 @@ def gz():
 
 
 def places(text, gz, title=None, dateline=None):
-    return [p.name for p in enrich(title, text, dateline, gz).places]
+    return [p.name for p in enrich(title, text, dateline, gazetteer=gz).places]
 
 
 @pytest.mark.parametrize("word", ["إدلب", "بإدلب", "وإدلب", "لإدلب", "فإدلب", "ادلب", "إدلـ.ـب"])
 def test_proclitics_and_spellings(gz, word):
-    ents = enrich(None, f"قصف على {word} اليوم", None, gz)
+    ents = enrich(None, f"قصف على {word} اليوم", None, gazetteer=gz)
     assert [p.name for p in ents.places] == ["إدلب"]
     p = ents.places[0]
     assert isinstance(p, Place) and p.name_en == "Idlib"
@@ -57,14 +58,14 @@ def test_hama_not_protection(gz):
 
 
 def test_assad_is_a_person_not_a_place(gz):
-    ents = enrich(None, "قال بشار الأسد إن الأسد باق، وأكد نظام أسد ذلك", None, gz)
+    ents = enrich(None, "قال بشار الأسد إن الأسد باق، وأكد نظام أسد ذلك", None, gazetteer=gz)
     assert ents.places == [] and ents.people == ["بشار الأسد"]
     # the father is a different person, not a second mention of Bashar
-    assert enrich(None, "في عهد حافظ الأسد", None, gz).people == ["حافظ الأسد"]
+    assert enrich(None, "في عهد حافظ الأسد", None, gazetteer=gz).people == ["حافظ الأسد"]
 
 
 def test_douma_is_not_the_duma(gz):
-    ents = enrich(None, "أقر مجلس الدوما قانوناً، وصوت نواب الدوما عليه", None, gz)
+    ents = enrich(None, "أقر مجلس الدوما قانوناً، وصوت نواب الدوما عليه", None, gazetteer=gz)
     assert ents.places == [] and ents.organizations == ["مجلس الدوما"]
     assert places("الهجوم الكيماوي على مدينة دوما بريف دمشق", gz) == ["دوما", "ريف دمشق"]
 
@@ -76,36 +77,36 @@ def test_article_is_required_for_names_written_with_it(gz):
 
 def test_longest_match_wins_within_a_kind(gz):
     assert places("في ريف دمشق", gz) == ["ريف دمشق"]
-    ents = enrich(None, "مركز حميميم للمصالحة", None, gz)
+    ents = enrich(None, "مركز حميميم للمصالحة", None, gazetteer=gz)
     assert [p.name for p in ents.places] == ["حميميم"] and ents.organizations == ["مركز المصالحة الروسي"]
 
 
 def test_context_dependent_names(gz):
-    lebanon = enrich(None, "انتشل الدفاع المدني ضحايا الغارة في صور جنوب لبنان", None, gz)
+    lebanon = enrich(None, "انتشل الدفاع المدني ضحايا الغارة في صور جنوب لبنان", None, gazetteer=gz)
     assert lebanon.organizations == []
-    syria = enrich(None, "قال الدفاع المدني إن فرقه انتشلت ضحايا في سرمدا وإدلب شمال سوريا", None, gz)
+    syria = enrich(None, "قال الدفاع المدني إن فرقه انتشلت ضحايا في سرمدا وإدلب شمال سوريا", None, gazetteer=gz)
     assert syria.organizations == ["الدفاع المدني السوري"]
     assert places("زار أريحا في الضفة الغربية", gz) == []
 
 
 @pytest.mark.parametrize("spelling", ["أكار", "أقار", "آكار", "خلوصي أكار"])
 def test_people_spelling_variants(gz, spelling):
-    assert enrich(None, f"قال وزير الدفاع التركي {spelling}", None, gz).people == ["خلوصي أكار"]
+    assert enrich(None, f"قال وزير الدفاع التركي {spelling}", None, gazetteer=gz).people == ["خلوصي أكار"]
 
 
 def test_organisation_aliases(gz):
-    ents = enrich(None, "اتهمت «تحرير الشام» وداعش وقسد، ومنظمة حظر الأسلحة الكيمياوية، ومجلس الأمن القومي التركي", None, gz)
+    ents = enrich(None, "اتهمت «تحرير الشام» وداعش وقسد، ومنظمة حظر الأسلحة الكيمياوية، ومجلس الأمن القومي التركي", None, gazetteer=gz)
     assert ents.organizations == ["هيئة تحرير الشام", "تنظيم الدولة الإسلامية", "قوات سوريا الديمقراطية",
                                   "منظمة حظر الأسلحة الكيميائية"]
     # «القاعدة» is a base unless it is the organisation
-    assert enrich(None, "قاعدة حميميم والقاعدة الروسية", None, gz).organizations == []
-    assert enrich(None, "فصيل مرتبط بتنظيم القاعدة", None, gz).organizations == ["تنظيم القاعدة"]
+    assert enrich(None, "قاعدة حميميم والقاعدة الروسية", None, gazetteer=gz).organizations == []
+    assert enrich(None, "فصيل مرتبط بتنظيم القاعدة", None, gazetteer=gz).organizations == ["تنظيم القاعدة"]
 
 
 def test_dateline_place_comes_first(gz):
-    ents = enrich("عنوان", "قصف على حلب", "القامشلي", gz)
+    ents = enrich("عنوان", "قصف على حلب", "القامشلي", gazetteer=gz)
     assert [p.name for p in ents.places] == ["القامشلي", "حلب"]
-    assert [p.name for p in enrich(None, "نص", "مدريد", gz).places] == []
+    assert [p.name for p in enrich(None, "نص", "مدريد", gazetteer=gz).places] == []
 
 
 def test_each_entity_once_in_order_of_first_mention(gz):
@@ -196,7 +197,7 @@ def test_hatay_spelling_variant(gz):
 
 
 def test_reporting_sources_do_not_anchor_rules(gz):
-    from pipeline.stages.classify import make_doc
+    from pipeline.stages.terms import make_doc
 
     ms = {m.entry.name: m.entry for m in gz.mentions(make_doc(None, "وثقت الشبكة السورية لحقوق الإنسان مقتل مدنيين في إدلب"))}
     assert ms["الشبكة السورية لحقوق الإنسان"].anchor is False

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -15,7 +16,13 @@ from click.testing import CliRunner
 
 from pipeline.core.ids import article_id, content_hash
 from pipeline.stream.pool import StagePool
-from pipeline.stages.process import OUTPUT_FIELDS, process_cmd, process_page, process_raw, run_files
+from pipeline.cli.process import process_cmd
+from pipeline.core.settings import load_settings
+from pipeline.stages.process import ChainConfig, process_page, process_raw
+from pipeline.stream.batch import OUTPUT_FIELDS, run_files
+
+SETTINGS = load_settings()
+CONFIG = ChainConfig.from_settings(SETTINGS)
 from pipeline.core.schema import Article, RawPage, compress_html
 
 from devstack.pages import load_articles, render  # noqa: E402
@@ -60,7 +67,7 @@ def pages(tmp_path_factory) -> dict[str, Path]:
 
 def run(names: list, **kw) -> tuple[list[dict], int]:
     buf = io.StringIO()
-    failures = run_files([str(n) for n in names], out=buf, **kw)
+    failures = run_files([str(n) for n in names], out=buf, **{"settings": SETTINGS, **kw})
     return [json.loads(line) for line in buf.getvalue().splitlines()], failures
 
 
@@ -148,7 +155,7 @@ def test_bad_files_keep_one_line_each_and_fail_the_exit_status(pages, tmp_path) 
 
 
 def test_process_page_is_the_stage_chain(pages) -> None:
-    art = process_page(pages["wire"].read_bytes(), url="https://example.org/x", source="alwasila")
+    art = process_page(pages["wire"].read_bytes(), url="https://example.org/x", source="alwasila", config=CONFIG)
     assert art.id == article_id("https://example.org/x") and art.source == "alwasila"
     assert art.duplicate_of is None and art.story_id is None and art.processed_at is not None
 
@@ -161,7 +168,7 @@ def raw_record(html: bytes, **kw) -> bytes:
 
 
 def test_process_raw_good_record(pages) -> None:
-    res = process_raw(raw_record(pages["wire"].read_bytes(), charset="utf-8"))
+    res = process_raw(raw_record(pages["wire"].read_bytes(), charset="utf-8"), CONFIG)
     assert res["ok"] and res["id"] == article_id(WIRE["url"])
     env = json.loads(res["envelope"])
     assert env["article"]["id"] == res["id"] and env["article"]["title"] == WIRE["title"]
@@ -180,36 +187,36 @@ def test_process_raw_good_record(pages) -> None:
     ],
 )
 def test_process_raw_poison(value, stage, reason) -> None:
-    res = process_raw(value)
+    res = process_raw(value, CONFIG)
     assert not res["ok"] and (res["stage"], res["reason"]) == (stage, reason)
 
 
 def test_process_raw_pages_that_are_not_articles() -> None:
     huge = b"<html><body>" + b"<p>x</p>" * 2_000_000 + b"</body></html>"
-    res = process_raw(raw_record(huge), max_html_bytes=1_000_000)
+    res = process_raw(raw_record(huge), dataclasses.replace(CONFIG, max_html_bytes=1_000_000))
     assert (res["ok"], res["reason"], res["url"]) == (False, "too_large", WIRE["url"])
-    res = process_raw(raw_record(b""))
+    res = process_raw(raw_record(b""), CONFIG)
     assert (res["ok"], res["stage"], res["reason"]) == (False, "extract", "empty")
-    res = process_raw(raw_record(b"%PDF-1.7\n" + os.urandom(2000)))
+    res = process_raw(raw_record(b"%PDF-1.7\n" + os.urandom(2000)), CONFIG)
     assert (res["ok"], res["reason"]) == (False, "not_html")
-    res = process_raw(raw_record(b"<html><body><nav><a href='/'>home</a></nav></body></html>"))
+    res = process_raw(raw_record(b"<html><body><nav><a href='/'>home</a></nav></body></html>"), CONFIG)
     assert not res["ok"] and res["reason"] == "no_article"
 
 
 def test_process_raw_truncated_and_non_arabic_pages(pages) -> None:
     page = pages["wire"].read_bytes()
     # cut inside the last paragraphs (no closing tags at all): what is there is kept
-    res = process_raw(raw_record(page[: len(page) * 97 // 100]))
+    res = process_raw(raw_record(page[: len(page) * 97 // 100]), CONFIG)
     assert res["ok"], res
     body = json.loads(res["envelope"])["article"]["body"]
     assert WIRE["paragraphs"][1][:40] in body
     # cut before the article: dead-lettered with a reason, not crashed
-    res = process_raw(raw_record(page[: len(page) // 3]))
+    res = process_raw(raw_record(page[: len(page) // 3]), CONFIG)
     assert (res["ok"], res["reason"]) == (False, "no_article")
     english = (b"<html lang='en'><head><title>UN envoy briefs council</title></head><body><article><h1>UN envoy briefs "
                b"council</h1>" + b"<p>The UN special envoy told the Security Council on Tuesday that talks would resume "
                b"in Geneva next month, urging all parties to respect the ceasefire.</p>" * 6 + b"</article></body></html>")
-    res = process_raw(raw_record(english, url="https://news.example/en/1"))
+    res = process_raw(raw_record(english, url="https://news.example/en/1"), CONFIG)
     assert res["ok"]
     assert json.loads(res["envelope"])["article"]["language"] == "en"
 

@@ -1,0 +1,137 @@
+"""The stage chain over local files, in input order: what ``rasid process`` and the benchmarks run.
+
+Files are read (at most ``max_bytes + 1`` bytes each, stdin included, so a huge or endless input is
+refused, not loaded) and processed in the process pool when there are several; then story and
+near-duplicate assignment runs in memory over the results in publication order with the same
+:mod:`pipeline.stages.dedupe` code as the stream. One JSON object per file, in input order, with
+exactly the fields of the ``rasid process`` contract; a file that cannot be processed gives
+``{"file", "error", "stage", "detail"}`` on its line instead and the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import datetime
+from typing import IO, Any, BinaryIO
+
+from pipeline.core.settings import Settings
+from pipeline.stages.dedupe import index_from_settings, sketch
+from pipeline.stages.process import ChainConfig, StageFailed, canonical, dedupe_time, process_page_full, warm_up
+from pipeline.stream.pool import StagePool, default_size
+
+# The fields of the `rasid process` contract, in order (docs/ARCHITECTURE.md).
+OUTPUT_FIELDS = (
+    "id", "url", "source", "title", "body", "language", "published_at",
+    "topics", "places", "organizations", "people", "duplicate_of",
+)
+
+
+class TooLarge(ValueError):
+    """An input larger than the page limit (read no further than that)."""
+
+
+def read_bounded(stream: BinaryIO, max_bytes: int) -> bytes:
+    """At most ``max_bytes`` bytes of ``stream``; :class:`TooLarge` when there is more."""
+    data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise TooLarge(f"more than {max_bytes} bytes")
+    return data
+
+
+def read_input(name: str, max_bytes: int) -> bytes:
+    if name == "-":
+        return read_bounded(sys.stdin.buffer, max_bytes)
+    with open(name, "rb") as f:
+        return read_bounded(f, max_bytes)
+
+
+def process_file(task: tuple[str, bytes | None, str | None, str | None, ChainConfig, bool]) -> dict[str, Any]:
+    """Pool task: one file → article dict + sketch, or an error line."""
+    name, data, url, source, config, want_sketch = task
+    try:
+        if data is None:
+            try:
+                data = read_input(name, config.max_html_bytes)
+            except OSError as e:
+                return {"file": name, "error": "unreadable", "stage": "read", "detail": str(e)}
+            except TooLarge as e:
+                return {"file": name, "error": "too_large", "stage": "read", "detail": str(e)}
+        p = process_page_full(data, canonical(url), source, config=config)
+        # the first document of a run can duplicate nothing: a one-file run skips sketching
+        sk = sketch(p.match_text, normalized=True) if want_sketch else None
+        when = dedupe_time(p.article)
+        return {"article": p.article.model_dump(mode="json", by_alias=True),
+                "sketch": sk.encode() if sk is not None else None,
+                "when": when.isoformat() if when else None}
+    except StageFailed as e:
+        return {"file": name, "error": e.reason, "stage": e.stage, "detail": e.detail}
+    except Exception as e:  # noqa: BLE001 - one bad file never stops the run
+        return {"file": name, "error": "internal_error", "stage": "process", "detail": f"{type(e).__name__}: {e}"}
+
+
+def output_record(article: dict[str, Any]) -> dict[str, Any]:
+    """The contract's fields, in order."""
+    return {k: article.get(k) for k in OUTPUT_FIELDS}
+
+
+def run_files(names: list[str], url: str | None = None, source: str | None = None, *, settings: Settings,
+              jobs: int = 0, out: IO[str] | None = None) -> int:
+    """Process ``names`` in order, write one JSON line each to ``out``; return the number of failures."""
+    out = out or sys.stdout
+    config = ChainConfig.from_settings(settings)
+    many = len(names) > 1
+    tasks = []
+    for n in names:  # stdin is read here: a pool child cannot read the parent's stdin
+        data = None
+        if n == "-":
+            try:
+                data = read_input(n, config.max_html_bytes)
+            except TooLarge as e:
+                tasks.append((n, e))
+                continue
+        tasks.append((n, data, url, source, config, many))
+    work = [t for t in tasks if len(t) > 2]
+    size = min(default_size(jobs), len(work))
+    if size > 1 and len(work) >= 4:
+        done = iter(_map_in_pool(work, config, size, settings.process_timeout_s))
+    else:
+        done = (process_file(t) for t in work)
+    index = index_from_settings(settings=settings)
+    failures = 0
+    for t in tasks:
+        res = ({"file": t[0], "error": "too_large", "stage": "read", "detail": str(t[1])} if len(t) == 2
+               else next(done))
+        if "error" in res:
+            failures += 1
+            line = res
+        else:
+            art = res["article"]
+            when = datetime.fromisoformat(res["when"]) if res.get("when") else None
+            verdict = index.assign(art["id"], res.get("sketch"), when)
+            art["duplicate_of"] = verdict.duplicate_of
+            line = output_record(art)
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        out.flush()
+    return failures
+
+
+def _map_in_pool(tasks: list, config: ChainConfig, size: int, timeout_s: float) -> list[dict[str, Any]]:
+    """Results of ``process_file`` for tasks in order, computed in a process pool."""
+    warm_up(config)  # forked children inherit the loaded files
+    pool = StagePool(size, timeout_s=timeout_s, context="fork")
+
+    async def run() -> list:
+        chunk = size * 8  # bounded memory: files are read in the children, a chunk at a time
+        out = []
+        for i in range(0, len(tasks), chunk):
+            part = tasks[i:i + chunk]
+            for t, o in zip(part, await pool.map(process_file, part)):
+                out.append(o.value if o.ok else {"file": t[0], "error": o.reason, "stage": "process", "detail": o.detail})
+        return out
+
+    try:
+        return asyncio.run(run())
+    finally:
+        pool.shutdown()
