@@ -89,7 +89,7 @@ def main() -> None:
     ap.add_argument("--hosts", type=int, default=10)
     args = ap.parse_args()
 
-    from pipeline.cli.init import drop_namespace
+    from pipeline.stream.namespace import drop_namespace
     from pipeline.core.settings import load_settings
 
     ns = "bench" + secrets.token_hex(3)

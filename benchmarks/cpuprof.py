@@ -4,7 +4,9 @@ Used by ``rasid bench --profile`` for a worker's main process: on a shared 2-cor
 machine a wall-clock profile of the main process mostly shows the time it waited
 for a core (the pool processes hold them), not what it spent.
 
-    python -m benchmarks.cpuprof OUT.txt worker --web-port ... --data-dir ...
+    python -m benchmarks.cpuprof OUT.txt WEB_PORT DATA_DIR
+
+(the worker's settings come from the RASID_* environment, as for ``rasid worker``).
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ import time
 
 
 def main() -> None:
-    out, args = sys.argv[1], sys.argv[2:]
-    from pipeline.cli import main as rasid_main
+    out, web_port, data_dir = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    from pipeline.core.log import setup_logging
+    from pipeline.core.settings import load_settings
+    from pipeline.stream.app import create_app, run_worker
 
+    settings = load_settings()
+    setup_logging(settings.log_level, settings.log_json)
     prof = cProfile.Profile(time.process_time)
     prof.enable()
     try:
-        rasid_main(args, prog_name="rasid")
+        run_worker(create_app(settings, web_port=web_port, data_dir=data_dir))
     finally:
         prof.disable()
         prof.dump_stats(out.rsplit(".", 1)[0] + ".pstats")  # for `python -m pstats`

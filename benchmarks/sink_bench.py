@@ -32,10 +32,13 @@ from pathlib import Path
 import click
 import yaml
 
-from pipeline.cli.init import drop_namespace, ensure_es, ensure_topics
+from pipeline.stream.namespace import drop_namespace
+from pipeline.stream.es import ensure_es
+from pipeline.core.kafka import ensure_topics
 from pipeline.core.schema import Article, Place, TopicHit
 from pipeline.core.settings import Settings, load_settings
-from pipeline.stream.sink import BulkWriter, es_client, make_item
+from pipeline.stream.sink import BulkWriter, make_item
+from pipeline.stream.es import async_es_client as es_client
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "quality" / "articles"

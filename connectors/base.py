@@ -120,12 +120,3 @@ def first_image(fragment: str | None) -> str | None:
         return None
     node = HTMLParser(fragment).css_first("img[src]")
     return node.attributes.get("src") if node is not None else None
-
-
-def discovery_for(kind: Kind, source: Source, endpoint: Endpoint) -> Discovery:
-    from connectors.rss import FeedDiscovery
-    from connectors.section import SectionDiscovery
-    from connectors.sitemap import SitemapDiscovery
-
-    cls = {"feed": FeedDiscovery, "sitemap": SitemapDiscovery, "section": SectionDiscovery}[kind]
-    return cls(source, endpoint)

@@ -11,7 +11,8 @@ import asyncio
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-from connectors.base import ParseError, discovery_for
+from connectors.base import ParseError
+from connectors.kinds import discovery_for
 from connectors.http import FetchError, PoliteClient
 from connectors.registry import Endpoint, Kind, Source, VerificationState
 from pipeline.core.settings import Settings

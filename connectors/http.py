@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,6 +28,7 @@ import httpx
 from connectors.robots import RobotsRules, parse_robots, rules_for_status
 from pipeline.core.urls import UnsafeURL, check_url_syntax, host_of, is_private_address
 from pipeline.core.log import get_logger
+from pipeline.core.retry import backoff_delay
 from pipeline.core.metrics import FETCH_LATENCY, FETCH_STATUS
 from pipeline.core.settings import Settings
 
@@ -103,15 +103,6 @@ def parse_retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-
-
-def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None = None) -> float:
-    """Exponential backoff with "equal jitter"; a Retry-After is a floor (within ``cap``)."""
-    exp = min(cap, base * (2**attempt))
-    delay = exp / 2 + random.uniform(0, exp / 2)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return min(delay, cap)
 
 
 class _Host:

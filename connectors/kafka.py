@@ -34,6 +34,8 @@ from typing import Any, Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
+from pipeline.core.errors import OperatorError
+from pipeline.core.kafka import ensure_topics
 from pipeline.core.log import get_logger
 from pipeline.core.settings import Settings
 
@@ -58,28 +60,11 @@ def make_producer(settings: Settings) -> AIOKafkaProducer:
 
 
 async def ensure_topics_exist(settings: Settings) -> None:
-    """Create the namespace's topics when the bootstrap module offers it; else check they exist."""
+    """Create the namespace's topics when missing (idempotent); the operator's message when Kafka refuses."""
     try:
-        from pipeline.cli.init import ensure_topics  # provided by `rasid init`
-    except ImportError:
-        ensure_topics = None  # type: ignore[assignment]
-    if ensure_topics is not None:
-        try:
-            await asyncio.to_thread(ensure_topics, settings)
-        except Exception as e:  # noqa: BLE001 - BootstrapError and friends carry the operator's message
-            raise KafkaSetupError(getattr(e, "message", None) or str(e)) from None
-        return
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
-    try:
-        await consumer.start()
-        topics = await consumer.topics()
-    except Exception as e:  # noqa: BLE001 - any connection failure means the same to the operator
-        raise KafkaSetupError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {e}") from None
-    finally:
-        await consumer.stop()
-    missing = [t for t in (settings.raw_topic, settings.seen_topic, settings.deadletter_topic) if t not in topics]
-    if missing:
-        raise KafkaSetupError(f"Kafka topics missing: {', '.join(missing)} — run `rasid init` first")
+        await asyncio.to_thread(ensure_topics, settings)
+    except OperatorError as e:
+        raise KafkaSetupError(str(e)) from None
 
 
 @dataclass(slots=True)

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connectors.base import Candidate, Discovered, ParseError, discovery_for
+from connectors.base import Candidate, Discovered, ParseError
+from connectors.kinds import discovery_for
 from connectors.fetcher import build_raw_page, encode_within_limit, prepare
 from connectors.http import FetchError, PoliteClient, Response
 from connectors.kafka import (
@@ -39,6 +40,7 @@ from connectors.kafka import (
 from connectors.polling import PollSchedule
 from connectors.registry import Endpoint, Kind, Source, load_registry
 from pipeline.core.urls import UnsafeURL, canonicalize
+from pipeline.core.deadletters import send_dead_letter
 from pipeline.core.errors import BadRecord
 from pipeline.core.ids import article_id
 from pipeline.core.log import get_logger
@@ -457,6 +459,9 @@ class ConnectorRunner:
         await self.producer.send_and_wait(self.settings.seen_topic, key=key.encode(),
                                           value=json.dumps(value, ensure_ascii=False).encode())
 
+    async def _send_dead_letter(self, key: bytes | None, value: bytes) -> None:
+        await self.producer.send_and_wait(self.settings.deadletter_topic, key=key, value=value)
+
     async def _reject(self, source: Source, url: str, listed_id: str, reason: str, detail: str,
                       *, status: str = "rejected") -> None:
         """A page that can never be produced: counter, log, dead letter (URL only), and remember it."""
@@ -469,9 +474,9 @@ class ConnectorRunner:
         if not await self.own.begin_commit(source.id):
             raise _Abandon()
         try:
-            dl = DeadLetter.build(stage="fetch", reason=reason, detail=detail[:1000], key=listed_id, url=url,
-                                  source=source.id)
-            await self.producer.send_and_wait(self.settings.deadletter_topic, key=listed_id.encode(), value=dl.to_json())
+            dl = DeadLetter.build(stage="fetch", reason=reason, detail=detail, key=listed_id, url=url, source=source.id)
+            await send_dead_letter(self._send_dead_letter, dl, base=self.settings.http_backoff_s,
+                                   cap=self.settings.http_backoff_max_s, should_stop=self.stopping, stopped=_Abandon)
             await self._write_seen(listed_id, seen_value(url=url, source=source.id, status=status))
         finally:
             await self.own.end_commit(source.id)

@@ -12,21 +12,31 @@ COMMANDS: dict[str, str] = {
     "devstack": "pipeline.cli.devstack:devstack",
     "init": "pipeline.cli.init:init_cmd",
     "run": "pipeline.cli.run:run_cmd",
-    "worker": "pipeline.stream.app:worker_cmd",
-    "connect": "pipeline.cli.sources:connect_cmd",
+    "worker": "pipeline.cli.worker:worker_cmd",
+    "connect": "pipeline.cli.connect:connect_cmd",
     "sources": "pipeline.cli.sources:sources_group",
     "process": "pipeline.cli.process:process_cmd",
     "search": "pipeline.cli.search:search_cmd",
     "kibana": "pipeline.cli.kibana:kibana_group",
-    "tail": "pipeline.cli.ops:tail_cmd",
-    "status": "pipeline.cli.ops:status_cmd",
-    "replay": "pipeline.cli.ops:replay_cmd",
-    "deadletter": "pipeline.cli.ops:deadletter_group",
+    "tail": "pipeline.cli.tail:tail_cmd",
+    "status": "pipeline.cli.status:status_cmd",
+    "replay": "pipeline.cli.replay:replay_cmd",
+    "deadletter": "pipeline.cli.deadletter:deadletter_group",
     "bench": "benchmarks.bench:bench_cmd",
 }
 
 
 class LazyGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        from pipeline.core.errors import OperatorError
+
+        try:
+            return super().invoke(ctx)
+        except OperatorError as e:  # Kafka/Elasticsearch missing or refusing: the message says what to do
+            err = click.ClickException(str(e))
+            err.exit_code = 2
+            raise err from None
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 

@@ -28,7 +28,10 @@ import click
 
 from pipeline.core.log import get_logger, setup_logging
 from pipeline.core.metrics import metrics_port_for
+from pipeline.core.retry import backoff_delay
 from pipeline.core.settings import Settings
+from pipeline.stream.pool import pool_size_per_worker
+from pipeline.stream.namespace import setup_namespace
 
 log = get_logger("rasid.run")
 
@@ -62,7 +65,7 @@ def check_elasticsearch(settings: Settings, timeout: float = 5.0) -> str | None:
     """None when Elasticsearch answers, else a message saying what is wrong and what to do."""
     from elasticsearch import ApiError, AuthenticationException, Elasticsearch, TransportError
 
-    from pipeline.stream.sink import describe_es
+    from pipeline.stream.es import describe_es
 
     url = describe_es(settings)["url"]
     kw = settings.es_client_kwargs()
@@ -86,27 +89,6 @@ def check_elasticsearch(settings: Settings, timeout: float = 5.0) -> str | None:
         es.close()
 
 
-def bootstrap(settings: Settings, attempts: int = 4) -> None:
-    """Create the Kafka topics and the Elasticsearch template/alias (idempotent).
-
-    Retried a few times: right after the servers start, metadata can lag behind
-    a topic creation; a setup that keeps failing stops ``rasid run`` with its message.
-    """
-    from pipeline.cli import init as bs
-
-    for fn in (bs.ensure_topics, bs.ensure_es):
-        for attempt in range(attempts):
-            try:
-                fn(settings)
-                break
-            except bs.BootstrapError as e:
-                if attempt == attempts - 1:
-                    raise
-                log.warning("setup failed, retrying in %ds: %s", 2 ** attempt, e.format_message(),
-                            extra={"stage": "run"})
-                time.sleep(2 ** attempt)
-
-
 # --------------------------------------------------------------------- children
 
 @dataclass
@@ -124,14 +106,6 @@ class Child:
     started: float = 0.0
     restarts: int = 0
     failures: int = 0  # consecutive quick failures, drives the backoff
-
-
-def pool_size_per_worker(settings: Settings, workers: int, cores: int | None = None) -> int:
-    """The process pool of each worker: as set, or (0 = auto) the machine's cores shared out among
-    the workers, so several workers on one machine don't run more extraction processes than cores."""
-    if settings.process_pool_size:
-        return settings.process_pool_size
-    return max(1, (cores or os.cpu_count() or 1) // max(1, workers))
 
 
 def child_specs(settings: Settings, workers: int, connectors: bool,
@@ -190,7 +164,7 @@ class Supervisor:
                 return
             ran = time.monotonic() - child.started
             child.failures = 0 if ran >= STABLE_AFTER_S else child.failures + 1
-            delay = min(self.backoff_max_s, self.backoff_s * (2 ** max(0, child.failures - 1)))
+            delay = backoff_delay(max(0, child.failures - 1), self.backoff_s, self.backoff_max_s)
             child.restarts += 1
             log.error("%s exited with code %s after %.1fs; restarting in %.1fs (restart #%d)",
                       child.spec.name, rc, ran, delay, child.restarts,
@@ -273,7 +247,7 @@ def run_cmd(workers: int, no_connectors: bool, source_ids: tuple[str, ...], grac
             click.echo(f"rasid run: {p}", err=True)
         raise SystemExit(2)
     if not skip_init:
-        bootstrap(settings)
+        setup_namespace(settings)
     extra: list[str] = []
     for s in source_ids:
         extra += ["--source", s]

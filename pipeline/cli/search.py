@@ -211,7 +211,7 @@ def search_cmd(query: tuple[str, ...], topics: tuple[str, ...], sources: tuple[s
         resp = es.search(index=settings.es_alias, body=body, ignore_unavailable=True,
                          allow_no_indices=True).body
     except TransportError as e:
-        from pipeline.stream.sink import describe_es
+        from pipeline.stream.es import describe_es
 
         raise click.ClickException(
             f"Elasticsearch at {describe_es(settings)['url']} is not reachable ({type(e).__name__}) — "

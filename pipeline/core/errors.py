@@ -18,6 +18,15 @@ class TransientError(RasidError):
     """Retry later; the same input may succeed."""
 
 
+class OperatorError(RasidError):
+    """Something outside Rasid is missing or refuses it (Kafka unreachable, a topic not created,
+    credentials refused); the message says what to do. Commands print it and exit with status 2."""
+
+
+class SetupError(OperatorError):
+    """Kafka or Elasticsearch refused the namespace's setup; the message says which and why."""
+
+
 class BadRecord(RasidError):
     """The input is unusable; route it to the dead letter with a reason."""
 

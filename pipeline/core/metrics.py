@@ -30,8 +30,12 @@ END_TO_END = Histogram(
     "rasid_end_to_end_seconds", "fetched_at to indexed", buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
 )
 CONSUMER_LAG = Gauge("rasid_consumer_lag", "Consumer lag", ["topic", "partition"])
+COMMIT_STALLED = Counter("rasid_commit_stalled_total",
+                         "Commits held for more than two offset checks below acked offsets", ["topic"])
+COMMIT_STUCK = Counter("rasid_commit_stuck_total",
+                       "Partitions whose broker commit stayed below what the worker recorded (read again)", ["topic"])
 OFFSET_REPAIRS = Counter("rasid_offset_repairs_total",
-                         "Messages read but never acknowledged, read again (see pipeline.stream.commits)", ["topic"])
+                         "Messages read but never acknowledged, read again (see pipeline.stream.offsets)", ["topic"])
 
 
 # Port layout from one base (settings.metrics_port): connectors on the base, worker i on base + 1 + i,

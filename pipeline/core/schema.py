@@ -127,7 +127,10 @@ class DeadLetter(BaseModel):
     at: datetime = Field(default_factory=utcnow)
 
     @classmethod
-    def build(cls, *, stage: str, reason: str, payload: bytes | str | None = None, **kw: Any) -> "DeadLetter":
+    def build(cls, *, stage: str, reason: str, payload: bytes | str | None = None, detail: str = "",
+              **kw: Any) -> "DeadLetter":
+        """The one constructor of dead letters: the payload is kept when small enough, else only its
+        facts (topic, partition, offset, key, URL); the detail is cut to 2,000 characters."""
         text: str | None
         if payload is None:
             text = None
@@ -139,6 +142,7 @@ class DeadLetter(BaseModel):
         return cls(
             stage=stage,
             reason=reason,
+            detail=(detail or "")[:2000],
             payload=None if truncated else text,
             payload_truncated=truncated,
             **kw,
@@ -146,3 +150,6 @@ class DeadLetter(BaseModel):
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode("utf-8")
+
+    def key_bytes(self) -> bytes | None:
+        return (self.key or "").encode("utf-8") or None

@@ -52,8 +52,10 @@ class Settings(BaseSettings):
     kafka_producer_batch_bytes: int = Field(262_144, ge=16_384, le=4_194_304)
     # how soon a dead worker's partitions move to a live one (faust/aiokafka default is 60 s)
     kafka_session_timeout_s: float = Field(10.0, ge=6.0, le=300.0)
-    # workers look for messages faust read but lost track of this often (pipeline.stream.commits)
+    # workers look for messages faust read but lost track of this often (pipeline.stream.offsets)
     offset_check_s: float = Field(2.0, gt=0, le=300.0)
+    # log each check's view of every partition at INFO (else DEBUG): floor, committed, read, acked...
+    offset_trace: bool = False
     # and refresh rasid_consumer_lag for their partitions this often
     lag_report_s: float = Field(10.0, gt=0, le=3600.0)
 
@@ -92,6 +94,7 @@ class Settings(BaseSettings):
 
     # Workers
     worker_web_port: int = Field(6066, ge=1, le=65535)
+    worker_web_bind: str = "127.0.0.1"  # faust's web server (no auth): loopback unless a deployment opens it
     data_dir: Path = PROJECT_ROOT / ".faust-data"
     process_pool_size: int = Field(0, ge=0)  # 0 = one per core
     batch_size: int = Field(32, ge=1)

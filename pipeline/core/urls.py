@@ -219,3 +219,8 @@ def looks_like_article(url: str, site: str | None = None) -> bool:
     slug = re.sub(r"\.[a-z0-9]{2,5}$", "", last)
     words = [w for w in re.split(r"[-_+]", slug) if w]
     return len(words) >= 4 or (len(slug) >= 30 and len(words) >= 2)
+
+
+def redact(text: str) -> str:
+    """Remove ``user:password@`` from URLs in a message before it is logged."""
+    return re.sub(r"(https?://)[^/\s:@]+(:[^/\s@]*)?@", r"\1***@", text)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pipeline.core.schema import TopicHit
-from pipeline.stages.terms import Doc, Occ, OccList, _dist, make_doc, near
+from pipeline.stages.terms import Doc, Occ, OccList, dist, make_doc, near
 from pipeline.stages.topics import Context, Entry, TopicSet
 
 
@@ -118,7 +118,7 @@ def explain(title: str | None, body: str, topics: TopicSet, doc: Doc | None = No
             if out is None:
                 return False
             inn = _closest(o, loc_in, w, doc)
-            return inn is None or _dist(o, out, doc) <= _dist(o, inn, doc)
+            return inn is None or dist(o, out, doc) <= dist(o, inn, doc)
 
         neg = OccList(found.get(t.negation, ())) if t.negation else None
 
@@ -245,7 +245,7 @@ def _longest_only(per_entry: list[tuple[int, list[Occ]]], entries: list[Entry]) 
 def _closest(a: Occ, grp: OccList, within: int, doc: Doc) -> Occ | None:
     best, best_d = None, within + 1
     for b in grp.around(a, within):
-        d = _dist(a, b, doc)
+        d = dist(a, b, doc)
         if d < best_d:
             best, best_d = b, d
     return best

@@ -17,13 +17,8 @@ place + agency (and removed when it stands on its own line).
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-
 from pipeline.core.arabic import (
     ARABIC_LETTER,
     arabic_ratio,
@@ -33,8 +28,9 @@ from pipeline.core.arabic import (
     token_candidates,
 )
 from pipeline.core.errors import BadRecord
-from pipeline.core.yamlfile import ConfigError, load_file, load_yaml_lines
 from pipeline.stages.meta import strip_site_name
+from pipeline.stages.boilerplate import Rules, Rule
+
 
 log = logging.getLogger(__name__)
 
@@ -49,101 +45,6 @@ class Cleaned:
     dateline: dict | None = None  # {"place": str|None, "agency": str|None, "raw": str}
     removed: list[str] = field(default_factory=list)  # lines removed, for debugging
     reasons: list[str] = field(default_factory=list)  # parallel to ``removed``
-
-
-# --------------------------------------------------------------------------- rules
-
-
-class RulesError(ConfigError):
-    """The boilerplate file is invalid; the message names the section and rule."""
-
-
-@dataclass
-class _Rule:
-    name: str
-    regex: re.Pattern
-    max_words: int | None
-    on: str  # "key" or "text"
-
-
-@dataclass
-class Rules:
-    markers: list[_Rule]
-    lines: list[_Rule]
-    inline_cut: list[_Rule]
-    inline_strip: list[_Rule]
-    vocab: dict[str, frozenset[str]]
-    js_strong: tuple[str, ...]
-    js_weak: tuple[str, ...]
-
-
-def _fold_word(w: str) -> str:
-    return " ".join(normalize(w).split())
-
-
-def _compile_rules(data: Any, path: Path) -> Rules:
-    if not isinstance(data, dict):
-        raise RulesError(f"{path}: top level must be a mapping")
-
-    def section(name: str, raw: bool = False) -> list[_Rule]:
-        out = []
-        for i, item in enumerate(data.get(name) or []):
-            where = f"{path}: {name}[{i}]"
-            if not isinstance(item, dict) or "pattern" not in item:
-                raise RulesError(f"{where}: each rule needs a 'pattern'")
-            rname = str(item.get("name") or f"{name}{i}")
-            unknown = set(item) - {"name", "pattern", "max_words", "match"}
-            if unknown:
-                raise RulesError(f"{where} ({rname}): unknown keys {sorted(map(str, unknown))}")
-            on = item.get("match", "key")
-            if on not in ("key", "text"):
-                raise RulesError(f"{where} ({rname}): 'match' must be key or text")
-            try:
-                pat = str(item["pattern"])
-                rx = re.compile(pat if raw else fold_letters(pat, lower=False), re.IGNORECASE)
-            except re.error as e:
-                raise RulesError(f"{where} ({rname}): bad regular expression: {e}") from None
-            mw = item.get("max_words")
-            if mw is not None and (not isinstance(mw, int) or mw < 1):
-                raise RulesError(f"{where} ({rname}): max_words must be a positive integer")
-            out.append(_Rule(rname, rx, mw, on))
-        return out
-
-    vocab_raw = data.get("vocab") or {}
-    vocab: dict[str, frozenset[str]] = {}
-    for key, words in vocab_raw.items():
-        if key == "date_labels":
-            continue
-        if not isinstance(words, list):
-            raise RulesError(f"{path}: vocab.{key} must be a list")
-        toks: set[str] = set()
-        for w in words:
-            if not isinstance(w, str):
-                raise RulesError(f"{path}: vocab.{key} entry {w!r} is not text (quote it: \"{w}\")")
-            toks.update(_fold_word(w).split())
-        vocab[key] = frozenset(toks)
-    # labels a date line may carry ("آخر تحديث:", "نشر في"), as words
-    vocab["date_label_words"] = frozenset(t for w in vocab_raw.get("date_labels") or [] for t in _fold_word(str(w)).split())
-    js = data.get("js_markers") or {}
-    return Rules(
-        markers=section("markers"),
-        lines=section("lines"),
-        inline_cut=section("inline_cut", raw=True),
-        inline_strip=section("inline_strip", raw=True),
-        vocab=vocab,
-        js_strong=tuple(str(x).lower() for x in js.get("strong") or []),
-        js_weak=tuple(str(x).lower() for x in js.get("weak") or []),
-    )
-
-
-def parse_rules(path: Path) -> Rules:
-    """Read and compile a boilerplate rules file; :class:`RulesError` names the file and the rule."""
-    return _compile_rules(load_yaml_lines(path, RulesError), path)
-
-
-def load_rules(path: str | os.PathLike[str], *, fresh: bool = True) -> Rules:
-    """The boilerplate rules of ``path`` in force (:func:`pipeline.core.yamlfile.load_file`)."""
-    return load_file(path, parse_rules, fresh=fresh, what="boilerplate rules", stage="clean")
 
 
 # --------------------------------------------------------------------------- line shapes
@@ -324,7 +225,7 @@ def _is_signature(ln: _Line, rules: Rules) -> bool:
     return bool(toks) and all(t in agencies for t in toks) and not _sentence_like(ln)
 
 
-def _match(rule: _Rule, ln: _Line, ftext: str) -> bool:
+def _match(rule: Rule, ln: _Line, ftext: str) -> bool:
     if rule.max_words is not None and ln.words > rule.max_words:
         return False
     return bool(rule.regex.search(ln.key if rule.on == "key" else ftext))

@@ -28,10 +28,10 @@ from pipeline.core.errors import BadRecord
 from pipeline.core.charset import decode_html
 from pipeline.core.dates import find_first_date, parse_date
 from pipeline.stages.language import detect_language
-from pipeline.stages.meta import _choose_title, _read_meta
+from pipeline.stages.meta import choose_title, read_meta
 from pipeline.core.arabic import squash_ws
-from pipeline.stages.page import _PARSER, _check_payload, _check_text, _parse
-from pipeline.stages.prune import _classed, _collect_captions, _densest_block, _find_subtitle, _link_texts, _prune, _with_class
+from pipeline.stages.page import PARSER, check_payload, check_text, parse_html
+from pipeline.stages.prune import classed_elements, collect_captions, densest_block, find_subtitle, anchor_texts, prune, with_class
 
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class Extracted:
 # Every element as a plain HtmlElement, chosen in C: lxml.html's own lookup is a Python call for
 # each element proxy created (ours and trafilatura's, on its copies of the tree too) and only
 # differs for form controls (FormElement, InputElement...), whose form APIs nothing here uses.
-_PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(
+PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(
     element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction,
     entity=lxml.html.HtmlEntity))
 
@@ -180,20 +180,20 @@ def extract(html: bytes | str, url: str | None = None, charset: str | None = Non
 
 
 def _extract(html: bytes | str, url: str | None, charset: str | None) -> Extracted:
-    _check_payload(html)
-    text = _check_text(decode_html(html, charset).text)
-    tree = _parse(text)
+    check_payload(html)
+    text = check_text(decode_html(html, charset).text)
+    tree = parse_html(text)
     # Every element once, in document order, for the walks below; holding the list also keeps
     # the element proxies alive, so later walks (and trafilatura's) do not rebuild them
     # (lxml.html runs a Python class lookup for every proxy it creates).
     elements = list(tree.iter())
-    classed = _classed(elements)
-    meta = _read_meta(tree)
+    classed = classed_elements(elements)
+    meta = read_meta(tree)
     site_names = list(dict.fromkeys(meta.site_names))
-    title = _choose_title(meta, site_names)
-    subtitle = _find_subtitle(tree, title, classed)
-    captions, alts = _collect_captions(tree, classed)
-    link_texts = _link_texts(tree)
+    title = choose_title(meta, site_names)
+    subtitle = find_subtitle(tree, title, classed)
+    captions, alts = collect_captions(tree, classed)
+    link_texts = anchor_texts(tree)
     published = None
     for d in meta.dates:
         published = parse_date(d)
@@ -206,11 +206,11 @@ def _extract(html: bytes | str, url: str | None, charset: str | None) -> Extract
                 break
 
     header_text = _header_text(tree, title, elements)
-    visible_dates = [squash_ws(el.text_content())[:200] for el in _with_class(classed, "date", "time", "publish")
+    visible_dates = [squash_ws(el.text_content())[:200] for el in with_class(classed, "date", "time", "publish")
                      if el.tag not in ("html", "body")][:12]
 
-    block, block_score = _densest_block(tree)
-    n_left = _prune(tree, block, meta.author, elements)
+    block, block_score = densest_block(tree)
+    n_left = prune(tree, block, meta.author, elements)
     root = tree
     if n_left > MAX_ELEMENTS and block is not None:
         # bounded work on pathological pages: keep the densest block's neighbourhood only

@@ -15,7 +15,7 @@ from pipeline.stages.terms import (
     TermError,
     TermMatcher,
     TokSpec,
-    _parse_token,
+    parse_token,
     compile_term,
 )
 from pipeline.core.yamlfile import ConfigError, line_of, load_file, load_yaml_lines
@@ -211,7 +211,7 @@ def _cue_spec(words: Any, cues: dict[str, TokSpec], src: str, where: int | None,
             alts.extend(("p", p) for p in s.prefixes)
             continue
         try:
-            alts.extend(_parse_token(str(w)))
+            alts.extend(parse_token(str(w)))
         except TermError as err:
             raise GazetteerError(f"{src}:{line_of(w, where)}: entry {name!r}: cue {w!r}: {err}") from None
     return TokSpec(frozenset(f for k, f in alts if k != "p"), tuple(sorted({f for k, f in alts if k == "p"}, key=len)))

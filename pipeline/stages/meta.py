@@ -109,7 +109,7 @@ _DATE_META = {
 }
 
 
-def _read_meta(tree) -> _Meta:
+def read_meta(tree) -> _Meta:
     m = _Meta()
     og_title = tw_title = None
     for el in tree.iter("meta"):
@@ -185,7 +185,7 @@ def _read_meta(tree) -> _Meta:
     return m
 
 
-def _choose_title(m: _Meta, site_names: list[str]) -> str | None:
+def choose_title(m: _Meta, site_names: list[str]) -> str | None:
     """JSON-LD headline / og:title / h1 / <title>, without the site name, preferring the h1 as displayed."""
     site_keys = {normalize(n) for n in site_names}
     cands = [strip_site_name(c, site_names) for c in m.title_candidates]

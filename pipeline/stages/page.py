@@ -28,7 +28,7 @@ _CTRL_CHARS = tuple(chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 
 
-def _check_payload(html: bytes | str) -> None:
+def check_payload(html: bytes | str) -> None:
     if html is None or len(html) == 0 or not (html.strip() if isinstance(html, (bytes, str)) else True):
         raise BadRecord("empty", "no bytes")
     if not isinstance(html, (bytes, str)):
@@ -42,7 +42,7 @@ def _check_payload(html: bytes | str) -> None:
                 raise BadRecord("not_html", f"{name} payload")
 
 
-def _check_text(text: str) -> str:
+def check_text(text: str) -> str:
     sample = text[:4096]
     if sample and len(_CTRL_RE.findall(sample)) > 0.05 * len(sample):
         raise BadRecord("not_html", "binary-looking payload")
@@ -56,12 +56,12 @@ def _check_text(text: str) -> str:
     return _XML_DECL_RE.sub("", text, count=1)
 
 
-_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False, huge_tree=True)
+PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False, huge_tree=True)
 
 
-def _parse(text: str) -> lxml.html.HtmlElement:
+def parse_html(text: str) -> lxml.html.HtmlElement:
     try:
-        tree = lxml.html.document_fromstring(text, parser=_PARSER)
+        tree = lxml.html.document_fromstring(text, parser=PARSER)
     except (etree.ParserError, ValueError) as e:
         raise BadRecord("not_html", f"unparseable: {e}") from None
     if tree is None or len(tree) == 0:

@@ -107,7 +107,8 @@ def process_page_full(
     counters would never reach /metrics; the agent counts per stage instead.
     """
     from pipeline.stages.classify import classify
-    from pipeline.stages.clean import clean, load_rules
+    from pipeline.stages.clean import clean
+    from pipeline.stages.boilerplate import load_rules
     from pipeline.stages.enrich import enrich
     from pipeline.stages.extract import extract
     from pipeline.stages.gazetteer import load_gazetteer
@@ -247,7 +248,7 @@ def process_raw(value: bytes | None, config: ChainConfig) -> dict[str, Any]:
 
 def warm_up(config: ChainConfig) -> None:
     """Pool initializer: import the stages and load the analysts' files once per process."""
-    from pipeline.stages.clean import load_rules
+    from pipeline.stages.boilerplate import load_rules
     from pipeline.stages.dedupe import sketch
     from pipeline.stages.gazetteer import load_gazetteer
     from pipeline.stages.topics import load_topics

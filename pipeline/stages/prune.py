@@ -123,7 +123,7 @@ def _inline_len(el) -> int:
     return n
 
 
-def _densest_block(tree):
+def densest_block(tree):
     """The element holding the most paragraph text directly: ``<p>`` children, ``<br>``-separated
     inline text (legacy and Blogger pages), or one ``<div>`` per paragraph."""
     score: dict = {}
@@ -175,7 +175,7 @@ def _in_chrome_region(el) -> bool:
     return False
 
 
-def _link_texts(tree) -> list[str]:
+def anchor_texts(tree) -> list[str]:
     """Anchor texts of headline length: a body line equal to one is a related-story link,
     even where the extractor lost the link itself."""
     out = set()
@@ -189,7 +189,7 @@ def _link_texts(tree) -> list[str]:
     return sorted(out)
 
 
-def _classed(elements) -> list[tuple]:
+def classed_elements(elements) -> list[tuple]:
     """(element, class attribute) of the elements that have one, in document order: read once
     per page for the class-based walks, instead of once per walk and element."""
     out = []
@@ -201,9 +201,9 @@ def _classed(elements) -> list[tuple]:
     return out
 
 
-def _with_class(classed, *needles: str) -> list:
+def with_class(classed, *needles: str) -> list:
     """Elements (document order) whose class attribute contains one of ``needles`` — the
-    XPath ``//*[contains(@class, ...)]`` over the :func:`_classed` pairs the caller already
+    XPath ``//*[contains(@class, ...)]`` over the :func:`classed_elements` pairs the caller already
     holds, which costs a fraction of an XPath walk of the page."""
     out = []
     for el, cls in classed:
@@ -215,15 +215,15 @@ def _with_class(classed, *needles: str) -> list:
     return out
 
 
-def _collect_captions(tree, classed=None) -> tuple[list[str], list[str]]:
+def collect_captions(tree, classed=None) -> tuple[list[str], list[str]]:
     caps, alts = [], []
     for el in tree.iter("figcaption"):
         t = squash_ws(el.text_content())
         if t:
             caps.append(t)
     if classed is None:
-        classed = _classed(tree.iter())
-    for el in _with_class(classed, "caption", "Caption", "credit"):
+        classed = classed_elements(tree.iter())
+    for el in with_class(classed, "caption", "Caption", "credit"):
         t = squash_ws(el.text_content())
         if t and len(t) < 400:
             caps.append(t)
@@ -237,7 +237,7 @@ def _collect_captions(tree, classed=None) -> tuple[list[str], list[str]]:
 _SUBTITLE_RE = re.compile(r"(^|[-_])(sub-?title|subtitle|sub-?headline|subheadline|standfirst|strapline|dek|sub|lead|excerpt|summary|intro)($|[-_])", re.I)
 
 
-def _find_subtitle(tree, title: str | None, classed=None) -> str | None:
+def find_subtitle(tree, title: str | None, classed=None) -> str | None:
     tkey = normalize(title or "")
     for h1 in tree.iter("h1"):
         if tkey and normalize(h1.text_content()) != tkey:
@@ -256,7 +256,7 @@ def _find_subtitle(tree, title: str | None, classed=None) -> str | None:
         break
     # the first 3000 class-bearing elements, of which only "...title..." classes can qualify
     if classed is None:
-        classed = _classed(tree.iter())
+        classed = classed_elements(tree.iter())
     n = 0
     for el, cls in classed:
         if el.tag in ("body", "html"):
@@ -363,7 +363,7 @@ def _author_boxes(tree, author_keys: set[str], protected: set) -> list:
     return out
 
 
-def _prune(tree, keep, author: str | None = None, elements=None) -> int:
+def prune(tree, keep, author: str | None = None, elements=None) -> int:
     """Remove chrome (by tag/role/class/id), teaser cards, author boxes and link blocks,
     except ``keep`` and its ancestors. Returns the number of elements left."""
     protected = set()

@@ -121,7 +121,7 @@ MIN_PREFIX = 3
 _HAMZA_LAM_RE = re.compile("^[\u0623\u0625\u0622]\u0644")
 
 
-def _parse_token(raw: str) -> list[tuple[str, str]]:
+def parse_token(raw: str) -> list[tuple[str, str]]:
     """``word`` / ``word*`` / ``=word`` / ``#`` → [(kind, form)] with kind in {"w", "p", "x", "n"}."""
     if raw == "#":
         return [("n", "")]
@@ -169,7 +169,7 @@ def compile_term(term: str, lexicons: dict[str, list[str]] | None = None) -> lis
     if len(words) == 1 and words[0].startswith("$"):
         # a whole-term lexicon: any of its items, each possibly a phrase
         pats: list[Pattern] = []
-        for item in _lexicon(words[0], lexicons, set()):
+        for item in expand_lexicon(words[0], lexicons, set()):
             pats.extend(compile_term(item, lexicons))
         return _merge_single(pats)
     # per position: a list of alternative token sequences
@@ -177,17 +177,17 @@ def compile_term(term: str, lexicons: dict[str, list[str]] | None = None) -> lis
     for w in words:
         if w.startswith("$"):
             seqs = []
-            for item in _lexicon(w, lexicons, set()):
+            for item in expand_lexicon(w, lexicons, set()):
                 toks: list[tuple[str, str]] = []
                 for iw in item.split():
-                    toks.extend(_parse_token(iw))
+                    toks.extend(parse_token(iw))
                 seqs.append(toks)
             singles = [s[0] for s in seqs if len(s) == 1]
             multi = [s for s in seqs if len(s) > 1]
             alts: list[list[tuple[str, str]]] = [[("lex", singles)]] if singles else []  # type: ignore[list-item]
             positions.append(alts + multi)
         else:
-            positions.append([_parse_token(w)])
+            positions.append([parse_token(w)])
     pats = []
     for combo in product(*positions):
         seq: list[TokSpec] = []
@@ -212,7 +212,7 @@ def _merge_single(pats: list[Pattern]) -> list[Pattern]:
     return [(s,) for s in singles] + multi
 
 
-def _lexicon(ref: str, lexicons: dict[str, list[str]], seen: set[str]) -> list[str]:
+def expand_lexicon(ref: str, lexicons: dict[str, list[str]], seen: set[str]) -> list[str]:
     name = ref[1:]
     if name not in lexicons:
         raise TermError(f"unknown lexicon {ref!r}")
@@ -221,7 +221,7 @@ def _lexicon(ref: str, lexicons: dict[str, list[str]], seen: set[str]) -> list[s
     out: list[str] = []
     for item in lexicons[name]:
         if item.strip().startswith("$") and len(item.split()) == 1:
-            out.extend(_lexicon(item.strip(), lexicons, seen | {name}))
+            out.extend(expand_lexicon(item.strip(), lexicons, seen | {name}))
         else:
             out.append(item)
     return out
@@ -317,7 +317,7 @@ class TermMatcher:
         return out
 
 
-def _dist(a: Occ, b: Occ, doc: Doc) -> int:
+def dist(a: Occ, b: Occ, doc: Doc) -> int:
     """Words between two occurrences (paragraph breaks count PARAGRAPH_GAP); 0 if they overlap."""
     if b.start < a.end and a.start < b.end:
         return 0
@@ -352,6 +352,6 @@ def near(a: Occ, others: OccList | list[Occ], within: int, doc: Doc) -> bool:
     for b in ol.around(a, within):
         if b.start < a.end and a.start < b.end:
             continue  # the same words are not "near", they are the same
-        if _dist(a, b, doc) <= within:
+        if dist(a, b, doc) <= within:
             return True
     return False

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Hashable
 from pipeline.stages.gazetteer import GazetteerError, load_gazetteer
 from pipeline.core.yamlfile import ConfigError, line_of, load_file, load_yaml_lines
-from pipeline.stages.terms import Pattern, TermError, TermMatcher, _lexicon, compile_term
+from pipeline.stages.terms import Pattern, TermError, TermMatcher, expand_lexicon, compile_term
 
 log = logging.getLogger(__name__)
 
@@ -366,7 +366,7 @@ def build_topics(data: Any, src: str = "<topics>", base: Path | None = None, mti
                 items_g = [gt] if not (isinstance(gt, str) and gt.startswith("$") and len(gt.split()) == 1) else None
                 if items_g is None:
                     try:
-                        items_g = _lexicon(gt.strip(), lexicons, set())
+                        items_g = expand_lexicon(gt.strip(), lexicons, set())
                     except TermError as e:
                         raise TopicsError(src, line_of(gt, line_of(gs)), f"not_genre: {e}", tid) from None
                 for it in items_g:

@@ -1,30 +1,33 @@
-"""Corrections to faust-streaming's offset bookkeeping that the no-loss invariant depends on.
+"""Corrections to faust-streaming 0.15.3's offset bookkeeping that the no-loss invariant depends on,
+the start-up check that they still fit, and the worker timers that watch commits.
 
-faust commits, per partition, up to the first gap in the offsets acked so far. Three
-things in it can commit a message no agent ever processed:
+faust commits, per partition, up to the first gap in the offsets acked so far. Upstream facts:
 
-1. ``Consumer._new_offset`` guards against a gap at the head of the acked list with
-   ``min(acked) - committed > 1``; ``committed`` is already the *next* offset to read,
-   so one missing message passes the guard, and the guard is skipped altogether while
-   nothing is committed (faust stores offset 0 as ``None``). The rule here: never
-   commit past an offset that was not acked (:func:`new_offset`).
-2. After a rebalance, messages fetched in the old generation are skipped by the
-   streams *and acked*, although the partition was just sought back and they will be
-   read again. An ack of an old-generation message is ignored here (:func:`ack`), so
-   the commit waits for the copy that is really processed.
-3. A message can be read and then neither delivered nor read again: the fetch loop
-   cancels delivery when a rebalance starts yet moves its read offset past it, and a
-   fetch batch from before the seek can push the read offset past the re-read
-   records, which it then drops. With rule 1 that partition's commit would stall for
-   good; :class:`Repairer` finds such holes (read past, not acked, not in flight, not
-   buffered; at the tail of a quiet partition too, where nothing acked after them
-   shows the gap) and seeks the partition back to them, so they are read again. A record
-   read twice is harmless (article ids make every later stage idempotent); one never
-   processed is not.
-4. On stop, faust's last commit does nothing when a periodic commit is already under
-   way (it waits for that one, which took its offsets before the last acks), so a clean
-   stop could leave acked messages uncommitted and have them read again by the next
-   worker; :func:`commit_and_end_transactions` commits once more.
+- **#606** (open; fix PR #707 not released): ``Consumer._new_offset`` guards a gap at the head of
+  the acked list with ``min(acked) - committed > 1``; ``committed`` is already the *next* offset,
+  so one missing message passes, and the guard is skipped while nothing is committed (faust keeps
+  offset 0 as None). Here: never commit past an offset that was not acked (:func:`new_offset`).
+- **#527** (open): an event is acked even when the agent raised. Rasid's agents never raise (see
+  :mod:`pipeline.stream.delivery`); after a rebalance faust also skips *and acks* messages fetched
+  in the old generation although the partition was sought back: such an ack is ignored here
+  (:func:`ack`), so the commit waits for the copy that is really processed.
+- **#316** (in 0.15.3's code): ``_commit_offsets`` records the offsets as committed even when the
+  commit failed (``CommitFailedError`` "already rebalanced" returns False without a crash). The
+  acked offsets are already off the list by then, so that partition's commit stays behind the
+  broker for good while the worker believes it is done (the stuck partition of the kill -9 fault
+  test: every article indexed, raw's committed offset below the end, no hole to repair). Here the
+  recorded offset is put back and the acks restored (:func:`commit_offsets`), and
+  :class:`CommitAuditor` compares the worker's view with the broker's committed offsets, warns, counts
+  and re-reads when they differ for two checks in a row.
+- A message can be read and then neither delivered nor read again (delivery cancelled by a
+  rebalance that moved the read offset past it, or a fetch batch from before a seek):
+  :class:`Repairer` finds such holes and seeks back to them, so they are read again.
+- On stop, faust's last commit only waits for a periodic commit already under way (which took its
+  offsets before the last acks): :func:`commit_and_end_transactions` commits once more.
+
+When they can go: once a faust-streaming release contains PR #707 and fixes #316 and #527, pin it,
+remove :func:`apply`'s replacements one at a time and keep the fault suite (``tests/faults``) green;
+:func:`check` refuses to start on any other version until then.
 """
 
 from __future__ import annotations
@@ -34,17 +37,59 @@ import logging
 from collections import defaultdict
 from typing import Any, Iterable, Optional
 
+import faust
+from aiokafka.consumer.group_coordinator import GroupCoordinator
 from faust.transport import consumer as _consumer
 from faust.utils.functional import consecutive_numbers
 
+from pipeline.core.errors import OperatorError
+
 log = logging.getLogger("rasid.offsets")
+
+FAUST_VERSION = "0.15.3"
+# What the corrections replace on faust's Consumer, and what they read of a consumer, its thread and
+# the app: if any of it is missing the corrections no longer fit the code they correct.
+REPLACED = ("_new_offset", "ack", "commit_and_end_transactions", "_commit_offsets")
+CONSUMER_READS = ("_acked", "_acked_index", "_gap", "_committed_offset", "_read_offset", "_unacked_messages",
+                  "diag", "flow_active", "assignment", "position", "seek", "earliest_offsets", "highwaters",
+                  "_thread")
+THREAD_READS = ("call_thread", "_ensure_consumer")
+APP_READS = ("consumer_generation_id", "rebalancing", "topics")
 
 _ORIGINAL_NEW_OFFSET = _consumer.Consumer._new_offset
 _ORIGINAL_ACK = _consumer.Consumer.ack
 _ORIGINAL_COMMIT_AND_END = _consumer.Consumer.commit_and_end_transactions
+_ORIGINAL_COMMIT_OFFSETS = _consumer.Consumer._commit_offsets
 
 
-def _floors(consumer: Any) -> dict:
+class IncompatibleFaust(OperatorError):
+    """The installed faust-streaming is not the one the offset corrections were written for."""
+
+
+def check(app: Any) -> None:
+    """Refuse to start (:class:`IncompatibleFaust`, naming what differs) unless faust is the pinned
+    version and has every attribute the corrections read or replace."""
+    problems = []
+    if faust.__version__ != FAUST_VERSION:
+        problems.append(f"faust-streaming {faust.__version__} is installed; the corrections are for {FAUST_VERSION}")
+    problems += [f"faust Consumer.{a}" for a in REPLACED if not callable(getattr(_consumer.Consumer, a, None))]
+    if not hasattr(_consumer, "CONSUMER_COMMITTING"):
+        problems.append("faust.transport.consumer.CONSUMER_COMMITTING")
+    consumer = app.consumer
+    problems += [f"consumer.{a}" for a in CONSUMER_READS if not hasattr(consumer, a)]
+    thread = getattr(consumer, "_thread", None)
+    problems += [f"consumer._thread.{a}" for a in THREAD_READS if thread is not None and not hasattr(thread, a)]
+    problems += [f"app.{a}" for a in APP_READS if not hasattr(app, a)]
+    if not callable(getattr(GroupCoordinator, "fetch_committed_offsets", None)):
+        problems.append("aiokafka GroupCoordinator.fetch_committed_offsets")
+    topics = getattr(app, "topics", None)
+    problems += [f"app.topics.{a}" for a in ("acking_topics", "_tp_index") if topics is not None and not hasattr(topics, a)]
+    if problems:
+        raise IncompatibleFaust("the offset corrections of pipeline.stream.commits do not fit this faust: "
+                                + "; ".join(problems) + " (see docs/ARCHITECTURE.md, delivery contract)")
+
+
+def floors_of(consumer: Any) -> dict:
     """Where each partition without a committed offset starts (its earliest offset), filled by :class:`Repairer`."""
     floors = getattr(consumer, "_rasid_floors", None)
     if floors is None:
@@ -57,10 +102,10 @@ def floor_of(consumer: Any, tp: Any) -> Optional[int]:
     committed = consumer._committed_offset[tp]
     if committed is not None:
         return committed
-    return _floors(consumer).get(tp)
+    return floors_of(consumer).get(tp)
 
 
-def _fill_known_gaps(consumer: Any, tp: Any, acked: list[int]) -> None:
+def fill_known_gaps(consumer: Any, tp: Any, acked: list[int]) -> None:
     """Offsets faust knows to be absent from the log (e.g. transaction markers) count as acked."""
     gap_for_tp = consumer._gap[tp]
     if not gap_for_tp:
@@ -81,7 +126,7 @@ def new_offset(self: Any, tp: Any) -> Optional[int]:
     acked = self._acked[tp]
     if not acked:
         return None
-    _fill_known_gaps(self, tp, acked)
+    fill_known_gaps(self, tp, acked)
     acked.sort()
     floor = floor_of(self, tp)
     if floor is None:
@@ -124,7 +169,7 @@ def holes(floor: int, acked: Iterable[int], read_end: Optional[int], in_flight: 
     return [o for o in range(floor, min(head, read_end)) if o not in busy]
 
 
-def _in_flight(app: Any, consumer: Any) -> tuple[dict, bool]:
+def offsets_in_flight(app: Any, consumer: Any) -> tuple[dict, bool]:
     """Offsets per partition handed to a stream and not acked, or buffered for one; and
     whether a stream's buffer is full (delivery of the next message may be waiting on it)."""
     out: dict = defaultdict(set)
@@ -143,7 +188,7 @@ def _in_flight(app: Any, consumer: Any) -> tuple[dict, bool]:
     return out, full
 
 
-async def _read_end(consumer: Any, tp: Any, floor: int, acked: Iterable[int], busy: set, full: bool) -> Optional[int]:
+async def read_end_of(consumer: Any, tp: Any, floor: int, acked: Iterable[int], busy: set, full: bool) -> Optional[int]:
     """One past the last offset of ``tp`` known to have been read.
 
     faust's read offset is the last offset delivered, except after a seek, when it is the
@@ -163,66 +208,29 @@ async def _read_end(consumer: Any, tp: Any, floor: int, acked: Iterable[int], bu
     return read + 1 if position is not None and position > read else read
 
 
-class Repairer:
-    """Called every few seconds in a worker: seeks a partition back to a lost hole once the
-    same hole has been seen twice in a row (so a message between two hands is never mistaken
-    for a lost one)."""
-
-    def __init__(self, app: Any, on_repair: Any = None) -> None:
-        self.app = app
-        self.on_repair = on_repair
-        self._suspects: dict = {}
-        self.repairs = 0
-
-    async def tick(self) -> int:
-        app = self.app
-        consumer = app.consumer
-        if getattr(app, "rebalancing", False) or not getattr(consumer, "flow_active", True):
-            self._suspects.clear()
-            return 0
-        if _consumer.CONSUMER_COMMITTING in getattr(getattr(consumer, "diag", None), "flags", ()):
-            # acked offsets leave the list before the commit lands: they would look lost
-            return 0
-        acking = app.topics.acking_topics
-        tps = [tp for tp in consumer.assignment() if tp.topic in acking]
-        floors = _floors(consumer)
-        unknown = [tp for tp in tps if consumer._committed_offset[tp] is None and tp not in floors]
-        if unknown:
-            try:
-                floors.update(await consumer.earliest_offsets(*unknown))
-            except Exception as e:  # broker busy: next tick
-                log.info("earliest offsets not available yet: %s", e)
-        for tp in list(floors):
-            if tp not in tps:
-                floors.pop(tp, None)
-        busy, full = _in_flight(app, consumer)
-        seen: dict = {}
-        repaired = 0
-        for tp in tps:
-            floor = floor_of(consumer, tp)
-            if floor is None:
-                continue
-            acked = consumer._acked.get(tp) or ()
-            pending = busy.get(tp, set())
-            lost = holes(floor, acked, await _read_end(consumer, tp, floor, acked, pending, full), pending)
-            if not lost:
-                continue
-            key = (floor, lost[0])
-            seen[tp] = key
-            if self._suspects.get(tp) != key:
-                continue
-            log.warning("re-reading %s[%d] from offset %d: %d message(s) read but never acknowledged",
-                        tp.topic, tp.partition, lost[0], len(lost),
-                        extra={"stage": "offsets", "topic": tp.topic, "partition": tp.partition,
-                               "offset": lost[0], "lost": len(lost)})
-            await consumer.seek(tp, lost[0])
-            repaired += 1
-            seen.pop(tp, None)
-            if self.on_repair is not None:
-                self.on_repair(tp, lost)
-        self._suspects = seen
-        self.repairs += repaired
-        return repaired
+async def commit_offsets(self: Any, offsets: Any, start_new_transaction: bool = True) -> bool:
+    """faust's commit, except that a commit that did not happen is not recorded as done (#316): the
+    committed offset recorded before it is put back and its acks restored, so the next commit
+    tries again."""
+    before = {tp: (self._committed_offset.get(tp), floor_of(self, tp)) for tp in offsets}
+    did = await _ORIGINAL_COMMIT_OFFSETS(self, offsets, start_new_transaction)
+    if did:
+        return True
+    assigned = self.assignment()
+    for tp, offset in offsets.items():
+        recorded, floor = before[tp]
+        if self._committed_offset.get(tp) != offset:
+            continue  # not recorded (revoked, or nothing was committable): nothing to undo
+        self._committed_offset[tp] = recorded
+        if tp not in assigned or floor is None:
+            continue
+        index = self._acked_index[tp]
+        back = [o for o in range(floor, offset) if o not in index]
+        self._acked[tp].extend(back)
+        index.update(back)
+        log.warning("commit of %s[%d] up to %d failed; it will be tried again", tp.topic, tp.partition, offset,
+                    extra={"stage": "offsets", "topic": tp.topic, "partition": tp.partition, "offset": offset})
+    return False
 
 
 async def commit_and_end_transactions(self: Any) -> None:
@@ -238,3 +246,4 @@ def apply() -> None:
     _consumer.Consumer._new_offset = new_offset
     _consumer.Consumer.ack = ack
     _consumer.Consumer.commit_and_end_transactions = commit_and_end_transactions
+    _consumer.Consumer._commit_offsets = commit_offsets

@@ -29,6 +29,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from pipeline.core.settings import Settings
+
 log = logging.getLogger("rasid.pool")
 
 
@@ -76,6 +78,14 @@ def default_size(requested: int = 0) -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - non-Linux
         return max(1, os.cpu_count() or 1)
+
+
+def pool_size_per_worker(settings: Settings, workers: int, cores: int | None = None) -> int:
+    """The process pool of each worker: as set, or (0 = auto) the machine's cores shared out among
+    the workers, so several workers on one machine don't run more extraction processes than cores."""
+    if settings.process_pool_size:
+        return settings.process_pool_size
+    return max(1, (cores or os.cpu_count() or 1) // max(1, workers))
 
 
 class StagePool:

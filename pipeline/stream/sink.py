@@ -1,6 +1,6 @@
 """The Elasticsearch sink: a faust agent on ``<ns>.articles`` that bulk-indexes articles.
 
-Delivery contract (DESIGN.md, "Reliability invariants"):
+Delivery contract (docs/ARCHITECTURE.md; acks and dead letters through :mod:`pipeline.stream.delivery`):
 
 - a batch is taken with ``stream.noack_take(bulk_max_docs, within=bulk_max_wait_s)``
   and its events are acked one by one only after every record of the batch is
@@ -24,24 +24,25 @@ Delivery contract (DESIGN.md, "Reliability invariants"):
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any, Awaitable, Callable, Iterable
-from urllib.parse import urlsplit, urlunsplit
 
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError, TransportError
 from elasticsearch.helpers import async_streaming_bulk
-from elasticsearch.serializer import OrjsonSerializer
 
 from pipeline.core import metrics
 from pipeline.core.errors import BadRecord
 from pipeline.stream.index import parse_article, to_action
 from pipeline.core.log import get_logger
 from pipeline.core.schema import DeadLetter, utcnow
+from pipeline.core.retry import backoff_delay, retry_forever
 from pipeline.core.settings import Settings
+from pipeline.core.urls import redact
+from pipeline.stream.delivery import Abandoned, Delivery
+from pipeline.stream.es import async_es_client, describe_es
 
 log = get_logger("rasid.sink")
 STAGE = "index"
@@ -55,10 +56,6 @@ RETRY_ITEM_STATUSES = frozenset({401, 403, 404, 408, 429})
 SPLIT_REQUEST_STATUSES = frozenset({400, 413})
 
 DeadLetterFn = Callable[[DeadLetter], Awaitable[None]]
-
-
-class Abandoned(Exception):
-    """The worker is stopping while the batch still waits for the cluster: leave it unacked."""
 
 
 @dataclass
@@ -81,7 +78,7 @@ class Item:
         return DeadLetter.build(
             stage=STAGE,
             reason=reason,
-            detail=detail[:2000],
+            detail=detail,
             payload=self.payload,
             source_topic=self.topic,
             partition=self.partition,
@@ -163,10 +160,6 @@ class BulkWriter:
         self._should_stop = should_stop
         self._alias_indices: set[str] | None = None  # the alias's indices, looked up now and then
         self._alias_indices_at = 0.0
-
-    def _delay(self, attempt: int) -> float:
-        base = min(self.backoff_max_s, self.backoff_s * (2 ** min(attempt, 30)))
-        return base * (0.5 + random.random() / 2)  # jitter: several workers do not retry in step
 
     async def _send_deadletter(self, item: Item, reason: str, detail: str, result: WriteResult) -> None:
         """Dead-letter one record; Kafka trouble is waited out like ES trouble (never drop)."""
@@ -261,7 +254,7 @@ class BulkWriter:
             if pending:
                 metrics.BULK_RETRIES.labels(reason=reason).inc()
                 result.retries += 1
-                delay = self._delay(attempt)
+                delay = backoff_delay(attempt, self.backoff_s, self.backoff_max_s)
                 log.info("retrying %d document(s) in %.1fs (%s)", len(pending), delay, reason,
                          extra={"stage": STAGE})
                 await self._sleep(delay)
@@ -336,22 +329,16 @@ class BulkWriter:
     async def _until_done(self, call: Callable[[], Awaitable[Any]], *, reason: str, what: str,
                           errors: tuple[type[BaseException], ...] = (ApiError, TransportError),
                           article_id: str | None = None) -> Any:
-        """``call()``, retried with capped backoff while it fails with ``errors`` (never given up;
-        :class:`Abandoned` when the worker stops meanwhile)."""
-        attempt = 0
-        while True:
-            try:
-                return await call()
-            except asyncio.CancelledError:
-                raise
-            except errors as e:
-                metrics.BULK_RETRIES.labels(reason=reason).inc()
-                log.warning("%s, will retry: %s", what, redact(str(e))[:300],
-                            extra={"stage": STAGE, "article_id": article_id})
-                await self._sleep(self._delay(attempt))
-                if self._should_stop():
-                    raise Abandoned(what) from None
-                attempt += 1
+        """``call()``, retried with the backoff of :mod:`pipeline.core.retry` while it fails with
+        ``errors`` (never given up; :class:`Abandoned` when the worker stops meanwhile)."""
+        def warn(e: BaseException, delay: float) -> None:
+            metrics.BULK_RETRIES.labels(reason=reason).inc()
+            log.warning("%s, will retry in %.1fs: %s", what, delay, redact(str(e))[:300],
+                        extra={"stage": STAGE, "article_id": article_id})
+
+        return await retry_forever(call, retry_on=errors, base=self.backoff_s, cap=self.backoff_max_s,
+                                   on_retry=warn, should_stop=self._should_stop, stopped=lambda: Abandoned(what),
+                                   sleep=self._sleep)
 
     def _on_indexed(self, it: Item, result: WriteResult) -> None:
         result.indexed += 1
@@ -360,40 +347,6 @@ class BulkWriter:
             lag = (utcnow() - it.fetched_at).total_seconds()
             if lag >= 0:
                 metrics.END_TO_END.observe(lag)
-
-
-# --------------------------------------------------------------------- client and secrets
-
-def redact(text: str) -> str:
-    """Remove ``user:password@`` from URLs in a message before it is logged."""
-    import re
-
-    return re.sub(r"(https?://)[^/\s:@]+(:[^/\s@]*)?@", r"\1***@", text)
-
-
-def describe_es(settings: Settings) -> dict[str, Any]:
-    """What may be logged about the Elasticsearch connection: URL without userinfo, auth kind."""
-    parts = urlsplit(settings.es_url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    auth = "api_key" if settings.es_api_key else ("basic" if settings.es_username else "none")
-    out: dict[str, Any] = {"url": urlunsplit((parts.scheme, netloc, parts.path, "", "")), "auth": auth}
-    if settings.es_url.startswith("https://"):
-        out["ca_file"] = str(settings.es_ca_file) if settings.es_ca_file else None
-        out["verify_certs"] = settings.es_verify_certs
-    return out
-
-
-def es_client(settings: Settings, **overrides: Any) -> AsyncElasticsearch:
-    """An async client for the sink: no transport-level retries (the writer retries with backoff)."""
-    kw = settings.es_client_kwargs()
-    kw.setdefault("max_retries", 0)
-    kw.setdefault("retry_on_timeout", False)
-    # orjson: serialising the bulk bodies with the json module was a tenth of the worker's main CPU
-    kw.setdefault("serializer", OrjsonSerializer())
-    kw.update(overrides)
-    return AsyncElasticsearch(**kw)
 
 
 # --------------------------------------------------------------------- the faust agent
@@ -414,33 +367,15 @@ def register(app: Any, settings: Settings, articles_topic: Any | None = None) ->
     """
     topic = articles_topic or app.topic(settings.articles_topic, key_type=bytes, value_type=bytes,
                                         key_serializer="raw", value_serializer="raw")
-    dl_topic = settings.deadletter_topic
-
-    async def deadletter(d: DeadLetter) -> None:
-        key = (d.key or "").encode("utf-8") or None
-        await app.producer.send_and_wait(dl_topic, key, d.to_json(), None, None, None)
-
     topic_names = set(getattr(topic, "topics", None) or [settings.articles_topic])
-
-    def release() -> None:
-        """Forget this agent's in-flight messages without acking them.
-
-        faust's shutdown waits until every message handed to a stream is acked;
-        the abandoned batch (and the next message already waiting to join the
-        take buffer) never will be. Their offsets stay uncommitted, so the next
-        worker reads them again.
-        """
-        unacked = getattr(app.consumer, "_unacked_messages", None)
-        if unacked is not None:
-            for m in list(unacked):
-                if m.topic in topic_names:
-                    unacked.discard(m)
+    delivery = Delivery(app)
 
     @app.agent(topic, name=f"{settings.namespace}-index", concurrency=1)
     async def index_articles(stream: Any) -> None:
         log.info("sink started", extra={"stage": STAGE, **{f"es_{k}": v for k, v in describe_es(settings).items()}})
-        es = es_client(settings)
-        writer = BulkWriter(es, settings, deadletter, sleep=app.sleep, should_stop=lambda: app.should_stop)
+        es = async_es_client(settings)
+        writer = BulkWriter(es, settings, delivery.send_dead_letter, sleep=app.sleep,
+                            should_stop=lambda: app.should_stop)
         try:
             async for events in stream.noack_take(settings.bulk_max_docs, within=settings.bulk_max_wait_s):
                 try:
@@ -448,7 +383,7 @@ def register(app: Any, settings: Settings, articles_topic: Any | None = None) ->
                 except Abandoned as e:
                     log.warning("stopping with a batch not indexed (%s); its %d record(s) stay uncommitted "
                                 "and will be read again", e, len(events), extra={"stage": STAGE})
-                    release()
+                    delivery.release(topic_names)
                     # Park until faust cancels the agent. Leaving the loop would close the
                     # take generator, turn the stream's acks back on and let the background
                     # drainer ack (and so commit) messages nobody indexed.
@@ -460,8 +395,7 @@ def register(app: Any, settings: Settings, articles_topic: Any | None = None) ->
                     # would lose the batch: leave it uncommitted and let the worker crash and restart.
                     log.exception("sink batch failed unexpectedly; not acking", extra={"stage": STAGE})
                     raise
-                for ev in events:
-                    await stream.ack(ev)
+                await delivery.settle(stream, events, [])  # indexed or dead-lettered: ack
                 if res.dead or res.retries:
                     log.info("batch done", extra={"stage": STAGE, "indexed": res.indexed,
                                                   "dead": res.dead, "retries": res.retries})

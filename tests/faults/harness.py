@@ -83,14 +83,15 @@ def new_namespace(prefix: str = "fault", **overrides: Any) -> Settings:
 
 
 def setup_namespace(settings: Settings) -> None:
-    from pipeline.cli.init import ensure_es, ensure_topics
+    from pipeline.stream.es import ensure_es
+    from pipeline.core.kafka import ensure_topics
 
     ensure_topics(settings)
     ensure_es(settings)
 
 
 def teardown_namespace(settings: Settings) -> None:
-    from pipeline.cli.init import drop_namespace
+    from pipeline.stream.namespace import drop_namespace
 
     try:
         drop_namespace(settings)
@@ -386,13 +387,13 @@ def docs(settings: Settings, ids: list[str], fields: list[str]) -> dict[str, dic
 
 
 def decode_json(value: bytes) -> dict | None:
-    from pipeline.cli.ops import decode_value
+    from pipeline.core.kafka import decode_value
 
     return decode_value(value)
 
 
 def deadletters(settings: Settings) -> list[dict]:
-    from pipeline.cli import ops
+    from pipeline.core import kafka as ops
 
     c = ops.kafka_consumer(settings, max_partition_fetch_bytes=8_000_000)
     try:
@@ -406,7 +407,7 @@ def deadletters(settings: Settings) -> list[dict]:
 
 
 def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
-    from pipeline.cli import ops
+    from pipeline.core import kafka as ops
 
     c = ops.kafka_consumer(settings)
     try:
@@ -418,7 +419,7 @@ def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
 
 def committed(settings: Settings, topic: str, group: str | None = None) -> dict[int, int]:
     """Committed offsets of the workers' group (``<ns>-workers``) on ``topic``."""
-    from pipeline.cli import ops
+    from pipeline.core import kafka as ops
 
     a = ops.kafka_admin(settings)
     try:
@@ -523,7 +524,7 @@ class Feeder:
 
 def group_ready(settings: Settings, members: int = 1, group: str | None = None) -> bool:
     """The workers' group is Stable with ``members`` members (a worker is consuming)."""
-    from pipeline.cli import ops
+    from pipeline.core import kafka as ops
 
     a = ops.kafka_admin(settings)
     try:

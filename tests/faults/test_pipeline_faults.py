@@ -17,7 +17,7 @@ from pipeline.core.settings import PROJECT_ROOT
 from tests.faults import harness as h
 
 # faust's default session timeout is 60 s: a SIGKILLed member would hold its partitions that long
-FAST_FAILOVER = {"BROKER_SESSION_TIMEOUT": "10", "BROKER_HEARTBEAT_INTERVAL": "1"}
+FAST_FAILOVER = {"RASID_KAFKA_SESSION_TIMEOUT_S": "10", "RASID_OFFSET_TRACE": "true"}
 
 
 def test_worker_kill9_mid_batch_then_restart_every_id_indexed_once(fault_ns, procs, fault_tmp):

@@ -21,7 +21,7 @@ from pipeline.core.settings import PROJECT_ROOT
 from tests.faults import harness as h
 from devstack.outlet import Outlet, Route, rss_feed
 
-FAST_FAILOVER = {"BROKER_SESSION_TIMEOUT": "10", "BROKER_HEARTBEAT_INTERVAL": "1"}
+FAST_FAILOVER = {"RASID_KAFKA_SESSION_TIMEOUT_S": "10", "RASID_OFFSET_TRACE": "true"}
 
 
 def _outlet_site(outlet: Outlet, n: int) -> list[str]:

@@ -114,7 +114,7 @@ def test_worker_joining_during_a_slow_bulk_write_loses_and_duplicates_nothing(fa
         bytes_at_join = proxy.bytes_up
         w2 = procs(h.worker(s, fault_tmp, "worker-2", agents="index", RASID_BULK_MAX_DOCS="50"))
         w2.start()
-        from pipeline.cli import ops
+        from pipeline.core import kafka as ops
 
         def members() -> int:
             a = ops.kafka_admin(s)

@@ -48,7 +48,9 @@ import devstack.es as _es
 import devstack.kafka as _kafka
 
 import devstack.layout as _layout
-from pipeline.cli.init import drop_namespace, ensure_es, ensure_topics
+from pipeline.stream.namespace import drop_namespace
+from pipeline.stream.es import ensure_es
+from pipeline.core.kafka import ensure_topics
 from pipeline.core.settings import Settings, load_settings
 
 HERE = Path(__file__).parent

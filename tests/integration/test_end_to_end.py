@@ -28,7 +28,9 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.cli.init import drop_namespace, ensure_es, ensure_topics
+from pipeline.stream.namespace import drop_namespace
+from pipeline.stream.es import ensure_es
+from pipeline.core.kafka import ensure_topics
 from pipeline.core.settings import load_settings
 from devstack.outlet import Outlet, Route, rss_feed
 
@@ -170,7 +172,7 @@ sources:
         RASID_BULK_MAX_WAIT_S="0.2",
         RASID_BATCH_TIMEOUT_S="0.2",
         RASID_LOG_LEVEL="INFO",
-        BROKER_SESSION_TIMEOUT="8",  # a SIGKILLed worker leaves the group after 8 s, not faust's 60 s
+        RASID_KAFKA_SESSION_TIMEOUT_S="8",  # a SIGKILLed worker leaves the group after 8 s, not faust's 60 s
     )
     es = Elasticsearch(**settings.es_client_kwargs())
     ctx = {"settings": settings, "site": site, "env": env, "es": es, "tmp": tmp, "log": tmp / "run.log"}

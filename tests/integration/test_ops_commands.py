@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from pipeline.cli import ops
+from pipeline.core import kafka as ops
 from pipeline.core.ids import article_id
 from pipeline.core.schema import Article, DeadLetter, Place, RawPage, TopicHit, compress_html
 from pipeline.core.settings import PROJECT_ROOT

@@ -23,9 +23,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from pipeline.stream.app import app_id
+from pipeline.core.kafka import workers_group as app_id
 from pipeline.core.schema import Article, Place, TopicHit
-from pipeline.stream.sink import BulkWriter, es_client, make_item
+from pipeline.stream.sink import BulkWriter, make_item
+from pipeline.stream.es import async_es_client as es_client
 from tests.faults.proxy import CuttableProxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -261,7 +262,7 @@ def worker_env(rasid_env: dict[str, str], settings, **extra: str) -> dict[str, s
     env = dict(rasid_env)
     env.update(RASID_NAMESPACE=settings.namespace, RASID_BULK_MAX_WAIT_S="0.2", RASID_LOG_LEVEL="INFO",
                # a SIGKILLed worker stays in the group until its session expires (faust: 60 s)
-               BROKER_SESSION_TIMEOUT="8")
+               RASID_KAFKA_SESSION_TIMEOUT_S="8")
     env.update(extra)
     return env
 

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from pipeline.cli.init import current_index, ensure_es, ensure_topics, load_template, template_name
+from pipeline.stream.es import current_index, ensure_es, load_template, template_name
+from pipeline.core.kafka import ensure_topics
 
 
 def test_topics_exist_with_partitions_and_compaction(settings):

@@ -38,7 +38,8 @@ import pytest
 from devstack.pages import SHAPES, load_articles, render  # noqa: E402
 
 from pipeline.core.arabic import normalize  # noqa: E402
-from pipeline.stages.clean import clean, load_rules  # noqa: E402
+from pipeline.stages.clean import clean
+from pipeline.stages.boilerplate import load_rules  # noqa: E402
 from pipeline.stages.extract import extract  # noqa: E402
 
 # Pinned floors, just below the measured figures (printed by the test). At pinning time:

@@ -6,7 +6,8 @@ import time
 import httpx
 import pytest
 
-from connectors.http import FetchError, PoliteClient, backoff_delay, parse_retry_after
+from connectors.http import FetchError, PoliteClient, parse_retry_after
+from pipeline.core.retry import backoff_delay
 from pipeline.core.settings import load_settings
 
 UA = "RasidBot/0.1 (+https://example.org/rasid; news monitoring)"

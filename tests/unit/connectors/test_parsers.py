@@ -4,7 +4,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from connectors.base import ParseError, discovery_for
+from connectors.base import ParseError
+from connectors.kinds import discovery_for
 from pipeline.core.urls import canonicalize
 
 from .conftest import BASE, fixture_bytes, make_source

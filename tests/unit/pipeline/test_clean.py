@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.core.arabic import normalize
-from pipeline.stages.clean import RulesError, load_rules
+from pipeline.stages.boilerplate import RulesError, load_rules
 from pipeline.stages.clean import clean as clean_with
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parents[3] / "config" / "boilerplate.yaml"

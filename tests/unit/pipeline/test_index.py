@@ -13,7 +13,9 @@ from pipeline.stream.index import index_date, index_name, parse_article, to_acti
 from pipeline.core.log import JsonFormatter
 from pipeline.core.schema import Article, Place, TopicHit
 from pipeline.core.settings import load_settings
-from pipeline.stream.sink import _error_text, _retryable_status, describe_es, make_item, redact
+from pipeline.stream.sink import _error_text, _retryable_status, make_item
+from pipeline.stream.es import describe_es
+from pipeline.core.urls import redact
 
 UTC = timezone.utc
 

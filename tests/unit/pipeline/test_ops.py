@@ -10,7 +10,16 @@ import click
 import pytest
 from kafka import TopicPartition
 
-from pipeline.cli import ops
+
+import pipeline.cli.deadletter as deadletter_mod
+
+import pipeline.cli.replay as replay_mod
+
+import pipeline.cli.status as status_mod
+
+import pipeline.cli.view as view
+
+import pipeline.core.kafka as kafka_io
 from pipeline.core.schema import Article, DeadLetter, Place, RawPage, TopicHit, compress_html
 from pipeline.core.settings import load_settings
 
@@ -32,24 +41,24 @@ class Rec:
 
 
 def test_parse_since_durations_and_iso():
-    assert ops.parse_since("10m", NOW) == NOW - timedelta(minutes=10)
-    assert ops.parse_since("2h", NOW) == NOW - timedelta(hours=2)
-    assert ops.parse_since("1d", NOW) == NOW - timedelta(days=1)
-    assert ops.parse_since("90", NOW) == NOW - timedelta(seconds=90)
-    assert ops.parse_since("2024-12-01T10:00:00", NOW) == datetime(2024, 12, 1, 10, tzinfo=timezone.utc)
-    assert ops.parse_since("2024-12-01T10:00:00+03:00", NOW).utcoffset() == timedelta(hours=3)
+    assert view.parse_since("10m", NOW) == NOW - timedelta(minutes=10)
+    assert view.parse_since("2h", NOW) == NOW - timedelta(hours=2)
+    assert view.parse_since("1d", NOW) == NOW - timedelta(days=1)
+    assert view.parse_since("90", NOW) == NOW - timedelta(seconds=90)
+    assert view.parse_since("2024-12-01T10:00:00", NOW) == datetime(2024, 12, 1, 10, tzinfo=timezone.utc)
+    assert view.parse_since("2024-12-01T10:00:00+03:00", NOW).utcoffset() == timedelta(hours=3)
     with pytest.raises(click.BadParameter):
-        ops.parse_since("yesterday-ish", NOW)
+        view.parse_since("yesterday-ish", NOW)
 
 
 def test_topic_names_stay_in_the_namespace():
-    assert ops.topic_name(S, "raw") == "opsunit.raw"
-    assert ops.topic_name(S, "deadletter") == "opsunit.deadletter"
-    assert ops.topic_name(S, "opsunit.articles") == "opsunit.articles"
+    assert view.topic_name(S, "raw") == "opsunit.raw"
+    assert view.topic_name(S, "deadletter") == "opsunit.deadletter"
+    assert view.topic_name(S, "opsunit.articles") == "opsunit.articles"
     with pytest.raises(click.BadParameter):
-        ops.topic_name(S, "other.raw")
-    assert ops.topic_kind(S, "opsunit.articles") == "articles"
-    assert ops.topic_kind(S, "opsunit.whatever") == "other"
+        view.topic_name(S, "other.raw")
+    assert view.topic_kind(S, "opsunit.articles") == "articles"
+    assert view.topic_kind(S, "opsunit.whatever") == "other"
 
 
 def _article_rec(offset=7) -> Rec:
@@ -64,10 +73,10 @@ def _article_rec(offset=7) -> Rec:
 
 
 def test_article_line_shows_source_title_topics_places_in_visual_order():
-    v = ops.make_view("articles", _article_rec())
+    v = view.make_view("articles", _article_rec())
     assert v.source == "npa" and v.topic_ids == ["military_escalation", "russian_role"]
-    logical = ops.human_line(v, bidi=False)
-    visual = ops.human_line(v, bidi=True)
+    logical = view.human_line(v, bidi=False)
+    visual = view.human_line(v, bidi=True)
     assert "قصف روسي على إدلب" in logical and "[military_escalation,russian_role]" in logical
     assert "2024-12-08T06:00:00Z" in logical and "npa" in logical and "إدلب" in logical
     # visual order reverses the RTL run, Latin fields stay as they are
@@ -77,40 +86,40 @@ def test_article_line_shows_source_title_topics_places_in_visual_order():
 
 
 def test_json_line_is_logical_order_with_kafka_position():
-    out = json.loads(ops.json_line(ops.make_view("articles", _article_rec(offset=41))))
+    out = json.loads(view.json_line(view.make_view("articles", _article_rec(offset=41))))
     assert out["title"] == "قصف روسي على إدلب"
     assert out["_kafka"] == {"topic": "opsunit.articles", "partition": 2, "offset": 41,
                              "timestamp": "2024-12-08T06:00:00+00:00", "key": "a" * 32}
-    assert "قصف" in ops.json_line(ops.make_view("articles", _article_rec()))  # not \\u-escaped
+    assert "قصف" in view.json_line(view.make_view("articles", _article_rec()))  # not \\u-escaped
 
 
 def test_deadletter_line_shows_stage_reason_origin():
     dl = DeadLetter.build(stage="extract", reason="no_article", detail="no text", source_topic="opsunit.raw",
                           partition=3, offset=1234, key="k", url="https://example.org/a", source="npa", payload=b"{}")
-    v = ops.make_view("deadletter", Rec("opsunit.deadletter", 0, 5, 0, b"k", dl.to_json()))
-    line = ops.human_line(v, bidi=False)
+    v = view.make_view("deadletter", Rec("opsunit.deadletter", 0, 5, 0, b"k", dl.to_json()))
+    line = view.human_line(v, bidi=False)
     assert "extract/no_article" in line and "from opsunit.raw:3@1234" in line and "https://example.org/a" in line
 
 
 def test_poison_record_is_shown_not_crashed():
-    v = ops.make_view("raw", Rec("opsunit.raw", 0, 1, 0, None, b"\xff\xfe\x00garbage"))
-    assert v.obj is None and "not JSON" in ops.human_line(v)
-    assert json.loads(ops.json_line(v))["_not_json"].endswith("garbage")
-    assert ops.make_view("raw", Rec("opsunit.raw", 0, 1, 0, None, b"[1,2]")).obj is None
+    v = view.make_view("raw", Rec("opsunit.raw", 0, 1, 0, None, b"\xff\xfe\x00garbage"))
+    assert v.obj is None and "not JSON" in view.human_line(v)
+    assert json.loads(view.json_line(v))["_not_json"].endswith("garbage")
+    assert view.make_view("raw", Rec("opsunit.raw", 0, 1, 0, None, b"[1,2]")).obj is None
 
 
 def test_filters():
-    v = ops.make_view("articles", _article_rec())
-    assert ops.view_matches(v, source="npa", topic_id="russian_role")
-    assert not ops.view_matches(v, source="bbc-arabic")
-    assert not ops.view_matches(v, topic_id="chemical_weapons")
+    v = view.make_view("articles", _article_rec())
+    assert view.view_matches(v, source="npa", topic_id="russian_role")
+    assert not view.view_matches(v, source="bbc-arabic")
+    assert not view.view_matches(v, topic_id="chemical_weapons")
 
 
 def test_source_is_found_without_parsing_a_large_raw_page():
     raw = RawPage(id="b" * 32, url="https://example.org/b", source="enab-baladi", html_z=compress_html(b"<html>" * 5000))
-    assert ops._source_of(raw.to_json()) == "enab-baladi"
-    assert ops._source_of(b'{"source": "a\\"b"}') == 'a"b'
-    assert ops._source_of(b"not json") is None
+    assert status_mod._source_of(raw.to_json()) == "enab-baladi"
+    assert status_mod._source_of(b'{"source": "a\\"b"}') == 'a"b'
+    assert status_mod._source_of(b"not json") is None
 
 
 def _status(**groups) -> dict:
@@ -124,32 +133,32 @@ def _status(**groups) -> dict:
 
 
 def test_health_rules():
-    assert ops.judge_status(_status(**{"opsunit-workers": (1, 5)})) == []
-    assert "no member" in ops.judge_status(_status(**{"opsunit-workers": (0, 5)}))[0]
-    assert ops.judge_status(_status(**{"opsunit-workers": (0, 0)})) == []
+    assert status_mod.judge_status(_status(**{"opsunit-workers": (1, 5)})) == []
+    assert "no member" in status_mod.judge_status(_status(**{"opsunit-workers": (0, 5)}))[0]
+    assert status_mod.judge_status(_status(**{"opsunit-workers": (0, 0)})) == []
     over = _status(**{"opsunit-workers": (2, 50_000)})
-    assert "> 10000" in ops.judge_status(over)[0]
+    assert "> 10000" in status_mod.judge_status(over)[0]
     # with an earlier sample, a large but shrinking lag is fine, a growing one is not
-    assert ops.judge_status(over, previous=_status(**{"opsunit-workers": (2, 60_000)})) == []
-    assert ops.judge_status(over, previous=_status(**{"opsunit-workers": (2, 40_000)}))
+    assert status_mod.judge_status(over, previous=_status(**{"opsunit-workers": (2, 60_000)})) == []
+    assert status_mod.judge_status(over, previous=_status(**{"opsunit-workers": (2, 40_000)}))
     down = _status()
     down["kafka"] = {"ok": False, "error": "NoBrokersAvailable"}
     down["elasticsearch"] = {"ok": False, "error": "ConnectionError"}
-    assert len(ops.judge_status(down)) == 2
+    assert len(status_mod.judge_status(down)) == 2
     never = _status()
     never["groups"] = {}
-    assert "no consumer group" in ops.judge_status(never)[0]
+    assert "no consumer group" in status_mod.judge_status(never)[0]
 
 
 def test_retry_targets():
     raw_dl = DeadLetter.build(stage="extract", reason="no_article", source_topic=S.raw_topic, payload=b"{}").model_dump(by_alias=True)
-    assert ops.retry_target(S, raw_dl) == (S.raw_topic, "")
+    assert deadletter_mod.retry_target(S, raw_dl) == (S.raw_topic, "")
     idx = DeadLetter.build(stage="index", reason="mapper_parsing_exception", payload=b"{}").model_dump(by_alias=True)
-    assert ops.retry_target(S, idx) == (S.articles_topic, "")
+    assert deadletter_mod.retry_target(S, idx) == (S.articles_topic, "")
     big = DeadLetter.build(stage="extract", reason="too_large", payload="x" * 300_000).model_dump(by_alias=True)
-    assert ops.retry_target(S, big) == (None, "payload_truncated")
+    assert deadletter_mod.retry_target(S, big) == (None, "payload_truncated")
     fetch = DeadLetter.build(stage="fetch", reason="http_500", payload=b"x").model_dump(by_alias=True)
-    assert ops.retry_target(S, fetch)[0] is None
+    assert deadletter_mod.retry_target(S, fetch)[0] is None
 
 
 class FakeConsumer:
@@ -215,7 +224,7 @@ def test_read_range_respects_bounds():
     logs = _logs()
     c = FakeConsumer(logs)
     tps = sorted(logs, key=lambda t: t.partition)
-    got = list(ops.read_range(c, {tps[0]: 1, tps[1]: 0}, {tps[0]: 4, tps[1]: 2}))
+    got = list(kafka_io.read_range(c, {tps[0]: 1, tps[1]: 0}, {tps[0]: 4, tps[1]: 2}))
     assert [(r.partition, r.offset) for r in got] == [(0, 1), (0, 2), (0, 3), (1, 0), (1, 1)]
 
 
@@ -223,33 +232,33 @@ def test_replay_copies_in_order_to_the_same_partition_and_never_copies_copies_tw
     logs = _logs()
     c = FakeConsumer(logs)
     tps = sorted(logs, key=lambda t: t.partition)
-    plan = ops.ReplayPlan("opsunit.raw", {tp: 0 for tp in tps}, {tp: 5 for tp in tps})
+    plan = replay_mod.ReplayPlan("opsunit.raw", {tp: 0 for tp in tps}, {tp: 5 for tp in tps})
     assert plan.total == 10
-    copied, skipped = ops.copy_range(c, FakeProducer(c), plan)
+    copied, skipped = replay_mod.copy_range(c, FakeProducer(c), plan)
     assert (copied, skipped) == (10, 0)
     p0 = logs[tps[0]]
     assert [r.value for r in p0[5:]] == [r.value for r in p0[:5]]  # same partition, same order
     assert [r.key for r in p0[5:]] == [r.key for r in p0[:5]]
-    assert dict(p0[7].headers)[ops.REPLAY_HEADER] == b"0:2"
+    assert dict(p0[7].headers)[kafka_io.REPLAY_HEADER] == b"0:2"
     # a second full replay copies the 10 originals again and skips the 10 copies
-    plan2 = ops.ReplayPlan("opsunit.raw", {tp: 0 for tp in tps}, {tp: 10 for tp in tps})
+    plan2 = replay_mod.ReplayPlan("opsunit.raw", {tp: 0 for tp in tps}, {tp: 10 for tp in tps})
     c.paused.clear()
-    assert ops.copy_range(c, FakeProducer(c), plan2) == (10, 10)
+    assert replay_mod.copy_range(c, FakeProducer(c), plan2) == (10, 10)
     # a replay that starts after the originals (they are gone or out of range) copies the copies
-    plan3 = ops.ReplayPlan("opsunit.raw", {tp: 10 for tp in tps}, {tp: 15 for tp in tps})
+    plan3 = replay_mod.ReplayPlan("opsunit.raw", {tp: 10 for tp in tps}, {tp: 15 for tp in tps})
     c.paused.clear()
-    assert ops.copy_range(c, FakeProducer(c), plan3) == (10, 0)
-    assert dict(logs[tps[1]][-1].headers)[ops.REPLAY_HEADER] == b"1:4"  # still names the original
+    assert replay_mod.copy_range(c, FakeProducer(c), plan3) == (10, 0)
+    assert dict(logs[tps[1]][-1].headers)[kafka_io.REPLAY_HEADER] == b"1:4"  # still names the original
 
 
 def test_rtl_only_touches_arabic():
-    assert ops.rtl("Idlib 2024") == "Idlib 2024"
-    assert ops.rtl("إدلب") == "بلدإ"
-    assert ops.rtl("إدلب", enabled=False) == "إدلب"
-    assert ops.rtl(None) == ""
+    assert view.rtl("Idlib 2024") == "Idlib 2024"
+    assert view.rtl("إدلب") == "بلدإ"
+    assert view.rtl("إدلب", enabled=False) == "إدلب"
+    assert view.rtl(None) == ""
     # brackets are mirrored, numbers keep their digit order
-    assert ops.rtl("ينتشل (110)") == "(110) لشتني"
-    assert ops.rtl("«مدفعي»") == "«يعفدم»"
+    assert view.rtl("ينتشل (110)") == "(110) لشتني"
+    assert view.rtl("«مدفعي»") == "«يعفدم»"
 
 
 def test_connector_metrics_give_last_poll_and_errors_per_source():
@@ -261,7 +270,7 @@ def test_connector_metrics_give_last_poll_and_errors_per_source():
     last.labels("npa").set(NOW.timestamp())
     errs.labels("npa", "http_503").inc(3)
     errs.labels("sana", "timeout").inc()
-    got = ops.parse_connector_metrics(generate_latest(reg).decode())
+    got = status_mod.parse_connector_metrics(generate_latest(reg).decode())
     assert got["npa"] == {"last_success": "2024-12-08T06:00:00+00:00", "errors": {"http_503": 3}}
     assert got["sana"] == {"last_success": None, "errors": {"timeout": 1}}
 
@@ -269,5 +278,5 @@ def test_connector_metrics_give_last_poll_and_errors_per_source():
 def test_seen_line_shows_status_and_url():
     value = json.dumps({"schema": 1, "url": "https://example.org/a", "source": "npa", "status": "produced",
                         "canonical_id": "c" * 32}).encode()
-    line = ops.human_line(ops.make_view("seen", Rec("opsunit.seen", 0, 1, 0, b"k" * 32, value)))
+    line = view.human_line(view.make_view("seen", Rec("opsunit.seen", 0, 1, 0, b"k" * 32, value)))
     assert "npa  produced  https://example.org/a  alias-of cccccccccccc" in line

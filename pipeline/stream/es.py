@@ -1,0 +1,143 @@
+"""Elasticsearch for the sink, setup and operators: clients, what may be logged about the connection,
+the namespace's index template, monthly indices and read alias (see docs/ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+import logging
+import copy
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from pipeline.core.errors import SetupError
+from urllib.parse import urlsplit, urlunsplit
+
+from elasticsearch import AsyncElasticsearch
+from elasticsearch.serializer import OrjsonSerializer
+
+from pipeline.core.settings import CONFIG_DIR, Settings
+
+log = logging.getLogger(__name__)
+
+
+TEMPLATE_FILE = CONFIG_DIR / "elasticsearch" / "template.json"
+
+
+
+
+# --------------------------------------------------------------------------- Elasticsearch
+
+
+def template_name(settings: Settings) -> str:
+    return settings.es_alias
+
+
+def load_template(settings: Settings, path: Path = TEMPLATE_FILE) -> dict[str, Any]:
+    """The composable index template for this namespace (patterns, alias and replicas filled in)."""
+    body = json.loads(path.read_text(encoding="utf-8"))
+    body = copy.deepcopy(body)
+    body["index_patterns"] = [f"{settings.es_alias}-*"]
+    tmpl = body.setdefault("template", {})
+    tmpl["aliases"] = {settings.es_alias: {}}
+    index_settings = tmpl.setdefault("settings", {}).setdefault("index", {})
+    index_settings["number_of_shards"] = settings.es_shards
+    index_settings["number_of_replicas"] = settings.es_replicas
+    body.setdefault("_meta", {})["namespace"] = settings.namespace
+    return body
+
+
+def es_client(settings: Settings):
+    from elasticsearch import Elasticsearch
+
+    return Elasticsearch(**settings.es_client_kwargs())
+
+
+def current_index(settings: Settings, now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    return settings.es_index_for(now.year, now.month)
+
+
+def ensure_es(settings: Settings, es=None, template: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Install or upgrade the index template and make sure the alias has an index behind it.
+
+    The template is replaced when its ``version`` differs from the file's; indices created
+    before keep their settings (new monthly indices pick the new template up), and additive
+    mapping changes are also applied to them where Elasticsearch accepts them. ``template``
+    replaces the body from :func:`load_template` (tests of the upgrade path).
+    """
+    from elasticsearch import ApiError, TransportError
+
+    own_client = es is None
+    es = es or es_client(settings)
+    name = template_name(settings)
+    body = template if template is not None else load_template(settings)
+    result: dict[str, Any] = {"template": name, "template_version": body.get("version")}
+    try:
+        current = None
+        if es.indices.exists_index_template(name=name):
+            got = es.indices.get_index_template(name=name)["index_templates"]
+            current = got[0]["index_template"].get("version") if got else None
+        if current != body.get("version"):
+            es.indices.put_index_template(name=name, **body)
+            result["template_action"] = "installed" if current is None else f"upgraded from {current}"
+            if current is not None:
+                result["mapping_update"] = _update_existing_mappings(es, settings, body)
+        else:
+            result["template_action"] = "unchanged"
+        index = current_index(settings)
+        if not es.indices.exists(index=index):
+            try:
+                es.indices.create(index=index)
+                result["index_action"] = f"created {index}"
+            except ApiError as e:
+                if e.error != "resource_already_exists_exception":
+                    raise
+                result["index_action"] = f"{index} exists"
+        else:
+            result["index_action"] = f"{index} exists"
+        if not es.indices.exists_alias(name=settings.es_alias):
+            es.indices.put_alias(index=index, name=settings.es_alias)
+        es.cluster.health(index=index, wait_for_status="yellow", timeout="30s")
+    except (ApiError, TransportError) as e:
+        raise SetupError(f"Elasticsearch at {settings.es_url} refused the setup: {e}") from None
+    finally:
+        if own_client:
+            es.close()
+    return result
+
+
+def _update_existing_mappings(es, settings: Settings, body: dict[str, Any]) -> str:
+    from elasticsearch import ApiError
+
+    mappings = body["template"].get("mappings", {})
+    try:
+        es.indices.put_mapping(index=f"{settings.es_alias}-*", allow_no_indices=True, **mappings)
+        return "applied to existing indices"
+    except ApiError as e:
+        log.warning("template mappings not applied to existing indices: %s", e, extra={"stage": "init"})
+        return f"not applied to existing indices ({e.error})"
+
+
+def describe_es(settings: Settings) -> dict[str, Any]:
+    """What may be logged about the Elasticsearch connection: URL without userinfo, auth kind."""
+    parts = urlsplit(settings.es_url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    auth = "api_key" if settings.es_api_key else ("basic" if settings.es_username else "none")
+    out: dict[str, Any] = {"url": urlunsplit((parts.scheme, netloc, parts.path, "", "")), "auth": auth}
+    if settings.es_url.startswith("https://"):
+        out["ca_file"] = str(settings.es_ca_file) if settings.es_ca_file else None
+        out["verify_certs"] = settings.es_verify_certs
+    return out
+
+
+def async_es_client(settings: Settings, **overrides: Any) -> AsyncElasticsearch:
+    """An async client for the sink: no transport-level retries (the writer retries with backoff)."""
+    kw = settings.es_client_kwargs()
+    kw.setdefault("max_retries", 0)
+    kw.setdefault("retry_on_timeout", False)
+    # orjson: serialising the bulk bodies with the json module was a tenth of the worker's main CPU
+    kw.setdefault("serializer", OrjsonSerializer())
+    kw.update(overrides)
+    return AsyncElasticsearch(**kw)
