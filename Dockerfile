@@ -17,6 +17,7 @@ COPY pyproject.toml README.md* ./
 COPY pipeline ./pipeline
 COPY connectors ./connectors
 COPY benchmarks ./benchmarks
+COPY devstack ./devstack
 RUN pip install . && useradd --system --uid 10001 --home /app rasid \
     && mkdir -p /data/faust /data/state && chown -R rasid /data
 

@@ -20,7 +20,7 @@ OUT = HERE / "saved_objects.ndjson"
 DATA_VIEW = "rasid-articles"
 CORE = "8.8.0"
 
-# Ids are a public contract (DESIGN.md); labels are what analysts read.
+# Ids are a public contract (docs/ARCHITECTURE.md); labels are what analysts read.
 TOPICS = {
     "chemical_weapons": "الأسلحة الكيميائية — Chemical weapons",
     "military_escalation": "التصعيد العسكري — Military escalation",

@@ -338,6 +338,12 @@ def inline_noise(kind: str, rng: random.Random, site: str, article: dict, dt: da
     raise ValueError(kind)
 
 
+# block kinds that are one noise line in a <p> of their own, and the noise list each draws from
+PLAIN_LINES = {"time_ago": "time_ago", "category": "category", "reading": "reading", "agency": "agency",
+               "share": "share", "comments_header": "comments", "read_also_header": "end_header",
+               "back_to_top": "back_to_top"}
+
+
 def body_html(article: dict, rng: random.Random, noise: bool, site: str, dt: datetime, author: str, *,
                kinds: list[str], top: list[str], tail: list[str], heading: str = "h3") -> str:
     """The article content container's inner HTML: gold paragraphs with noise in between."""
@@ -375,40 +381,28 @@ def body_html(article: dict, rng: random.Random, noise: bool, site: str, dt: dat
             head.append(f'<p><img src="/img/main.jpg" alt="{esc(cap)}"></p><p>{esc(cap)}</p>')
         elif t == "date":
             head.append(f"<p>{esc(noise_line(article, rng, 'date_label'))}{date_forms(dt, rng)}</p>")
-        elif t == "time_ago":
-            head.append(f"<p>{esc(noise_line(article, rng, 'time_ago'))}</p>")
+        elif t in PLAIN_LINES:
+            head.append(f"<p>{esc(noise_line(article, rng, PLAIN_LINES[t]))}</p>")
         elif t == "byline":
             head.append(f"<p>{esc(noise_line(article, rng, 'byline'))}{esc(author)}</p>")
-        elif t == "category":
-            head.append(f"<p>{esc(noise_line(article, rng, 'category'))}</p>")
-        elif t == "reading":
-            head.append(f"<p>{esc(noise_line(article, rng, 'reading'))}</p>")
         elif t == "credit_line":
             head.append(inline_noise("credit_line", rng, site, article, dt))
     foot = []
     if noise:
         for t in tail:
-            if t == "agency":
-                foot.append(f"<p>{esc(noise_line(article, rng, 'agency'))}</p>")
+            if t in PLAIN_LINES:
+                foot.append(f"<p>{esc(noise_line(article, rng, PLAIN_LINES[t]))}</p>")
             elif t == "tags":
                 foot.append(f"<p>{esc(noise_line(article, rng, 'tags'))}" + "، ".join(
                     f'<a href="/tag/{i}">{esc(t)}</a>' for i, t in enumerate(rng.sample(TAGS, 5))) + "</p>")
-            elif t == "share":
-                foot.append(f"<p>{esc(noise_line(article, rng, 'share'))}</p>")
             elif t == "copyright":
                 foot.append(f"<p>{esc(noise_line(article, rng, 'copyright', site=site, year=dt.year))}</p>")
             elif t == "promo":
                 foot.append(inline_noise("promo", rng, site, article, dt))
-            elif t == "comments_header":
-                foot.append(f"<p>{esc(noise_line(article, rng, 'comments'))}</p>")
-            elif t == "read_also_header":
-                foot.append(f"<p>{esc(noise_line(article, rng, 'end_header'))}</p>")
             elif t == "ad_js":
                 foot.append(inline_noise("ad_js", rng, site, article, dt))
             elif t == "ticker":
                 foot.append("<p>" + esc(".".join(rng.sample(HEADLINES, 8)) + ".https://www.facebook.com/news.page/.https://twitter.com/newspage?lang=en") + "</p>")
-            elif t == "back_to_top":
-                foot.append(f"<p>{esc(noise_line(article, rng, 'back_to_top'))}</p>")
             elif t == "disclaimer":
                 foot.append(f"<p><em>{esc(noise_line(article, rng, 'disclaimer'))}</em></p>")
     return "\n".join(head + blocks + foot)

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator
 import click
 from pipeline.core.settings import Settings, get_settings
 from pipeline.cli.view import KINDS, make_console, iso_ms, parse_since
-from pipeline.core.kafka import REPLAY_HEADER, RETRY_HEADER, decode_value, describe_group, group_offsets, kafka_admin, kafka_consumer, list_namespace_groups, offsets_at, read_range, topic_partitions
+from pipeline.core.kafka import KafkaUnavailable, REPLAY_HEADER, RETRY_HEADER, decode_value, describe_group, group_offsets, kafka_admin, kafka_consumer, list_namespace_groups, offsets_at, read_range, topic_partitions
 
 
 # --------------------------------------------------------------------------------------------------
@@ -132,8 +132,8 @@ def collect_status(settings: Settings, *, window: timedelta = timedelta(hours=1)
     try:
         admin = kafka_admin(settings, timeout_s)
         consumer = kafka_consumer(settings, timeout_s, max_partition_fetch_bytes=max(settings.kafka_max_message_bytes, 1_048_576))
-    except click.ClickException as e:
-        st["kafka"]["error"] = e.message
+    except KafkaUnavailable as e:
+        st["kafka"]["error"] = str(e)
         return st
     try:
         cluster = admin.describe_cluster()

@@ -1,4 +1,4 @@
-"""Arabic text rules (DESIGN.md): repair, display form and match form.
+"""Arabic text rules (docs/ARCHITECTURE.md): repair, display form and match form.
 
 Two forms of every text:
 - display form — what analysts read: censor-breaking artefacts repaired

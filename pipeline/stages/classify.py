@@ -1,4 +1,4 @@
-"""Classify stage: the nine Syria-file topics of DESIGN.md, defined in config/topics.yaml.
+"""Classify stage: the nine Syria-file topics (docs/ARCHITECTURE.md), defined in config/topics.yaml.
 
 Analysts edit the definitions without code (see the header of config/topics.yaml):
 weighted terms and phrases, named word lists (``$lexicon``), proximity rules

@@ -9,7 +9,7 @@ its length, its link density, whether it is a sentence, where it sits — never 
 word it merely contains, so "قالت وكالة رويترز إن ..." stays.
 
 Censor-broken words (``أسلـ.حتها``, zero-width characters) are repaired in the
-display form; the match form follows DESIGN.md (:func:`pipeline.core.arabic.normalize`).
+display form; the match form follows docs/ARCHITECTURE.md (:func:`pipeline.core.arabic.normalize`).
 A dateline such as «إدلب – NPA», «دمشق - سانا» or «بيروت: فلان» is captured as
 place + agency (and removed when it stands on its own line).
 """

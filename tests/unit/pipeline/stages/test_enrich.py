@@ -11,7 +11,7 @@ from pipeline.stages.gazetteer import GazetteerError, load_gazetteer
 from pipeline.stages.enrich import enrich
 from pipeline.core.schema import Place
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 GAZ = ROOT / "config" / "gazetteer.yaml"
 
 

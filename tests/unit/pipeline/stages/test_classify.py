@@ -15,7 +15,7 @@ from pipeline.stages.classify import classify, explain
 from pipeline.stages.terms import compile_term, make_doc
 from pipeline.core.arabic import tokens
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 TOPICS = ROOT / "config" / "topics.yaml"
 
 # A small self-contained definition file: no gazetteer, a context made of terms only.

@@ -4,7 +4,7 @@ import pytest
 
 from pipeline.core.charset import decode_html, looks_binary, looks_like_mojibake, trim_incomplete_utf8
 
-from .conftest import fixture_bytes
+from tests.unit.connectors.conftest import fixture_bytes
 
 TITLE = "خسائر للنظام غرب حلب"
 

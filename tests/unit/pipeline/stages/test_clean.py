@@ -11,7 +11,7 @@ from pipeline.core.arabic import normalize
 from pipeline.stages.boilerplate import RulesError, load_rules
 from pipeline.stages.clean import clean as clean_with
 
-DEFAULT_RULES_FILE = Path(__file__).resolve().parents[3] / "config" / "boilerplate.yaml"
+DEFAULT_RULES_FILE = Path(__file__).resolve().parents[4] / "config" / "boilerplate.yaml"
 
 
 def clean(extracted, site_name=None, rules=None):

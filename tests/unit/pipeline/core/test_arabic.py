@@ -1,4 +1,4 @@
-"""Arabic text rules (DESIGN.md): repair, folding, match form, proclitics."""
+"""Arabic text rules (docs/ARCHITECTURE.md): repair, folding, match form, proclitics."""
 
 from __future__ import annotations
 

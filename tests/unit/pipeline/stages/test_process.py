@@ -261,7 +261,7 @@ def test_pool_processes_exit_when_their_owner_is_killed(tmp_path) -> None:
         "time.sleep(60)\n"
     )
     owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                             cwd=Path(__file__).resolve().parents[3])
+                             cwd=Path(__file__).resolve().parents[4])
     try:
         pids = [int(p) for p in owner.stdout.readline().split()]
         assert pids and all(_alive(p) for p in pids)
