@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test unit integration bench devstack-up devstack-down clean
+.PHONY: setup run test unit integration bench demo devstack-up devstack-down clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,9 @@ unit: setup
 
 integration: devstack-up
 	$(BIN)/python -m pytest -q tests/integration
+
+demo: setup
+	$(BIN)/rasid demo
 
 bench: devstack-up
 	$(BIN)/rasid bench

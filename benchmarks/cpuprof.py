@@ -25,7 +25,7 @@ def main() -> None:
     from pipeline.stream.app import create_app, run_worker
 
     settings = load_settings()
-    setup_logging(settings.log_level, settings.log_json)
+    setup_logging(settings.log_level, settings.log_as_json)
     prof = cProfile.Profile(time.process_time)
     prof.enable()
     try:

@@ -26,8 +26,8 @@ def connect_cmd(source_ids: tuple[str, ...], once: bool, no_coordinate: bool) ->
     from pipeline.core import metrics
 
     settings = get_settings()
-    setup_logging(settings.log_level, settings.log_json)
-    metrics.serve_metrics(metrics.metrics_port_for(settings.metrics_port, "connectors"))
+    setup_logging(settings.log_level, settings.log_as_json)
+    metrics.serve_metrics(metrics.metrics_port_for(settings.metrics_port, "connectors"), settings.metrics_bind)
 
     async def main() -> dict:
         stop = asyncio.Event()

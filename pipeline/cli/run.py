@@ -22,6 +22,7 @@ import socket
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 import click
@@ -129,14 +130,16 @@ def child_specs(settings: Settings, workers: int, connectors: bool,
             dirs=[data_dir],
         ))
     if connectors:
-        specs.append(ChildSpec(name="connectors", args=py + ["connect", *extra_connect_args]))
+        specs.append(ChildSpec(name="connectors", args=py + ["connect", *extra_connect_args],
+                               env={"RASID_METRICS_PORT": str(settings.metrics_port)}))
     return specs
 
 
 class Supervisor:
     def __init__(self, specs: list[ChildSpec], *, grace_s: float = 30.0, backoff_s: float = 1.0,
-                 backoff_max_s: float = 60.0) -> None:
+                 backoff_max_s: float = 60.0, status: Any = None) -> None:
         self.children = [Child(s) for s in specs]
+        self.status = status  # an async callable printing the status block, run every status_interval
         self.grace_s = grace_s
         self.backoff_s = backoff_s
         self.backoff_max_s = backoff_max_s
@@ -216,11 +219,69 @@ class Supervisor:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, sig)
         watchers = [asyncio.create_task(self._watch(c)) for c in self.children]
+        if self.status is not None:
+            watchers.append(asyncio.create_task(self.status(self.stopping)))
         await self.stopping.wait()
         await self._shutdown()
         for w in watchers:
             w.cancel()
         await asyncio.gather(*watchers, return_exceptions=True)
+
+
+# --------------------------------------------------------------------- the status block
+
+def free_port_block(n: int, host: str = "127.0.0.1") -> int:
+    """A base port with ``n`` free ports from it (connectors on the base, worker i on base + 1 + i)."""
+    import random
+
+    for _ in range(200):
+        base = random.randint(20000, 60000 - n)
+        socks = []
+        try:
+            for i in range(n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind((host, base + i))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError(f"no block of {n} free ports found on {host}")
+
+
+def status_printer(settings: Settings, workers: int, connectors: bool, interval_s: float = 10.0) -> Any:
+    """A task printing the status block (pipeline/cli/live.py) to stdout every ``interval_s``."""
+    from rich.console import Console
+
+    from pipeline.cli import live
+    from pipeline.cli.view import visual_order
+    from pipeline.stream.es import es_client
+
+    urls = [f"http://127.0.0.1:{metrics_port_for(settings.metrics_port, 'worker', i)}/metrics" for i in range(workers)]
+    if connectors:
+        urls.append(f"http://127.0.0.1:{metrics_port_for(settings.metrics_port, 'connectors')}/metrics")
+    console = Console(highlight=False)
+    visual = visual_order()
+
+    async def run(stopping: asyncio.Event) -> None:
+        es = es_client(settings)
+        prev = None
+        try:
+            while not stopping.is_set():
+                try:
+                    await asyncio.wait_for(stopping.wait(), timeout=interval_s)
+                    return
+                except asyncio.TimeoutError:
+                    pass
+                cur = await asyncio.to_thread(live.take, settings, urls, es, prev)
+                console.print(live.block(prev, cur, visual))
+                prev = cur
+        finally:
+            es.close()
+
+    return run
 
 
 # --------------------------------------------------------------------- the command
@@ -240,7 +301,7 @@ def run_cmd(workers: int, no_connectors: bool, source_ids: tuple[str, ...], grac
     from pipeline.core.settings import get_settings
 
     settings = get_settings()
-    setup_logging(settings.log_level, settings.log_json)
+    setup_logging(settings.log_level, settings.log_as_json)
     problems = [p for p in (check_kafka(settings), check_elasticsearch(settings)) if p]
     if problems:
         for p in problems:
@@ -251,10 +312,14 @@ def run_cmd(workers: int, no_connectors: bool, source_ids: tuple[str, ...], grac
     extra: list[str] = []
     for s in source_ids:
         extra += ["--source", s]
+    on_terminal = sys.stdout.isatty() and not settings.log_as_json
+    if on_terminal and not settings.metrics_port:  # the status block reads the children's /metrics
+        settings = settings.model_copy(update={"metrics_port": free_port_block(workers + 1)})
     specs = child_specs(settings, workers, not no_connectors, tuple(extra))
     if not specs:
         raise click.UsageError("nothing to run: --workers 0 and --no-connectors")
     log.info("rasid run: %d worker(s)%s, namespace %s", workers, "" if no_connectors else " + connectors",
              settings.namespace, extra={"stage": "run"})
-    asyncio.run(Supervisor(specs, grace_s=grace).run())
+    status = status_printer(settings, workers, not no_connectors) if on_terminal else None
+    asyncio.run(Supervisor(specs, grace_s=grace, status=status).run())
     log.info("rasid run stopped", extra={"stage": "run"})

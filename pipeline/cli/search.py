@@ -20,6 +20,8 @@ from typing import Any
 
 import click
 
+from pipeline.cli.view import BIDI_OPTION_HELP, rtl, visual_order
+
 HL_PRE, HL_POST = "\x02", "\x03"  # highlight markers: never present in article text
 _SINCE_RE = re.compile(r"^\s*(\d+)\s*([smhdwMy])\s*$")
 SOURCE_FIELDS = [
@@ -102,14 +104,12 @@ def split_highlight(fragment: str) -> tuple[str, list[str]]:
     return plain, [t for t in dict.fromkeys(terms) if t.strip()]
 
 
-def visual_lines(text: str, width: int) -> list[str]:
-    """Wrap ``text`` in logical order, then reorder each line for a left-to-right terminal."""
-    from bidi import get_display
-
+def wrapped_lines(text: str, width: int, visual: bool = False) -> list[str]:
+    """Wrap ``text`` in logical order; each line reordered for a terminal without bidi when ``visual``."""
     out: list[str] = []
     for para in text.splitlines() or [""]:
         for line in textwrap.wrap(para, width=max(10, width)) or [""]:
-            out.append(get_display(line))
+            out.append(rtl(line, visual))
     return out
 
 
@@ -121,19 +121,19 @@ def is_rtl(text: str) -> bool:
     return arabic * 2 >= len(letters)
 
 
-def render_text(fragment: str, width: int, style: str = "") -> list[Any]:
-    """Rich Text lines of a (highlighted) fragment, visually ordered, RTL lines right-aligned."""
-    from bidi import get_display
+def render_text(fragment: str, width: int, style: str = "", visual: bool = False) -> list[Any]:
+    """Rich Text lines of a (highlighted) fragment; in visual order (RTL lines right-aligned) only
+    when ``visual``, else in logical order for a terminal that runs the bidi algorithm itself."""
     from rich.text import Text
 
     plain, terms = split_highlight(fragment)
-    rtl = is_rtl(plain)
-    visual_terms = [get_display(t) for t in terms]
+    right = visual and is_rtl(plain)
+    shown_terms = [rtl(t, visual) for t in terms]
     lines = []
-    for vis in visual_lines(plain, width):
-        t = Text(vis, style=style, justify="right" if rtl else "left")
-        if visual_terms:
-            t.highlight_words(visual_terms, style="bold reverse")
+    for line in wrapped_lines(plain, width, visual):
+        t = Text(line, style=style, justify="right" if right else "left")
+        if shown_terms:
+            t.highlight_words(shown_terms, style="bold reverse")
         lines.append(t)
     return lines
 
@@ -152,7 +152,7 @@ def hit_record(hit: dict[str, Any]) -> dict[str, Any]:
     return rec
 
 
-def print_hits(resp: dict[str, Any], console: Any, width: int) -> None:
+def print_hits(resp: dict[str, Any], console: Any, width: int, visual: bool = False) -> None:
     from rich.rule import Rule
     from rich.text import Text
 
@@ -166,7 +166,7 @@ def print_hits(resp: dict[str, Any], console: Any, width: int) -> None:
         hl = hit.get("highlight", {})
         console.print(Rule(style="dim"))
         title = (hl.get("title") or [src.get("title") or "(no title)"])[0]
-        for line in render_text(title, width, style="bold"):
+        for line in render_text(title, width, style="bold", visual=visual):
             console.print(line, justify=line.justify)
         meta = " · ".join(x for x in [
             (src.get("published_at") or "")[:16].replace("T", " "),
@@ -176,10 +176,10 @@ def print_hits(resp: dict[str, Any], console: Any, width: int) -> None:
         console.print(Text(meta, style="cyan"))
         places = [p.get("name") for p in src.get("places") or [] if isinstance(p, dict) and p.get("name")]
         if places:
-            for line in render_text("، ".join(dict.fromkeys(places)), width, style="green"):
+            for line in render_text("، ".join(dict.fromkeys(places)), width, style="green", visual=visual):
                 console.print(line, justify=line.justify)
         for frag in hl.get("body", []):
-            for line in render_text("… " + frag.strip() + " …", width):
+            for line in render_text("… " + frag.strip() + " …", width, visual=visual):
                 console.print(line, justify=line.justify)
         if src.get("url"):
             console.print(Text(src["url"], style="blue underline"))
@@ -193,8 +193,9 @@ def print_hits(resp: dict[str, Any], console: Any, width: int) -> None:
 @click.option("--since", help="Only articles published since: 7d, 12h, 2w or an ISO date.")
 @click.option("--size", default=10, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (logical order).")
+@click.option("--bidi", type=click.Choice(["logical", "visual"]), default=None, help=BIDI_OPTION_HELP)
 def search_cmd(query: tuple[str, ...], topics: tuple[str, ...], sources: tuple[str, ...],
-               places: tuple[str, ...], since: str | None, size: int, as_json: bool) -> None:
+               places: tuple[str, ...], since: str | None, size: int, as_json: bool, bidi: str | None) -> None:
     """Search indexed articles (Arabic-aware), newest first.
 
     Example: rasid search كيميائي --topic chemical_weapons --since 30d
@@ -227,4 +228,4 @@ def search_cmd(query: tuple[str, ...], topics: tuple[str, ...], sources: tuple[s
         return
     width = min(shutil.get_terminal_size((100, 24)).columns, 120) - 2
     console = Console(highlight=False, width=width + 2)
-    print_hits(resp, console, width)
+    print_hits(resp, console, width, visual_order(bidi))

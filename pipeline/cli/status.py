@@ -280,19 +280,21 @@ def judge_status(st: dict, *, max_lag: int = 10_000, previous: dict | None = Non
     return problems
 
 
-def render_status(st: dict, problems: list[str]) -> None:
+def status_view(st: dict, problems: list[str]) -> Any:
+    """The report as one rich renderable (printed by ``rasid status``, redrawn by ``--watch``)."""
+    from rich.console import Group
     from rich.table import Table
 
-    c = make_console()
+    parts: list[Any] = []
     ok = "[green]ok[/]"
     bad = "[bold red]DOWN[/]"
     k, e = st["kafka"], st["elasticsearch"]
-    c.print(f"[bold]Rasid status[/] namespace [cyan]{st['namespace']}[/] at {st['at']}")
-    c.print(f"Kafka {k['bootstrap']}: {ok if k['ok'] else bad}" + (f" ({k.get('brokers')} broker(s))" if k["ok"] else f" {k.get('error', '')}"))
-    c.print(f"Elasticsearch {e['url']}: {ok if e['ok'] else bad} " + (e.get("status") or e.get("error", "")))
+    parts.append(f"[bold]Rasid status[/] namespace [cyan]{st['namespace']}[/] at {st['at']}")
+    parts.append(f"Kafka {k['bootstrap']}: {ok if k['ok'] else bad}" + (f" ({k.get('brokers')} broker(s))" if k["ok"] else f" {k.get('error', '')}"))
+    parts.append(f"Elasticsearch {e['url']}: {ok if e['ok'] else bad} " + (e.get("status") or e.get("error", "")))
     for name, comp in st.get("components", {}).items():
         n = comp["members"]
-        c.print(f"{name.capitalize()} (group {comp['group']}): " + (f"[green]{n} live[/]" if n else "[yellow]none live[/]"))
+        parts.append(f"{name.capitalize()} (group {comp['group']}): " + (f"[green]{n} live[/]" if n else "[yellow]none live[/]"))
     if st["topics"]:
         t = Table(title="Topics", title_justify="left")
         for col in ("topic", "partitions", "end offset", "retained"):
@@ -302,7 +304,7 @@ def render_status(st: dict, problems: list[str]) -> None:
                 t.add_row(name, str(info["partitions"]), str(info["end_offset"]), str(info["retained"]))
             else:
                 t.add_row(name, "[red]missing[/]", "", "")
-        c.print(t)
+        parts.append(t)
     if st["groups"]:
         t = Table(title="Consumer groups", title_justify="left")
         for col in ("group", "state", "members", "topic", "lag"):
@@ -312,14 +314,14 @@ def render_status(st: dict, problems: list[str]) -> None:
             for i, (tn, parts) in enumerate(topics.items()):
                 lag = sum(p["lag"] for p in parts.values())
                 t.add_row(g if i == 0 else "", str(info["state"]) if i == 0 else "", str(info["members"]) if i == 0 else "", tn, str(lag))
-        c.print(t)
+        parts.append(t)
     if e.get("indices") is not None:
         t = Table(title=f"Elasticsearch indices (alias docs: {e.get('alias_docs')})", title_justify="left")
         for col in ("index", "docs", "size", "health"):
             t.add_column(col, justify="right" if col == "docs" else "left")
         for name, info in e["indices"].items():
             t.add_row(name, str(info["docs"]), str(info["size"]), str(info["health"]))
-        c.print(t)
+        parts.append(t)
     win = f"last {st['window_s'] // 60} min"
     if st["sources"]:
         t = Table(title=f"Sources ({win})", title_justify="left")
@@ -335,20 +337,65 @@ def render_status(st: dict, problems: list[str]) -> None:
                 errs = info.get("connector_errors") or {}
                 row += [str(info.get("last_success") or "-"), ", ".join(f"{k}={v}" for k, v in errs.items()) or "-"]
             t.add_row(*row)
-        c.print(t)
+        parts.append(t)
     cm = st.get("connectors_metrics")
     if cm and not cm["ok"]:
-        c.print(f"[yellow]connectors metrics at {cm['url']} unavailable: {cm['error']}[/]")
+        parts.append(f"[yellow]connectors metrics at {cm['url']} unavailable: {cm['error']}[/]")
     d = st["deadletters"]
-    c.print(f"Dead letters: {d['last_window']} in the {win} ({d['total']} retained)")
+    parts.append(f"Dead letters: {d['last_window']} in the {win} ({d['total']} retained)")
     for k2, n in d["by_stage_reason"].items():
-        c.print(f"  {k2}: {n}")
+        parts.append(f"  {k2}: {n}")
     if problems:
-        c.print("[bold red]UNHEALTHY[/]")
+        parts.append("[bold red]UNHEALTHY[/]")
         for p in problems:
-            c.print(f"  - {p}")
+            parts.append(f"  - {p}")
     else:
-        c.print("[bold green]HEALTHY[/]")
+        parts.append("[bold green]HEALTHY[/]")
+    return Group(*parts)
+
+
+def render_status(st: dict, problems: list[str]) -> None:
+    make_console().print(status_view(st, problems))
+
+
+def watch_status(settings: Settings, *, window: str, max_lag: int, timeout_s: float, cm_url: str | None,
+                 interval_s: float) -> None:
+    """``rasid status --watch``: the status block of the running processes (their /metrics, when
+    RASID_METRICS_PORT is set) above the full report, redrawn in place with rich's Live."""
+    from rich.console import Group
+    from rich.live import Live
+
+    from pipeline.cli import live
+    from pipeline.cli.view import visual_order
+    from pipeline.core.metrics import metrics_port_for
+    from pipeline.stream.es import es_client
+
+    base = settings.metrics_port
+    urls = ([f"http://127.0.0.1:{metrics_port_for(base, 'connectors')}/metrics"]
+            + [f"http://127.0.0.1:{metrics_port_for(base, 'worker', i)}/metrics" for i in range(8)]) if base else []
+    es = es_client(settings)
+    prev = None
+    visual = visual_order()
+
+    def frame() -> Any:
+        nonlocal prev
+        now = datetime.now(timezone.utc)
+        st = collect_status(settings, window=now - parse_since(window, now), timeout_s=timeout_s,
+                            connectors_metrics=cm_url or connectors_metrics_url(settings))
+        cur = live.take(settings, urls, es, prev)
+        view = Group(live.block(prev, cur, visual), status_view(st, judge_status(st, max_lag=max_lag)))
+        prev = cur
+        return view
+
+    try:
+        with Live(frame(), console=make_console(), refresh_per_second=1, screen=False) as lv:
+            while True:
+                time.sleep(interval_s)
+                lv.update(frame())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        es.close()
 
 
 @click.command("status")
@@ -360,9 +407,15 @@ def render_status(st: dict, problems: list[str]) -> None:
 @click.option("--connectors-metrics", "cm_url", metavar="URL",
               help="The connectors' /metrics URL, for last successful poll and errors per source "
                    "(default: this host's RASID_METRICS_PORT when set).")
-def status_cmd(as_json, window, max_lag, sample, timeout_s, cm_url):
+@click.option("--watch", is_flag=True, help="A live view, redrawn every --interval seconds, until Ctrl-C.")
+@click.option("--interval", type=float, default=5.0, show_default=True, help="Seconds between redraws of --watch.")
+def status_cmd(as_json, window, max_lag, sample, timeout_s, cm_url, watch, interval):
     """Health of Kafka, Elasticsearch, workers and sources; exits 1 when something is unhealthy."""
     settings = get_settings()
+    if watch:
+        watch_status(settings, window=window, max_lag=max_lag, timeout_s=timeout_s, cm_url=cm_url,
+                     interval_s=interval)
+        return
     cm_url = cm_url or connectors_metrics_url(settings)
     now = datetime.now(timezone.utc)
     w = now - parse_since(window, now)

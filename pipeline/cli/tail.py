@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Iterator
 import click
 from pipeline.core.settings import get_settings
-from pipeline.cli.view import View, make_console, print_view, make_view, parse_since, topic_kind, topic_name, view_matches
+from pipeline.cli.view import BIDI_OPTION_HELP, visual_order, View, make_console, print_view, make_view, parse_since, topic_kind, topic_name, view_matches
 from pipeline.core.kafka import kafka_consumer, offsets_at, read_range, topic_partitions
 
 
@@ -20,7 +20,7 @@ from pipeline.core.kafka import kafka_consumer, offsets_at, read_range, topic_pa
 @click.option("--topic-id", "topic_id", metavar="ID", help="Only articles classified with this topic id.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (logical order), for piping.")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=None, help="Print at most N records (default 20 without --follow/--from-beginning/--since).")
-@click.option("--bidi/--no-bidi", default=None, help="Reorder Arabic for the terminal (default: when stdout is a terminal).")
+@click.option("--bidi", type=click.Choice(["logical", "visual"]), default=None, help=BIDI_OPTION_HELP)
 def tail_cmd(topic, follow, from_beginning, since, source, topic_id, as_json, limit, bidi):
     """Print records of TOPIC (raw, articles, deadletter, seen) of the namespace.
 
@@ -34,8 +34,7 @@ def tail_cmd(topic, follow, from_beginning, since, source, topic_id, as_json, li
         raise click.UsageError("--from-beginning and --since exclude each other")
     if topic_id and kind != "articles":
         raise click.UsageError("--topic-id applies to the articles topic")
-    if bidi is None:
-        bidi = sys.stdout.isatty()
+    bidi = visual_order(bidi)
     console = make_console()
     consumer = kafka_consumer(settings, max_partition_fetch_bytes=max(settings.kafka_max_message_bytes, 1_048_576))
     try:

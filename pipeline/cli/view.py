@@ -108,6 +108,21 @@ def view_matches(v: View, source: str | None = None, topic_id: str | None = None
     return True
 
 
+def visual_order(asked: str | None = None, stream: Any = None) -> bool:
+    """Reorder Arabic into visual order? Only when asked (``--bidi visual`` or ``RASID_BIDI=visual``)
+    and the output is a terminal: copied, piped or grepped text always stays in logical order."""
+    if asked is None:
+        from pipeline.core.settings import get_settings
+
+        asked = get_settings().bidi
+    stream = stream if stream is not None else sys.stdout
+    return asked == "visual" and hasattr(stream, "isatty") and stream.isatty()
+
+
+BIDI_OPTION_HELP = ("Arabic order on the terminal: logical (default; terminals that run the bidi algorithm "
+                    "themselves) or visual (reordered for terminals without bidi). Piped output is always logical.")
+
+
 def rtl(text: str | None, enabled: bool = True) -> str:
     """Visual order for a terminal without bidi support: only text holding Arabic is reordered."""
     if not text:

@@ -38,11 +38,11 @@ def worker_cmd(web_port: int | None, data_dir: str | None, agents_spec: str, met
     index into Elasticsearch (index). Start several, each with its own --web-port and --data-dir,
     up to the partition count."""
     settings = get_settings()
-    setup_logging(settings.log_level, settings.log_json)
+    setup_logging(settings.log_level, settings.log_as_json)
     names = parse_agents(agents_spec)
     port = settings.metrics_port if metrics_port is None else metrics_port
     if port:
-        serve_metrics(port)
+        serve_metrics(port, settings.metrics_bind)
     if data_dir:
         Path(data_dir).mkdir(parents=True, exist_ok=True)
     app = create_app(settings, names, web_port=web_port, data_dir=data_dir)

@@ -1,13 +1,26 @@
-"""Structured logging: one JSON object per line with stable fields (stage, source, article_id)."""
+"""Logs: lines for people on a terminal, JSON lines for machines.
+
+JSON (one object per line, stable fields such as stage, source, article_id) when stdout is not a
+terminal or ``RASID_LOG_FORMAT=json`` (docker-compose sets it); on a terminal a short line: time,
+level, component, message and the few fields that matter. The libraries' own INFO chatter (faust,
+aiokafka, Elasticsearch's transport, httpx, trafilatura) shows only with ``RASID_LOG_LEVEL=debug``.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import sys
 from datetime import datetime, timezone
+from typing import Any
 
 _STD = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime", "taskName"}
+# libraries whose INFO lines are theirs, not Rasid's: WARNING and above unless debugging
+LIBRARIES = ("faust", "mode", "aiokafka", "kafka", "elastic_transport", "elasticsearch", "httpx", "httpcore",
+             "trafilatura", "htmldate", "courlan", "urllib3", "asyncio")
+# fields a console line shows after the message, in this order (the rest stay in JSON logs)
+CONSOLE_FIELDS = ("source", "reason", "child", "topic", "partition", "offset", "url", "title")
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,17 +39,49 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
-def setup_logging(level: str = "INFO", json_lines: bool = True) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if json_lines:
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    for noisy in ("kafka", "aiokafka", "elastic_transport", "httpx", "httpcore", "trafilatura", "htmldate"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+class ConsoleFormatter(logging.Formatter):
+    """``12:04:05 WARN  connectors  endpoint failed  source=npa reason=http_503``"""
+
+    LEVELS = {"DEBUG": "DEBUG", "INFO": "INFO ", "WARNING": "WARN ", "ERROR": "ERROR", "CRITICAL": "CRIT "}
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        name = record.name.removeprefix("rasid.")
+        fields = [f"{k}={getattr(record, k)}" for k in CONSOLE_FIELDS
+                  if getattr(record, k, None) not in (None, "") and k not in record.getMessage()]
+        line = f"{when} {self.LEVELS.get(record.levelname, record.levelname)} {name:<11} {record.getMessage()}"
+        if fields:
+            line += "  " + " ".join(fields)
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def wants_json(log_format: str, stream: Any = None) -> bool:
+    """``json``/``console`` as set; ``auto``: JSON unless the stream (stdout) is a terminal."""
+    if log_format in ("json", "console"):
+        return log_format == "json"
+    stream = stream if stream is not None else sys.stdout
+    return not (hasattr(stream, "isatty") and stream.isatty())
+
+
+def logging_config(level: str = "INFO", as_json: bool = True) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` for Rasid's processes (faust workers take it too)."""
+    level = level.upper()
+    formatter = {"()": f"{__name__}.{'JsonFormatter' if as_json else 'ConsoleFormatter'}"}
+    quiet = "DEBUG" if level == "DEBUG" else "WARNING"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": formatter},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "default"}},
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {name: {"level": quiet} for name in LIBRARIES},
+    }
+
+
+def setup_logging(level: str = "INFO", as_json: bool = True) -> None:
+    logging.config.dictConfig(logging_config(level, as_json))
 
 
 def get_logger(name: str) -> logging.Logger:

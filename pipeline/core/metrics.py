@@ -21,6 +21,10 @@ FETCH_LATENCY = Histogram(
 FETCH_STATUS = Counter("rasid_fetch_status_total", "HTTP responses by status", ["source", "status"])
 CONNECTOR_ERRORS = Counter("rasid_connector_errors_total", "Connector errors", ["source", "reason"])
 SOURCE_LAST_SUCCESS = Gauge("rasid_source_last_success_timestamp", "Last successful poll", ["source"])
+SOURCE_LAST_ARTICLE = Gauge("rasid_source_last_article_timestamp", "Last new article produced", ["source"])
+SOURCE_ARTICLE_GAP = Gauge("rasid_source_article_gap_seconds",
+                           "Usual gap between a source's new articles (moving average)", ["source"])
+DEPENDENCY_UP = Gauge("rasid_dependency_up", "1 while this process reaches the dependency, else 0", ["dependency"])
 
 BULK_LATENCY = Histogram("rasid_bulk_seconds", "Elasticsearch bulk latency", buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10))
 BULK_RETRIES = Counter("rasid_bulk_retries_total", "Elasticsearch bulk retries", ["reason"])
@@ -48,7 +52,7 @@ def metrics_port_for(base: int, role: str, index: int = 0) -> int:
     return base + ROLE_PORT_OFFSET[role] + index if base else 0
 
 
-def serve_metrics(port: int) -> int:
+def serve_metrics(port: int, addr: str = "127.0.0.1") -> int:
     """Expose /metrics on ``port`` (0 = off); returns the port, or 0 when off or the port is taken.
 
     A taken port is logged, not fatal: losing a scrape target must not stop a worker.
@@ -56,7 +60,7 @@ def serve_metrics(port: int) -> int:
     if not port:
         return 0
     try:
-        start_http_server(port)
+        start_http_server(port, addr=addr)
     except OSError as e:
         import logging
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+
+from pipeline.core.log import wants_json
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -118,8 +120,27 @@ class Settings(BaseSettings):
 
     # Observability
     metrics_port: int = Field(0, ge=0, le=65535)  # 0 = off
-    log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
-    log_json: bool = True
+    metrics_bind: str = "127.0.0.1"  # /metrics has no auth: loopback unless a deployment opens it
+    log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")  # any case: "debug" works
+    log_format: str = Field("auto", pattern=r"^(auto|json|console)$")
+    # Arabic on a terminal: logical order (terminals that run the bidi algorithm: VTE, Konsole, mlterm,
+    # iTerm2) unless "visual" is asked for (old terminals); never reordered when stdout is not a terminal
+    bidi: str = Field("logical", pattern=r"^(logical|visual)$")  # auto: JSON unless stdout is a terminal
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, v: Any) -> Any:
+        return v.upper() if isinstance(v, str) and v.upper() in ("DEBUG", "INFO", "WARNING", "ERROR") else v
+
+    @field_validator("log_format", "bidi", mode="before")
+    @classmethod
+    def _lower_case(cls, v: Any) -> Any:
+        return v.lower() if isinstance(v, str) and v.lower() in ("auto", "json", "console", "logical", "visual") else v
+
+    @property
+    def log_as_json(self) -> bool:
+        """JSON log lines (``log_format``; ``auto``: unless stdout is a terminal)."""
+        return wants_json(self.log_format)
 
     @field_validator("kafka_bootstrap")
     @classmethod

@@ -19,6 +19,7 @@ changelog are internal: faust creates them. The delivery contract (produce, conf
 
 from __future__ import annotations
 
+import logging
 import socket
 from pathlib import Path
 from typing import Any, Iterable
@@ -27,10 +28,13 @@ import faust
 from faust.worker import Worker
 
 from pipeline.core.kafka import internal_topics, workers_group
+from pipeline.core.log import logging_config
 from pipeline.core.settings import Settings
 from pipeline.stream import commits, offsets
 from pipeline.stream.agents import AGENT_NAMES
 from pipeline.stream.agents import register as register_agents
+
+log = logging.getLogger("rasid.worker")
 
 
 class RasidApp(faust.App):
@@ -42,20 +46,14 @@ class RasidApp(faust.App):
     deadletter_topic: Any
     dedupe_topic: Any
     agent_names: tuple[str, ...] = ()
+    # faust's own service lines go to a faust logger (quiet unless RASID_LOG_LEVEL=debug), not this module's
+    logger = logging.getLogger("faust.app.rasid")
 
-
-def _logging_config(settings: Settings) -> dict[str, Any]:
-    fmt = {"()": "pipeline.core.log.JsonFormatter"} if settings.log_json else {
-        "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
-    quiet = {name: {"level": "WARNING"} for name in ("aiokafka", "kafka", "faust.transport", "mode")}
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"default": fmt},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "default"}},
-        "root": {"level": settings.log_level, "handlers": ["stderr"]},
-        "loggers": quiet,
-    }
+    def on_rebalance_end(self) -> None:
+        """After a rebalance's recovery: say so in Rasid's own words (faust's INFO lines are hidden)."""
+        super().on_rebalance_end()
+        log.info("worker ready: %d partition(s) assigned", len(self.consumer.assignment()),
+                 extra={"stage": "worker"})
 
 
 def create_app(
@@ -101,7 +99,7 @@ def create_app(
         # the assignor tells workers apart by this URL: one per worker, never shared
         canonical_url=f"http://{socket.gethostname()}:{port}",
         datadir=str(datadir),
-        logging_config=_logging_config(settings),
+        logging_config=logging_config(settings.log_level, settings.log_as_json),
         worker_redirect_stdouts=False,
     )
     app.settings = settings
@@ -124,6 +122,7 @@ def create_app(
 def run_worker(app: RasidApp) -> None:
     """Run a faust worker for ``app`` until SIGINT/SIGTERM."""
     s = app.settings
-    worker = Worker(app, loglevel=s.log_level, logging_config=_logging_config(s), redirect_stdouts=False, quiet=True)
+    worker = Worker(app, loglevel=s.log_level, logging_config=logging_config(s.log_level, s.log_as_json),
+                    redirect_stdouts=False, quiet=True)
     worker.spinner = None  # no terminal animation in logs (stdout is often a pipe or a file)
     worker.execute_from_commandline()

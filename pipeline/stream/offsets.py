@@ -88,8 +88,10 @@ class OffsetWatch:
         try:
             broker = await self.broker_offsets(tps) if tps else {}
             self.broker_committed = broker
+            metrics.DEPENDENCY_UP.labels(dependency="kafka").set(1)
         except Exception as e:  # noqa: BLE001 - the coordinator is moving: next round
             broker = None
+            metrics.DEPENDENCY_UP.labels(dependency="kafka").set(0)
             log.info("committed offsets not available from the broker: %s", e)
         busy, full = offsets_in_flight(app, consumer)
         repaired = 0

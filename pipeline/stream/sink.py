@@ -210,6 +210,8 @@ class BulkWriter:
                 ):
                     it = pending[done]
                     done += 1
+                    if done == 1:
+                        metrics.DEPENDENCY_UP.labels(dependency="elasticsearch").set(1)
                     op = next(iter(info.values()))
                     status = int(op.get("status", 500))
                     if ok:
@@ -241,6 +243,7 @@ class BulkWriter:
                     log.warning("bulk request failed (%s), will retry: %s", status, e.message,
                                 extra={"stage": STAGE})
             except TransportError as e:  # connection refused/reset, timeouts, TLS trouble
+                metrics.DEPENDENCY_UP.labels(dependency="elasticsearch").set(0)
                 reason = type(e).__name__.lower()
                 log.warning("Elasticsearch unreachable (%s), will retry: %s", type(e).__name__,
                             redact(str(e))[:300], extra={"stage": STAGE})

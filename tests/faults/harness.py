@@ -198,7 +198,7 @@ class Proc:
 
     def wait_ready(self, timeout: float = 90) -> None:
         """Until faust says the worker is ready (partitions assigned, tables recovered)."""
-        wait_until(lambda: self.logged("Worker ready"), timeout, what=f"{self.name} ready")
+        wait_until(lambda: self.logged("worker ready"), timeout, what=f"{self.name} ready")
 
     def log_tail(self, n: int = 40) -> str:
         try:
@@ -225,7 +225,7 @@ def base_env(settings: Settings, tmp: Path, **extra: Any) -> dict[str, str]:
         "RASID_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "RASID_ES_URL": settings.es_url,
         "RASID_LOG_LEVEL": "INFO",
-        "RASID_LOG_JSON": "true",
+        "RASID_LOG_FORMAT": "json",
         "RASID_PROCESS_POOL_SIZE": "1",
         "RASID_BULK_BACKOFF_S": "0.2",
         "RASID_BULK_BACKOFF_MAX_S": "2",

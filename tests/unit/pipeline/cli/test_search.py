@@ -20,7 +20,7 @@ from pipeline.cli.search import (
     render_text,
     since_to_range,
     split_highlight,
-    visual_lines,
+    wrapped_lines,
 )
 
 
@@ -64,7 +64,7 @@ def test_split_highlight():
 
 def test_visual_lines_wrap_in_logical_order_then_reorder():
     text = "قال الدفاع المدني السوري إن قصفا استهدف مدينة إدلب صباح اليوم وأوقع ضحايا مدنيين"
-    lines = visual_lines(text, 30)
+    lines = wrapped_lines(text, 30, visual=True)
     assert len(lines) > 1
     # each visual line is the bidi display of one logical line, first logical words on the first line
     assert lines[0] == get_display(lines and __import__("textwrap").wrap(text, 30)[0])
@@ -72,8 +72,29 @@ def test_visual_lines_wrap_in_logical_order_then_reorder():
     assert "".join(reversed(lines[0])).startswith("قال")
 
 
+def test_lines_stay_in_logical_order_unless_visual_is_asked():
+    text = "قال الدفاع المدني السوري إن قصفا استهدف مدينة إدلب صباح اليوم"
+    assert wrapped_lines(text, 30) == __import__("textwrap").wrap(text, 30)
+    (line,) = render_text(f"هجوم {HL_PRE}كيماوي{HL_POST} على سوريا", 80)
+    assert line.plain == "هجوم كيماوي على سوريا" and line.justify == "left"
+    assert [line.plain[s.start:s.end] for s in line.spans] == ["كيماوي"]
+
+
+def test_visual_order_only_when_asked_and_on_a_terminal():
+    import io
+
+    from pipeline.cli.view import visual_order
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert visual_order("visual", Tty()) and not visual_order("logical", Tty())
+    assert not visual_order("visual", io.StringIO())  # piped: always logical
+
+
 def test_render_rtl_right_aligned_with_highlight():
-    (line,) = render_text(f"هجوم {HL_PRE}كيماوي{HL_POST} على دوما", 80)
+    (line,) = render_text(f"هجوم {HL_PRE}كيماوي{HL_POST} على دوما", 80, visual=True)
     assert line.justify == "right"
     assert line.plain == get_display("هجوم كيماوي على دوما")
     spans = [line.plain[s.start:s.end] for s in line.spans]
@@ -81,7 +102,7 @@ def test_render_rtl_right_aligned_with_highlight():
 
 
 def test_mixed_text_highlight_lands_on_the_term():
-    (line,) = render_text(f"تقرير OPCW عن {HL_PRE}report{HL_POST} اليوم", 80)
+    (line,) = render_text(f"تقرير OPCW عن {HL_PRE}report{HL_POST} اليوم", 80, visual=True)
     assert [line.plain[s.start:s.end] for s in line.spans] == ["report"]
 
 
@@ -106,11 +127,21 @@ def test_json_record_keeps_logical_order():
     json.dumps(rec, ensure_ascii=False)
 
 
-def test_terminal_output_is_visual_order():
+def _printed(visual: bool) -> str:
     buf = io.StringIO()
     console = Console(file=buf, width=100, color_system=None, highlight=False)
-    print_hits({"hits": {"total": {"value": 1, "relation": "eq"}, "hits": [HIT]}}, console, 90)
-    out = buf.getvalue()
-    assert get_display("هجوم كيماوي على دوما") in out
-    assert "هجوم كيماوي على دوما" not in out  # logical order would print backwards in a terminal
+    print_hits({"hits": {"total": {"value": 1, "relation": "eq"}, "hits": [HIT]}}, console, 90, visual)
+    return buf.getvalue()
+
+
+def test_terminal_output_is_logical_order_by_default():
+    out = _printed(visual=False)
+    assert "هجوم كيماوي على دوما" in out  # as written: copy, grep and bidi terminals get it right
+    assert get_display("هجوم كيماوي على دوما") not in out
     assert "chemical_weapons" in out and "https://e.org/1" in out and "1 article(s)" in out
+
+
+def test_visual_order_for_terminals_without_bidi():
+    out = _printed(visual=True)
+    assert get_display("هجوم كيماوي على دوما") in out
+    assert "هجوم كيماوي على دوما" not in out

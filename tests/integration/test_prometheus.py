@@ -1,0 +1,98 @@
+"""config/prometheus against real tools: promtool accepts the rules, and a real Prometheus scraping a
+real worker sees its metrics and fires RasidWorkerDown when the worker stops.
+
+Prometheus comes from Debian's package (on PATH, or fetched into the download cache by
+``devstack/prometheus.py``); the worker runs against the devstack in a namespace of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from devstack.prometheus import binaries
+from tests.faults.harness import free_port, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "config" / "prometheus" / "rules" / "rasid.yml"
+
+
+@pytest.fixture(scope="module")
+def tools() -> tuple[Path, Path]:
+    return binaries()  # fails saying why when Prometheus cannot be had
+
+
+def test_promtool_accepts_the_rules_and_the_configs(tools, tmp_path):
+    _, promtool = tools
+    out = subprocess.run([str(promtool), "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "SUCCESS" in out.stdout + out.stderr
+    local = ROOT / "config" / "prometheus" / "prometheus.local.yml"
+    out = subprocess.run([str(promtool), "check", "config", str(local)], capture_output=True, text=True, timeout=60,
+                         cwd=local.parent)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.loads(r.read())
+
+
+def test_a_real_prometheus_scrapes_a_worker_and_fires_worker_down(tools, make_settings, tmp_path):
+    prometheus, _ = tools
+    s = make_settings()
+    metrics_port, prom_port = free_port(), free_port()
+    env = {**os.environ, "RASID_NAMESPACE": s.namespace, "RASID_METRICS_PORT": str(metrics_port),
+           "RASID_WORKER_WEB_PORT": str(free_port()), "RASID_DATA_DIR": str(tmp_path / "faust"),
+           "RASID_PROCESS_POOL_SIZE": "1", "RASID_LOG_FORMAT": "json"}
+    worker = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker"], env=env, cwd=ROOT,
+                              stdout=(tmp_path / "worker.log").open("wb"), stderr=subprocess.STDOUT)
+    # the shipped rules, waiting no longer (`for: 0s`) so one scrape without an answer fires the alert
+    rules = tmp_path / "rules.yml"
+    rules.write_text(re.sub(r"for: \S+", "for: 0s", RULES.read_text()))
+    conf = tmp_path / "prometheus.yml"
+    conf.write_text(f"""
+global: {{scrape_interval: 1s, evaluation_interval: 1s}}
+rule_files: [{rules}]
+scrape_configs:
+  - job_name: rasid-workers
+    static_configs: [{{targets: ["127.0.0.1:{metrics_port}"]}}]
+""")
+    prom = subprocess.Popen([str(prometheus), f"--config.file={conf}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                             f"--web.listen-address=127.0.0.1:{prom_port}"],
+                            stdout=(tmp_path / "prometheus.log").open("wb"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{prom_port}/api/v1"
+    try:
+        def worker_up() -> bool:
+            try:
+                r = _get(f"{base}/query?query=up%7Bjob%3D%22rasid-workers%22%7D")["data"]["result"]
+            except OSError:
+                return False
+            return bool(r) and r[0]["value"][1] == "1"
+
+        wait_until(worker_up, 120, interval=1, what="Prometheus scraping the worker")
+        wait_until(lambda: _get(f"{base}/query?query=rasid_dependency_up")["data"]["result"], 60, interval=1,
+                   what="the worker's rasid_dependency_up in Prometheus")
+        assert not any(a["labels"]["alertname"] == "RasidWorkerDown" for a in _get(f"{base}/alerts")["data"]["alerts"])
+        worker.terminate()
+        worker.wait(60)
+
+        def fired() -> list:
+            return [a for a in _get(f"{base}/alerts")["data"]["alerts"]
+                    if a["labels"]["alertname"] == "RasidWorkerDown" and a["state"] == "firing"]
+
+        alerts = wait_until(fired, 60, interval=1, what="RasidWorkerDown firing")
+        assert alerts[0]["labels"]["severity"] == "critical"
+    finally:
+        for p in (worker, prom):
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
