@@ -49,6 +49,7 @@ class KafkaSetupError(SystemExit):
 def make_producer(settings: Settings) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap,
+        **settings.aiokafka_kwargs(),
         client_id=f"{settings.namespace}-connectors",
         acks="all",
         enable_idempotence=True,
@@ -157,6 +158,7 @@ class SeenStore:
     async def start(self) -> None:
         c = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap,
+            **self.settings.aiokafka_kwargs(),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -305,6 +307,7 @@ class GroupCoordinator:
         self.own.owned = set()
         c = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap,
+            **self.settings.aiokafka_kwargs(),
             group_id=self.group_id,
             client_id=f"{self.settings.namespace}-connectors-group",
             enable_auto_commit=False,

@@ -10,6 +10,7 @@ import click
 
 from pipeline.core.log import setup_logging
 from pipeline.core.settings import get_settings
+from pipeline.stream.health import check_kafka, wait_until_up
 
 
 @click.command("connect")
@@ -27,6 +28,7 @@ def connect_cmd(source_ids: tuple[str, ...], once: bool, no_coordinate: bool) ->
 
     settings = get_settings()
     setup_logging(settings.log_level, settings.log_as_json)
+    wait_until_up(lambda: check_kafka(settings), "the connectors start once it answers")
     metrics.serve_metrics(metrics.metrics_port_for(settings.metrics_port, "connectors"), settings.metrics_bind)
 
     async def main() -> dict:

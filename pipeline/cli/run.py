@@ -32,6 +32,7 @@ from pipeline.core.metrics import metrics_port_for
 from pipeline.core.retry import backoff_delay
 from pipeline.core.settings import Settings
 from pipeline.stream.pool import pool_size_per_worker
+from pipeline.stream.health import check_elasticsearch, check_kafka, wait_until_up_async
 from pipeline.stream.namespace import setup_namespace
 
 log = get_logger("rasid.run")
@@ -45,49 +46,6 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
         pass
-
-
-# --------------------------------------------------------------------- startup checks
-
-def check_kafka(settings: Settings, timeout: float = 3.0) -> str | None:
-    """None when a bootstrap broker accepts connections, else a message saying what to do."""
-    for part in settings.kafka_bootstrap.split(","):
-        host, _, port = part.strip().rpartition(":")
-        try:
-            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-                return None
-        except OSError:
-            continue
-    return (f"Kafka at {settings.kafka_bootstrap} is not reachable — start it with `rasid devstack up` "
-            "or set RASID_KAFKA_BOOTSTRAP")
-
-
-def check_elasticsearch(settings: Settings, timeout: float = 5.0) -> str | None:
-    """None when Elasticsearch answers, else a message saying what is wrong and what to do."""
-    from elasticsearch import ApiError, AuthenticationException, Elasticsearch, TransportError
-
-    from pipeline.stream.es import describe_es
-
-    url = describe_es(settings)["url"]
-    kw = settings.es_client_kwargs()
-    kw.update(request_timeout=timeout, max_retries=0)
-    es = Elasticsearch(**kw)
-    try:
-        info = es.info()
-        major = int(str(info["version"]["number"]).split(".")[0])
-        if major != 8:
-            return f"Elasticsearch at {url} is version {info['version']['number']}; Rasid needs 8.x"
-        return None
-    except AuthenticationException:
-        return (f"Elasticsearch at {url} refused the credentials — set RASID_ES_USERNAME/RASID_ES_PASSWORD "
-                "or RASID_ES_API_KEY")
-    except TransportError as e:
-        return (f"Elasticsearch at {url} is not reachable ({type(e).__name__}) — start it with "
-                "`rasid devstack up` or set RASID_ES_URL")
-    except ApiError as e:
-        return f"Elasticsearch at {url} answered {e.status_code}: {e.message}"
-    finally:
-        es.close()
 
 
 # --------------------------------------------------------------------- children
@@ -137,9 +95,10 @@ def child_specs(settings: Settings, workers: int, connectors: bool,
 
 class Supervisor:
     def __init__(self, specs: list[ChildSpec], *, grace_s: float = 30.0, backoff_s: float = 1.0,
-                 backoff_max_s: float = 60.0, status: Any = None) -> None:
+                 backoff_max_s: float = 60.0, background: list[Any] | None = None) -> None:
         self.children = [Child(s) for s in specs]
-        self.status = status  # an async callable printing the status block, run every status_interval
+        # async callables taking the stopping event: the status block, a deferred namespace setup
+        self.background = background or []
         self.grace_s = grace_s
         self.backoff_s = backoff_s
         self.backoff_max_s = backoff_max_s
@@ -219,8 +178,7 @@ class Supervisor:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, sig)
         watchers = [asyncio.create_task(self._watch(c)) for c in self.children]
-        if self.status is not None:
-            watchers.append(asyncio.create_task(self.status(self.stopping)))
+        watchers += [asyncio.create_task(task(self.stopping)) for task in self.background]
         await self.stopping.wait()
         await self._shutdown()
         for w in watchers:
@@ -229,6 +187,22 @@ class Supervisor:
 
 
 # --------------------------------------------------------------------- the status block
+
+def setup_when_up(settings: Settings) -> Any:
+    """A task creating the namespace's topics and index template once Kafka and Elasticsearch answer
+    (``rasid run`` started during an outage)."""
+
+    async def run(stopping: asyncio.Event) -> None:
+        for check in (check_kafka, check_elasticsearch):
+            h = await wait_until_up_async(lambda c=check: c(settings), "the namespace is set up once it answers",
+                                          stop=stopping.is_set)
+            if not h.up:
+                return
+        await asyncio.to_thread(setup_namespace, settings)
+        log.info("namespace set up", extra={"stage": "run"})
+
+    return run
+
 
 def free_port_block(n: int, host: str = "127.0.0.1") -> int:
     """A base port with ``n`` free ports from it (connectors on the base, worker i on base + 1 + i)."""
@@ -302,13 +276,24 @@ def run_cmd(workers: int, no_connectors: bool, source_ids: tuple[str, ...], grac
 
     settings = get_settings()
     setup_logging(settings.log_level, settings.log_as_json)
-    problems = [p for p in (check_kafka(settings), check_elasticsearch(settings)) if p]
-    if problems:
-        for p in problems:
-            click.echo(f"rasid run: {p}", err=True)
+    kafka, es = check_kafka(settings), check_elasticsearch(settings)
+    refused = [h for h in (kafka, es) if h.state == "refused"]
+    if refused:  # waiting cannot fix wrong credentials or a wrong server
+        for h in refused:
+            click.echo(f"rasid run: {h.message}", err=True)
         raise SystemExit(2)
+    if not kafka.up:
+        log.warning("%s; starting anyway: connectors and workers wait for it and retry with backoff", kafka.message,
+                    extra={"stage": "run", "dependency": "kafka"})
+    if not es.up:
+        log.warning("%s; starting anyway: the connectors keep producing to Kafka, the workers index what waits "
+                    "there once it answers", es.message, extra={"stage": "run", "dependency": "elasticsearch"})
+    background = []
     if not skip_init:
-        setup_namespace(settings)
+        if kafka.up and es.up:
+            setup_namespace(settings)
+        else:
+            background.append(setup_when_up(settings))
     extra: list[str] = []
     for s in source_ids:
         extra += ["--source", s]
@@ -321,5 +306,7 @@ def run_cmd(workers: int, no_connectors: bool, source_ids: tuple[str, ...], grac
     log.info("rasid run: %d worker(s)%s, namespace %s", workers, "" if no_connectors else " + connectors",
              settings.namespace, extra={"stage": "run"})
     status = status_printer(settings, workers, not no_connectors) if on_terminal else None
-    asyncio.run(Supervisor(specs, grace_s=grace, status=status).run())
+    if status is not None:
+        background.append(status)
+    asyncio.run(Supervisor(specs, grace_s=grace, background=background).run())
     log.info("rasid run stopped", extra={"stage": "run"})

@@ -9,9 +9,11 @@ import click
 
 from pipeline.core.log import setup_logging
 from pipeline.core.metrics import serve_metrics
+from pipeline.core.kafka import ensure_topics
 from pipeline.core.settings import get_settings
 from pipeline.stream.agents import AGENT_NAMES
 from pipeline.stream.app import create_app, run_worker
+from pipeline.stream.health import check_kafka, wait_until_up
 
 
 def parse_agents(spec: str) -> tuple[str, ...]:
@@ -40,6 +42,8 @@ def worker_cmd(web_port: int | None, data_dir: str | None, agents_spec: str, met
     settings = get_settings()
     setup_logging(settings.log_level, settings.log_as_json)
     names = parse_agents(agents_spec)
+    wait_until_up(lambda: check_kafka(settings), "the worker starts once it answers")
+    ensure_topics(settings)  # idempotent; a worker started during an outage may come before `rasid init`
     port = settings.metrics_port if metrics_port is None else metrics_port
     if port:
         serve_metrics(port, settings.metrics_bind)

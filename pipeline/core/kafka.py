@@ -47,6 +47,7 @@ def _kafka_client(cls_name: str, settings: Settings, timeout_s: float, **kw: Any
     try:
         return getattr(kafka, cls_name)(
             bootstrap_servers=_bootstrap(settings),
+            **settings.kafka_python_kwargs(),
             client_id="rasid-ops",
             bootstrap_timeout_ms=int(timeout_s * 1000),
             **kw,

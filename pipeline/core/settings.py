@@ -43,6 +43,12 @@ class Settings(BaseSettings):
 
     # Kafka
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # a secured cluster: TLS and/or SASL (the same settings reach faust, aiokafka and kafka-python clients)
+    kafka_security_protocol: str = Field("PLAINTEXT", pattern=r"^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$")
+    kafka_sasl_mechanism: str = Field("PLAIN", pattern=r"^(PLAIN|SCRAM-SHA-256|SCRAM-SHA-512)$")
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    kafka_ca_file: Path | None = None
     kafka_partitions: int = Field(4, ge=1, le=256)
     kafka_replication: int = Field(1, ge=1)
     kafka_max_message_bytes: int = Field(1_000_000, ge=10_000)
@@ -200,6 +206,32 @@ class Settings(BaseSettings):
     def kafka_compression_type(self) -> str | None:
         """``kafka_compression`` as Kafka clients take it (None = uncompressed)."""
         return None if self.kafka_compression == "none" else self.kafka_compression
+
+    def kafka_python_kwargs(self) -> dict[str, Any]:
+        """Security keyword arguments for kafka-python and aiokafka clients (same names in both)."""
+        kw: dict[str, Any] = {"security_protocol": self.kafka_security_protocol}
+        if self.kafka_security_protocol.startswith("SASL"):
+            kw.update(sasl_mechanism=self.kafka_sasl_mechanism, sasl_plain_username=self.kafka_username or "",
+                      sasl_plain_password=self.kafka_password.get_secret_value() if self.kafka_password else "")
+        if self.kafka_security_protocol.endswith("SSL") and self.kafka_ca_file:
+            kw["ssl_cafile"] = str(self.kafka_ca_file)
+        return kw
+
+    def aiokafka_kwargs(self) -> dict[str, Any]:
+        """Security keyword arguments for aiokafka clients (the connectors)."""
+        kw = {k: v for k, v in self.kafka_python_kwargs().items() if k != "ssl_cafile"}
+        ctx = self.kafka_ssl_context()
+        if ctx is not None:
+            kw["ssl_context"] = ctx
+        return kw
+
+    def kafka_ssl_context(self) -> Any:
+        """An SSL context for aiokafka and faust (None on a plaintext cluster)."""
+        if not self.kafka_security_protocol.endswith("SSL"):
+            return None
+        import ssl
+
+        return ssl.create_default_context(cafile=str(self.kafka_ca_file) if self.kafka_ca_file else None)
 
     def es_client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for (Async)Elasticsearch; secrets never leave this dict."""

@@ -56,6 +56,19 @@ class RasidApp(faust.App):
                  extra={"stage": "worker"})
 
 
+def _credentials(settings: Settings) -> Any:
+    """faust's credentials for a secured cluster (None on plaintext)."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    ctx = settings.kafka_ssl_context()
+    if protocol.startswith("SASL"):
+        return faust.SASLCredentials(username=settings.kafka_username or "",
+                                     password=settings.kafka_password.get_secret_value() if settings.kafka_password else "",
+                                     ssl_context=ctx, mechanism=settings.kafka_sasl_mechanism)
+    return faust.SSLCredentials(ctx)
+
+
 def create_app(
     settings: Settings,
     agents: Iterable[str] = AGENT_NAMES,
@@ -74,6 +87,7 @@ def create_app(
     app = RasidApp(
         workers_group(settings),
         broker=[f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")],
+        broker_credentials=_credentials(settings),
         processing_guarantee="at_least_once",
         autodiscover=False,
         key_serializer="raw",

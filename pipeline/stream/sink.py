@@ -38,11 +38,12 @@ from pipeline.core.errors import BadRecord
 from pipeline.stream.index import parse_article, to_action
 from pipeline.core.log import get_logger
 from pipeline.core.schema import DeadLetter, utcnow
+from pipeline.core.errors import OperatorError
 from pipeline.core.retry import backoff_delay, retry_forever
 from pipeline.core.settings import Settings
 from pipeline.core.urls import redact
 from pipeline.stream.delivery import Abandoned, Delivery
-from pipeline.stream.es import async_es_client, describe_es
+from pipeline.stream.es import async_es_client, describe_es, ensure_es
 
 log = get_logger("rasid.sink")
 STAGE = "index"
@@ -159,6 +160,7 @@ class BulkWriter:
         self._sleep = sleep
         self._should_stop = should_stop
         self._alias_indices: set[str] | None = None  # the alias's indices, looked up now and then
+        self._template_ready = False  # the namespace's index template checked (a worker may start before ES)
         self._alias_indices_at = 0.0
 
     async def _send_deadletter(self, item: Item, reason: str, detail: str, result: WriteResult) -> None:
@@ -175,6 +177,10 @@ class BulkWriter:
     async def write(self, items: Iterable[Item]) -> WriteResult:
         """Index ``items``; return only when each is indexed or dead-lettered."""
         result = WriteResult()
+        if not self._template_ready:  # never let a monthly index be created without the Arabic mappings
+            await self._until_done(lambda: asyncio.to_thread(ensure_es, self.settings), reason="setup",
+                                   what="the index template could not be checked", errors=(OperatorError,))
+            self._template_ready = True
         pending: list[Item] = []
         for it in items:
             metrics.RECEIVED.labels(stage=STAGE).inc()

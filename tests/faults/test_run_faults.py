@@ -98,7 +98,7 @@ def test_kill9_of_the_whole_rasid_run_then_restart(fault_ns, procs, fault_tmp):
         status = json.loads(st.stdout)
         tail = _cli(env, "tail", "articles", "-n", "3", "--json")
         tailed = [json.loads(line) for line in tail.stdout.splitlines()]
-        human = _cli(env, "tail", "articles", "-n", "3", "--bidi")
+        human = _cli(env, "tail", "articles", "-n", "3", "--bidi", "visual")
         from pipeline.core.metrics import metrics_port_for
 
         # `rasid run` gives each child its own RASID_METRICS_PORT (pipeline.core.metrics.metrics_port_for)

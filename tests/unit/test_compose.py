@@ -50,7 +50,8 @@ def _deps(service: dict) -> dict[str, str]:
 
 
 def test_startup_order_waits_for_health(services):
-    assert _deps(services["init"]) == {"kafka": "service_healthy", "elasticsearch": "service_healthy"}
+    # init logs in as the `rasid` user, which es-setup makes once Elasticsearch is healthy
+    assert _deps(services["init"]) == {"kafka": "service_healthy", "es-setup": "service_completed_successfully"}
     for app in ("connectors", "worker"):
         assert _deps(services[app]) == {"init": "service_completed_successfully"}
     assert _deps(services["kibana-setup"])["kibana"] == "service_healthy"
@@ -145,3 +146,22 @@ def test_shell_variables_are_escaped_from_compose(services):
         svc = services[name]
         script = "\n".join((svc.get("entrypoint") or []) + (svc.get("command") or []))
         assert "$${ELASTIC_PASSWORD}" in script, name
+
+
+def test_rasid_runs_as_its_own_least_privilege_user():
+    doc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    env = doc["x-rasid-env"]
+    assert env["RASID_ES_USERNAME"] == "rasid" and "ELASTIC_PASSWORD" not in env["RASID_ES_PASSWORD"]
+    setup = doc["services"]["es-setup"]["command"][-1]
+    assert "_security/role/rasid_writer" in setup and "_security/user/rasid" in setup
+    assert "superuser" not in setup and '"all"' not in setup
+    assert env["RASID_METRICS_BIND"] == "0.0.0.0" and "ports" not in doc["services"]["worker"]
+
+
+def test_prometheus_and_grafana_are_provisioned():
+    doc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    prom, graf = doc["services"]["prometheus"], doc["services"]["grafana"]
+    assert any("config/prometheus/rules" in v for v in prom["volumes"])
+    assert any("config/grafana/dashboards" in v for v in graf["volumes"])
+    dash = __import__("json").loads((ROOT / "config/grafana/dashboards/rasid.json").read_text())
+    assert len(dash["panels"]) >= 6

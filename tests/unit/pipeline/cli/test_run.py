@@ -11,7 +11,8 @@ import sys
 from click.testing import CliRunner
 
 from pipeline.core.settings import load_settings
-from pipeline.cli.run import ChildSpec, Supervisor, check_elasticsearch, check_kafka, child_specs, run_cmd
+from pipeline.cli.run import ChildSpec, Supervisor, child_specs, run_cmd
+from pipeline.stream.health import check_elasticsearch, check_kafka
 
 PY = sys.executable
 
@@ -88,25 +89,64 @@ def test_startup_checks_say_what_is_missing():
     s = load_settings(kafka_bootstrap=f"127.0.0.1:{port}", es_url=f"http://127.0.0.1:{port}")
     k = check_kafka(s, timeout=1)
     e = check_elasticsearch(s, timeout=1)
-    assert k == (f"Kafka at 127.0.0.1:{port} is not reachable — start it with `rasid devstack up` "
-                 "or set RASID_KAFKA_BOOTSTRAP")
-    assert e.startswith(f"Elasticsearch at http://127.0.0.1:{port} is not reachable")
-    assert "rasid devstack up" in e and "RASID_ES_URL" in e
+    assert k.state == "down" and k.message == (f"Kafka at 127.0.0.1:{port} is not reachable — start it with "
+                                               "`rasid devstack up` or set RASID_KAFKA_BOOTSTRAP")
+    assert e.state == "down" and e.message.startswith(f"Elasticsearch at http://127.0.0.1:{port} is not reachable")
+    assert "rasid devstack up" in e.message and "RASID_ES_URL" in e.message
 
 
-def test_run_refuses_to_start_without_its_servers(monkeypatch):
+def test_wrong_credentials_are_refused_not_waited_for():
+    """A server that answers 'no' stops the job at start: waiting cannot fix credentials."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Refuse(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = b'{"error":{"type":"security_exception","reason":"unable to authenticate"},"status":401}'
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("X-elastic-product", "Elasticsearch")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        e = check_elasticsearch(load_settings(es_url=f"http://127.0.0.1:{srv.server_address[1]}"), timeout=2)
+    finally:
+        srv.shutdown()
+    assert e.state == "refused" and "refused the credentials" in e.message
+
+
+def test_run_starts_while_its_servers_are_down_and_says_what_it_will_do(monkeypatch, caplog):
     from pipeline.core.settings import get_settings
 
     port = _closed_port()
     monkeypatch.setenv("RASID_KAFKA_BOOTSTRAP", f"127.0.0.1:{port}")
     monkeypatch.setenv("RASID_ES_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("RASID_LOG_FORMAT", "json")
+    started = {}
+
+    async def fake_run(self):
+        started["children"] = [c.spec.name for c in self.children]
+        started["background"] = len(self.background)
+
+    monkeypatch.setattr(Supervisor, "run", fake_run)
     get_settings.cache_clear()
     try:
-        res = CliRunner().invoke(run_cmd, [])
+        with caplog.at_level(logging.WARNING, logger="rasid.run"):
+            res = CliRunner().invoke(run_cmd, [])
     finally:
         get_settings.cache_clear()
-    assert res.exit_code == 2
-    assert "Kafka at" in res.output and "Elasticsearch at" in res.output
+    assert res.exit_code == 0, res.output
+    assert started == {"children": ["worker-0", "connectors"], "background": 1}  # the deferred setup
+    warned = res.output  # the JSON log lines (stderr, captured with the output)
+    assert "Kafka at" in warned and "connectors and workers wait for it" in warned
+    assert "Elasticsearch at" in warned and "keep producing to Kafka" in warned
 
 
 def test_pool_size_shares_the_cores_among_workers():

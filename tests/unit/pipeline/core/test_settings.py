@@ -115,3 +115,19 @@ def test_settings_are_frozen():
     s = load_settings()
     with pytest.raises(ValidationError):
         s.namespace = "other"  # type: ignore[misc]
+
+
+def test_secured_kafka_settings_reach_every_client():
+    from pipeline.stream.app import _credentials
+
+    plain = load_settings()
+    assert plain.kafka_python_kwargs() == {"security_protocol": "PLAINTEXT"} and _credentials(plain) is None
+    s = load_settings(kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism="SCRAM-SHA-512",
+                      kafka_username="rasid", kafka_password="s3cret")
+    kw = s.kafka_python_kwargs()
+    assert kw == {"security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
+                  "sasl_plain_username": "rasid", "sasl_plain_password": "s3cret"}
+    assert s.aiokafka_kwargs()["ssl_context"] is not None
+    creds = _credentials(s)
+    assert creds.username == "rasid" and creds.mechanism.value == "SCRAM-SHA-512"
+    assert "s3cret" not in repr(s)
