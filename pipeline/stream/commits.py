@@ -6,7 +6,9 @@ faust commits, per partition, up to the first gap in the offsets acked so far. U
 - **#606** (open; fix PR #707 not released): ``Consumer._new_offset`` guards a gap at the head of
   the acked list with ``min(acked) - committed > 1``; ``committed`` is already the *next* offset,
   so one missing message passes, and the guard is skipped while nothing is committed (faust keeps
-  offset 0 as None). Here: never commit past an offset that was not acked (:func:`new_offset`).
+  offset 0 as None); it also counts as acked the "gaps" it records when a delivered offset jumps
+  past the read offset (after a seek), which are messages still to come. Here: never commit past
+  an offset that was not acked, gaps not counted (:func:`new_offset`).
 - **#527** (open): an event is acked even when the agent raised. Rasid's agents never raise (see
   :mod:`pipeline.stream.delivery`); after a rebalance faust also skips *and acks* messages fetched
   in the old generation although the partition was sought back: such an ack is ignored here
@@ -105,29 +107,27 @@ def floor_of(consumer: Any, tp: Any) -> Optional[int]:
     return floors_of(consumer).get(tp)
 
 
-def fill_known_gaps(consumer: Any, tp: Any, acked: list[int]) -> None:
-    """Offsets faust knows to be absent from the log (e.g. transaction markers) count as acked."""
-    gap_for_tp = consumer._gap[tp]
-    if not gap_for_tp:
-        return
-    max_offset = max(acked)
-    candidates = sorted(gap_for_tp.overlap(0, max_offset), key=lambda x: x.begin)
-    if candidates:
-        filler: list[int] = []
-        for entry in candidates:
-            filler.extend(range(entry.begin, entry.end))
-        acked.extend(filler)
-        gap_for_tp.chop(0, max(filler[-1], max_offset + 1))
-
-
 def new_offset(self: Any, tp: Any) -> Optional[int]:
     """The offset to commit for ``tp``: one past the run of acked offsets that starts at the
-    first uncommitted offset; None while that offset is not acked (or not known)."""
+    first uncommitted offset; None while that offset is not acked (or not known).
+
+    faust's "gaps" are not counted as acked: faust records one whenever a delivered offset jumps
+    past the read offset (after a seek, or a fetch batch from before it), so a gap names offsets
+    that will be delivered and processed later, not offsets absent from the log (Rasid's topics
+    have no transaction markers and are not compacted). Counting them let the commit pass messages
+    not processed yet (#606) and, acked again on delivery, left duplicates in the list that cut
+    every commit to one offset. The gaps are dropped; a message never delivered is a hole the
+    offset watch finds and reads again (:mod:`pipeline.stream.offsets`)."""
     acked = self._acked[tp]
+    gaps = self._gap.get(tp)
+    if gaps:
+        gaps.clear()
     if not acked:
         return None
-    fill_known_gaps(self, tp, acked)
-    acked.sort()
+    if len(self._acked_index[tp]) != len(acked):  # duplicates: keep each offset once
+        acked[:] = sorted(set(acked))
+    else:
+        acked.sort()
     floor = floor_of(self, tp)
     if floor is None:
         return None
