@@ -35,7 +35,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devstack.outlet import Outlet, Route, article_html, rss_feed  # noqa: E402
+from devstack.outlet import Outlet, Route, allow_hosts, article_html, rss_feed  # noqa: E402
 
 RASID = str(Path(sys.executable).parent / "rasid")
 
@@ -98,7 +98,7 @@ def main() -> None:
     (tmp / "sources.yaml").write_text(yaml.safe_dump({"sources": sources}), encoding="utf-8")
     env = dict(os.environ, RASID_NAMESPACE=ns, RASID_SOURCES_FILE=str(tmp / "sources.yaml"),
                RASID_STATE_DIR=str(tmp / "state"), RASID_PER_HOST_DELAY_S="0", RASID_LOG_LEVEL="WARNING",
-               RASID_FETCH_CONCURRENCY="32")
+               RASID_FETCH_CONCURRENCY="32", RASID_FETCH_ALLOW_HOSTS=allow_hosts(*outlets))
     try:
         first = run_round(env)
         second = run_round(env)

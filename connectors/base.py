@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
-from selectolax.lexbor import LexborHTMLParser as HTMLParser
-
+from connectors.htmlsafe import parse_fragment
 from connectors.registry import Endpoint, Kind, Source
 from pipeline.core.urls import UnsafeURL, canonicalize, resolve
 from pipeline.core.schema import Listing
@@ -105,7 +104,9 @@ def html_to_text(fragment: str | None, limit: int = 1000) -> str | None:
     if not fragment:
         return None
     if "<" in fragment:
-        tree = HTMLParser(fragment)
+        tree = parse_fragment(fragment)
+        if tree is None:
+            return None
         for node in tree.css("script, style"):
             node.decompose()
         text = tree.text(separator=" ") if tree.body is None else tree.body.text(separator=" ")
@@ -118,5 +119,6 @@ def html_to_text(fragment: str | None, limit: int = 1000) -> str | None:
 def first_image(fragment: str | None) -> str | None:
     if not fragment or "<img" not in fragment:
         return None
-    node = HTMLParser(fragment).css_first("img[src]")
+    tree = parse_fragment(fragment)
+    node = tree.css_first("img[src]") if tree is not None else None
     return node.attributes.get("src") if node is not None else None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from pipeline.core.charset import Decoded, decode_html, looks_binary
+from connectors.htmlsafe import TooDeep, parse_html
 from connectors.http import Response
 from pipeline.core.urls import UnsafeURL, canonicalize, resolve, same_site
 from pipeline.core.errors import BadRecord
@@ -71,10 +72,16 @@ class Prepared:
 
 
 def prepare(resp: Response) -> Prepared:
-    """Decode, find the canonical URL and hash the visible text of an article response."""
+    """Decode, find the canonical URL and hash the visible text of an article response.
+
+    Raises ``BadRecord`` for a body that is no HTML page or is nested deeper than
+    ``MAX_HTML_DEPTH`` (parsed through ``connectors.htmlsafe``, so hostile markup costs linear time)."""
     check_article_response(resp)
     decoded = decode_html(resp.body, resp.headers.get("content-type"))
-    tree = HTMLParser(decoded.text)
+    try:
+        tree = parse_html(decoded.text)
+    except TooDeep as e:
+        raise BadRecord("too_deep", str(e)) from None
     canon = canonical_link(tree, resp.final_url) or resp.final_url
     try:
         canonical_url = canonicalize(canon)

@@ -2,14 +2,21 @@
 
 What it guarantees, per request:
 - only http(s) URLs without credentials; each redirect hop re-checked (followed by
-  hand, at most ``http_max_redirects``), optionally no private/loopback addresses;
+  hand, at most ``http_max_redirects``);
+- only globally routable addresses, checked where the connection is made, on every hop, and
+  the socket opened to the very address checked (``connectors.netguard``); a host listed in
+  ``RASID_FETCH_ALLOW_HOSTS`` is the one exception;
 - robots.txt obeyed for every hop (cached per host, ``robots_ttl_s``), Crawl-delay honoured;
-- at most ``per_host_concurrency`` requests in flight per host and request starts
-  spaced by ``per_host_delay_s``; an identifying User-Agent;
+- fairness: a request first waits for its host (at most ``per_host_concurrency`` in flight per
+  host, starts spaced by ``per_host_delay_s`` or Crawl-delay) and only then takes one of the
+  ``fetch_concurrency`` global slots, so a slow or Crawl-delayed host queues only its own requests;
 - connect/read timeouts plus an overall deadline (a trickling server cannot hold a slot);
-- the body streamed and abandoned past ``http_max_bytes`` (after content decoding,
-  so a gzip bomb is capped too);
+- the body streamed and abandoned past ``http_max_bytes``; at most one Content-Encoding layer
+  (gzip or deflate), inflated in bounded steps against the same cap (a gzip bomb never grows);
 - retries with exponential backoff and jitter on timeouts, 429 and 5xx, honouring Retry-After.
+
+Every refusal (address, URL, encoding, size) is a log line with its reason and a count in
+``rasid_fetch_refused_total{reason}``.
 """
 
 from __future__ import annotations
@@ -18,18 +25,20 @@ import asyncio
 import contextlib
 import email.utils
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from connectors.netguard import AddressRefused, GuardedTransport, Resolver
 from connectors.robots import RobotsRules, parse_robots, rules_for_status
-from pipeline.core.urls import UnsafeURL, check_url_syntax, host_of, is_private_address
+from pipeline.core.urls import UnsafeURL, check_url_syntax, host_of, redact
 from pipeline.core.log import get_logger
 from pipeline.core.retry import backoff_delay
-from pipeline.core.metrics import FETCH_LATENCY, FETCH_STATUS
+from pipeline.core.metrics import FETCH_LATENCY, FETCH_REFUSED, FETCH_STATUS
 from pipeline.core.settings import Settings
 
 log = get_logger("rasid.connectors.http")
@@ -46,6 +55,9 @@ ACCEPT = {
     "robots": "text/plain, */*;q=0.5",
 }
 ROBOTS_MAX_BYTES = 512_000
+ACCEPT_ENCODING = "gzip, deflate"  # what _Inflater decodes; anything else a server sends is refused
+# Refusals of the host itself (connectors.netguard, URL syntax): robots.txt cannot be asked for either.
+ADDRESS_REFUSALS = frozenset({"not_global_address", "unresolvable_host", "unix_socket", "unsafe_url"})
 
 
 class FetchError(Exception):
@@ -60,6 +72,7 @@ class FetchError(Exception):
         status: int | None = None,
         retry_after: float | None = None,
         detail: str = "",
+        refused: bool = False,
     ) -> None:
         super().__init__(f"{reason} {url[:300]}" + (f": {detail}" if detail else ""))
         self.reason = reason
@@ -68,6 +81,7 @@ class FetchError(Exception):
         self.status = status
         self.retry_after = retry_after
         self.detail = detail
+        self.refused = refused  # refused on purpose (address, URL, encoding, size), already logged and counted
 
 
 @dataclass
@@ -105,19 +119,89 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
+def refuse(reason: str, url: str, source: str, *, detail: str = "", status: int | None = None,
+           transient: bool = False) -> FetchError:
+    """A fetch refused on purpose: one log line with the reason, one count; returns the error to raise."""
+    FETCH_REFUSED.labels(reason).inc()
+    log.warning("fetch refused", extra={"stage": "fetch", "source": source, "url": redact(url[:300]),
+                                        "reason": reason, "detail": redact(detail[:300])})
+    return FetchError(reason, url, status=status, detail=detail, refused=True, transient=transient)
+
+
+class _Inflater:
+    """At most one Content-Encoding layer, inflated in bounded steps: never more than ``cap`` bytes out.
+
+    ``gzip, gzip`` (1.8 KB that would grow to 2 GB) is refused from the header; a single gzip
+    bomb stops at the cap, and no step inflates more than the room left under it."""
+
+    def __init__(self, header: str | None, cap: int) -> None:
+        codings = [c.strip().lower() for c in (header or "").split(",") if c.strip()]
+        codings = [c for c in codings if c != "identity"]
+        if len(codings) > 1:
+            raise ValueError("stacked_encoding")
+        coding = codings[0] if codings else ""
+        if coding not in ("", "gzip", "x-gzip", "deflate"):
+            raise ValueError("unsupported_encoding")
+        self.coding = coding
+        self.cap = cap
+        self.size = 0
+        self._first = True
+        self._d = None
+        if coding in ("gzip", "x-gzip"):
+            self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif coding == "deflate":
+            self._d = zlib.decompressobj()  # zlib-wrapped, as HTTP says; raw deflate tried on failure
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        """(bytes out, over the cap?); at most the room left under the cap is ever produced."""
+        room = self.cap - self.size
+        if self._d is None:
+            out = data
+        else:
+            try:
+                out = self._d.decompress(data, room + 1)
+            except zlib.error:
+                if not (self._first and self.coding == "deflate"):
+                    raise
+                self._d = zlib.decompressobj(-zlib.MAX_WBITS)
+                out = self._d.decompress(data, room + 1)
+        self._first = False
+        over = len(out) > room
+        out = out[:room] if over else out
+        self.size += len(out)
+        return out, over
+
+    def finish(self) -> tuple[bytes, bool]:
+        if self._d is None:
+            return b"", False
+        room = self.cap - self.size
+        out = self._d.flush(room + 1)
+        over = len(out) > room
+        out = out[:room] if over else out
+        self.size += len(out)
+        return out, over
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
 class _Host:
-    __slots__ = ("sem", "lock", "next_at", "active", "max_active")
+    __slots__ = ("sem", "next_at", "active", "max_active")
 
     def __init__(self, concurrency: int) -> None:
         self.sem = asyncio.Semaphore(concurrency)
-        self.lock = asyncio.Lock()
-        self.next_at = 0.0
+        self.next_at = 0.0  # the earliest start of the host's next request
         self.active = 0
         self.max_active = 0
 
 
 class PoliteClient:
-    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    """``transport``: tests only (an in-process httpx transport replaces the network, so there is no
+    address to check); ``resolver``: tests only (a fake DNS for the guarded transport)."""
+
+    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None,
+                 resolver: Resolver | None = None) -> None:
         self.settings = settings
         self.user_agent = settings.user_agent
         timeout = httpx.Timeout(
@@ -126,19 +210,25 @@ class PoliteClient:
             write=settings.http_read_timeout_s,
             pool=settings.http_connect_timeout_s + settings.http_read_timeout_s,
         )
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30)
+        if transport is None:
+            transport = GuardedTransport(allow=settings.fetch_allow, resolver=resolver, limits=limits)
         self._client = httpx.AsyncClient(
             timeout=timeout,
             follow_redirects=False,
             trust_env=False,
             transport=transport,
-            headers={"User-Agent": settings.user_agent, "Accept-Language": "ar, en;q=0.5"},
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30),
+            headers={"User-Agent": settings.user_agent, "Accept-Language": "ar, en;q=0.5",
+                     "Accept-Encoding": ACCEPT_ENCODING},
+            limits=limits,
         )
         # A trickling server answers every read just inside the read timeout; cap the whole exchange.
         self._deadline = settings.http_connect_timeout_s + 3 * settings.http_read_timeout_s
         self._hosts: dict[str, _Host] = {}
         self._robots: dict[str, RobotsRules] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
+        # Global slots, taken only once the host's own turn has come (see _slot).
+        self._gate = asyncio.Semaphore(settings.fetch_concurrency)
         self.requests = 0
 
     async def aclose(self) -> None:
@@ -167,22 +257,28 @@ class PoliteClient:
 
     @contextlib.asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
-        """Hold one of the host's concurrency slots, starting no sooner than the host's delay allows."""
+        """The host's turn first (one of its concurrency slots, no sooner than its delay allows), then
+        one global slot: waiting for a slow or Crawl-delayed host never holds a global slot."""
         h = self._host(host)
+        loop = asyncio.get_running_loop()
         async with h.sem:
-            loop = asyncio.get_running_loop()
-            async with h.lock:
+            while True:
+                wait = h.next_at - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)  # the host's spacing, holding no global slot
+                await self._gate.acquire()
                 now = loop.time()
-                wait = max(0.0, h.next_at - now)
-                h.next_at = max(now, h.next_at) + self.host_delay(host)
-            if wait:
-                await asyncio.sleep(wait)
+                if now >= h.next_at:  # still this request's turn once a global slot was free
+                    h.next_at = now + self.host_delay(host)
+                    break
+                self._gate.release()  # another request of the host started meanwhile: space again
             h.active += 1
             h.max_active = max(h.max_active, h.active)
             try:
                 yield
             finally:
                 h.active -= 1
+                self._gate.release()
 
     def max_active(self, host: str) -> int:
         return self._host(host).max_active
@@ -210,6 +306,8 @@ class PoliteClient:
             resp = await self._exchange(robots_url, kind="robots", source="robots", check_robots=False,
                                         max_bytes=ROBOTS_MAX_BYTES, redirects=5, truncate=True)
         except FetchError as e:
+            if e.reason in ADDRESS_REFUSALS:
+                raise  # the host itself is refused: nothing to cache, the request fails with that reason
             log.warning("robots.txt unavailable, host treated as disallowed for now",
                         extra={"stage": "fetch", "url": robots_url, "reason": e.reason})
             return rules_for_status(e.status, ttl=ttl)
@@ -276,12 +374,7 @@ class PoliteClient:
             try:
                 check_url_syntax(current)
             except UnsafeURL as e:
-                raise FetchError("unsafe_url", current, detail=e.reason) from None
-            host = host_of(current)
-            if self.settings.deny_private_networks:
-                hostname = urlsplit(current).hostname or ""
-                if await asyncio.to_thread(is_private_address, hostname):
-                    raise FetchError("private_address", current)
+                raise refuse("unsafe_url", current, source, detail=e.reason) from None
             if check_robots:
                 rules = await self.robots_for(current)
                 if not rules.allowed(current, self.user_agent):
@@ -296,7 +389,7 @@ class PoliteClient:
                 try:
                     check_url_syntax(nxt)
                 except UnsafeURL as e:
-                    raise FetchError("unsafe_redirect", nxt, detail=e.reason) from None
+                    raise refuse("unsafe_redirect", nxt, source, detail=e.reason) from None
                 current = nxt
                 continue
             elapsed = time.monotonic() - started
@@ -328,29 +421,49 @@ class PoliteClient:
                                 raise FetchError("redirect_without_location", url, status=status)
                             return status, kept, b"", loc
                         clen = r.headers.get("content-length")
-                        if clen and clen.isdigit() and int(clen) > cap and not truncate and "content-encoding" not in r.headers:
-                            raise FetchError("too_large", url, status=status, detail=f"content-length {clen}")
+                        try:
+                            inflater = _Inflater(r.headers.get("content-encoding"), cap)
+                        except ValueError as e:
+                            raise refuse(str(e), url, source, status=status,
+                                         detail=f"content-encoding {r.headers.get('content-encoding', '')[:100]}") from None
+                        if clen and clen.isdigit() and int(clen) > cap and not truncate and not inflater.coding:
+                            raise refuse("too_large", url, source, status=status, detail=f"content-length {clen}")
                         chunks: list[bytes] = []
-                        size = 0
-                        async for chunk in r.aiter_bytes():
-                            size += len(chunk)
-                            if size > cap:
-                                if truncate:
-                                    chunks.append(chunk[: cap - (size - len(chunk))])
+                        over = False
+                        if r.is_stream_consumed:
+                            # only an in-process transport (tests) hands over a body it already read and decoded
+                            inflater = _Inflater(None, cap)
+                            raws: Any = _once(r.content)
+                        else:
+                            raws = r.aiter_raw()
+                        try:
+                            async for raw in raws:
+                                out, over = inflater.feed(raw)
+                                chunks.append(out)
+                                if over:
                                     break
-                                raise FetchError("too_large", url, status=status, detail=f"over {cap} bytes")
-                            chunks.append(chunk)
+                            if not over:
+                                out, over = inflater.finish()
+                                chunks.append(out)
+                        except zlib.error as e:
+                            FETCH_STATUS.labels(source, "decoding_error").inc()
+                            raise refuse("decoding_error", url, source, status=status, detail=str(e)[:200]) from None
+                        if over and not truncate:
+                            raise refuse("too_large", url, source, status=status,
+                                         detail=f"over {cap} bytes" + (f" once inflated ({inflater.coding})"
+                                                                       if inflater.coding else ""))
                         return status, kept, b"".join(chunks), None
             except FetchError:
                 raise
             except (TimeoutError, httpx.TimeoutException) as e:
                 FETCH_STATUS.labels(source, "timeout").inc()
                 raise FetchError("timeout", url, transient=True, detail=type(e).__name__) from None
-            except httpx.DecodingError as e:
-                FETCH_STATUS.labels(source, "decoding_error").inc()
-                raise FetchError("decoding_error", url, detail=str(e)[:200]) from None
+            except AddressRefused as e:
+                FETCH_STATUS.labels(source, "refused").inc()
+                # a name that does not resolve may be a passing DNS failure: retried like a timeout
+                raise refuse(e.reason, url, source, detail=str(e), transient=e.reason == "unresolvable_host") from None
             except (httpx.InvalidURL, httpx.UnsupportedProtocol) as e:
-                raise FetchError("unsafe_url", url, detail=str(e)[:200]) from None
+                raise refuse("unsafe_url", url, source, detail=str(e)[:200]) from None
             except (httpx.TransportError, httpx.StreamError) as e:
                 FETCH_STATUS.labels(source, "network_error").inc()
                 raise FetchError("network_error", url, transient=True, detail=f"{type(e).__name__}: {e}"[:200]) from None

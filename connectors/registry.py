@@ -11,19 +11,65 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
+import regex
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.core.urls import UnsafeURL, check_url_syntax
+from pipeline.core.yamlfile import ConfigError, line_of, load_yaml_lines
 
 Kind = Literal["feed", "sitemap", "section"]
 _ID_RE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+# Bounds of the values a source may set. Intervals go down to 0.1 s for local test outlets:
+# politeness never rests on them (every request waits for per_host_delay_s and Crawl-delay).
+MIN_INTERVAL_S = 0.1
+MAX_POLL_INTERVAL_S = 86_400.0  # a day
+MAX_BACKOFF_INTERVAL_S = 7 * 86_400.0  # adaptive polling of a quiet or failing endpoint: a week at most
+MAX_ITEMS = 1_000  # newest links per endpoint per poll (a Google News sitemap holds 1,000)
+MAX_ENDPOINTS = 50  # feeds, sitemaps or sections of one source
+MAX_PATTERN_CHARS = 500
+# A `pattern` runs over every link of a section page (path+query, up to 4,096 characters): it must
+# answer within this budget on adversarial input, or it is refused at load (and cut at run time).
+PATTERN_BUDGET_S = 0.05
+
+
+def compile_pattern(pattern: str) -> regex.Pattern[str]:
+    """A section ``pattern`` compiled (the ``regex`` engine: its searches take a timeout)."""
+    return regex.compile(pattern, regex.VERSION0)
+
+
+def _adversarial_inputs(pattern: str) -> list[str]:
+    """Long runs of the characters the pattern names (and of usual URL characters), each ending in
+    a character that fails the match: what makes nested or overlapping quantifiers backtrack."""
+    chars = {c for c in pattern if c.isalnum() or c in "-_/.%~=&?"} | set("a0-/_.%ا")
+    out = []
+    for c in sorted(chars)[:40]:
+        out.append("/" + c * 4000 + "\x00")
+    for unit in ("a-", "-a", "/a", "a/", "a.", "%D8", "a1", "-0"):
+        out.append("/" + unit * (4000 // len(unit)) + "\x00")
+    return out
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` cannot be used as a section pattern, or None."""
+    if len(pattern) > MAX_PATTERN_CHARS:
+        return f"longer than {MAX_PATTERN_CHARS} characters"
+    try:
+        rx = compile_pattern(pattern)
+    except (regex.error, ValueError, OverflowError) as e:
+        return f"not a valid regular expression: {e}"
+    for s in _adversarial_inputs(pattern):
+        try:
+            rx.search(s, timeout=PATTERN_BUDGET_S)
+        except TimeoutError:
+            return (f"backtracks catastrophically (over {PATTERN_BUDGET_S * 1000:.0f} ms on a {len(s)}-character "
+                    "path): avoid nested or overlapping quantifiers such as (a+)+ or .*-.*-.*")
+    return None
 
 
 class RegistryError(SystemExit):
@@ -51,17 +97,16 @@ class Endpoint(BaseModel):
 class Section(Endpoint):
     """An HTML listing page; ``selector`` picks the article links, else ``pattern``/heuristic."""
 
-    selector: str | None = None  # CSS selector of <a> elements (or of containers holding one)
+    selector: str | None = Field(None, max_length=500)  # CSS selector of <a> elements (or of containers holding one)
     pattern: str | None = None  # regex an article URL's path(+query) must match
 
     @field_validator("pattern")
     @classmethod
     def _regex(cls, v: str | None) -> str | None:
         if v is not None:
-            try:
-                re.compile(v)
-            except re.error as e:
-                raise ValueError(f"not a valid regular expression: {e}") from None
+            problem = pattern_problem(v)
+            if problem:
+                raise ValueError(problem)
         return v
 
     @field_validator("selector")
@@ -94,15 +139,16 @@ class Source(BaseModel):
     language: str = Field("ar", pattern=r"^[a-z]{2}$")
     country: str | None = None
     enabled: bool = True
-    poll_interval: float = Field(300.0, gt=0)
-    min_interval: float | None = Field(None, gt=0)  # adaptive polling floor (default poll_interval/4)
-    max_interval: float | None = Field(None, gt=0)  # adaptive polling ceiling (default poll_interval*8)
-    max_items: int = Field(200, ge=1)  # newest links taken per endpoint per poll
+    poll_interval: float = Field(300.0, ge=MIN_INTERVAL_S, le=MAX_POLL_INTERVAL_S)
+    # adaptive polling floor (default poll_interval/4) and ceiling (default poll_interval*8)
+    min_interval: float | None = Field(None, ge=MIN_INTERVAL_S, le=MAX_POLL_INTERVAL_S)
+    max_interval: float | None = Field(None, ge=MIN_INTERVAL_S, le=MAX_BACKOFF_INTERVAL_S)
+    max_items: int = Field(200, ge=1, le=MAX_ITEMS)  # newest links taken per endpoint per poll
     track_updates: bool = False  # re-produce a seen article (update=True) when it changed
-    update_recheck_s: float = Field(3600.0, ge=0)  # how often a seen article may be re-checked
-    feeds: list[Endpoint] = Field(default_factory=list)
-    sitemaps: list[Endpoint] = Field(default_factory=list)
-    sections: list[Section] = Field(default_factory=list)
+    update_recheck_s: float = Field(3600.0, ge=0, le=30 * 86_400.0)  # how often a seen article may be re-checked
+    feeds: list[Endpoint] = Field(default_factory=list, max_length=MAX_ENDPOINTS)
+    sitemaps: list[Endpoint] = Field(default_factory=list, max_length=MAX_ENDPOINTS)
+    sections: list[Section] = Field(default_factory=list, max_length=MAX_ENDPOINTS)
 
     @field_validator("feeds", "sitemaps", "sections", mode="before")
     @classmethod
@@ -128,8 +174,8 @@ class Source(BaseModel):
         return self
 
     def interval_bounds(self) -> tuple[float, float]:
-        lo = self.min_interval if self.min_interval is not None else self.poll_interval / 4
-        hi = self.max_interval if self.max_interval is not None else self.poll_interval * 8
+        lo = self.min_interval if self.min_interval is not None else max(MIN_INTERVAL_S, self.poll_interval / 4)
+        hi = self.max_interval if self.max_interval is not None else min(MAX_BACKOFF_INTERVAL_S, self.poll_interval * 8)
         return lo, hi
 
     def endpoints(self) -> list[tuple[Kind, Endpoint]]:
@@ -170,7 +216,7 @@ class Registry(BaseModel):
         return [s for s in self.sources if s.enabled or include_disabled]
 
 
-def _explain(path: Path, raw: dict[str, Any], err: ValidationError) -> str:
+def _explain(path: Path, raw: dict[str, Any], err: ValidationError, source_lines: list[int | None]) -> str:
     lines = [f"{path}: invalid source registry:"]
     sources = raw.get("sources") if isinstance(raw, dict) else None
     for e in err.errors():
@@ -182,7 +228,9 @@ def _explain(path: Path, raw: dict[str, Any], err: ValidationError) -> str:
             if isinstance(sources, list) and idx < len(sources) and isinstance(sources[idx], dict):
                 sid = sources[idx].get("id")
             field = ".".join(str(p) for p in loc[2:]) or "(entry)"
-            where = f"source {sid!r} (entry #{idx + 1}), field {field}"
+            line = source_lines[idx] if idx < len(source_lines) else None
+            at = f"line {line}, " if line else ""
+            where = f"source {sid!r} ({at}entry #{idx + 1}), field {field}"
         lines.append(f"  {where}: {e['msg']}")
     return "\n".join(lines)
 
@@ -194,24 +242,22 @@ def parse_registry(data: Any, path: Path | str = "<sources>") -> Registry:
         raise RegistryError(f"{path}: expected a mapping with a `sources:` list")
     defaults = data.get("defaults") or {}
     doc = {k: v for k, v in data.items() if k != "defaults"}
+    source_lines = [line_of(s) for s in doc["sources"]] if isinstance(doc.get("sources"), list) else []
     if isinstance(doc.get("sources"), list) and defaults:
         doc["sources"] = [{**defaults, **s} if isinstance(s, dict) else s for s in doc["sources"]]
     try:
         return Registry.model_validate(doc)
     except ValidationError as err:
-        raise RegistryError(_explain(path, doc, err)) from None
+        raise RegistryError(_explain(path, doc, err, source_lines)) from None
 
 
 def load_registry(path: Path | str) -> Registry:
+    """Read and validate the registry; a duplicate key is an error naming the file and line."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise RegistryError(f"{path}: cannot read source registry: {e}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise RegistryError(f"{path}: not valid YAML: {e}") from None
+        data = load_yaml_lines(path)
+    except ConfigError as e:
+        raise RegistryError(f"invalid source registry: {e}") from None
     return parse_registry(data, path)
 
 

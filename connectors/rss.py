@@ -12,6 +12,21 @@ from pipeline.core.dates import struct_to_dt
 from pipeline.core.schema import Listing
 
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html)", re.I | re.S)
+# Entries read from one feed: feedparser builds the whole document in memory and takes ~0.1 ms an
+# entry, so a feed is cut after this many <item>/<entry> before it parses (a warning says so).
+MAX_FEED_ENTRIES = 2_000
+_ENTRY_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s>/]")
+_CLOSERS = ((b"<rss", b"</channel></rss>"), (b"<rdf:RDF", b"</rdf:RDF>"), (b"<feed", b"</feed>"))
+
+
+def cap_entries(body: bytes, limit: int = MAX_FEED_ENTRIES) -> tuple[bytes, bool]:
+    """``body`` cut before its ``limit + 1``-th entry (the document closed again); (body, was cut)."""
+    for n, m in enumerate(_ENTRY_START.finditer(body)):
+        if n == limit:
+            head = body[: m.start()]
+            closer = next((c for opener, c in _CLOSERS if opener in head[:4096]), b"")
+            return head + closer, True
+    return body, False
 
 
 def looks_like_html(body: bytes) -> bool:
@@ -45,13 +60,14 @@ class FeedDiscovery(Discovery):
             raise ParseError("empty_body")
         if looks_binary(body):
             raise ParseError("binary_body")
+        body, cut = cap_entries(body)
         # Our charset detection first (mislabelled cp1256, truncated UTF-8), then feedparser on clean UTF-8.
         body, _ = to_utf8_xml(body, content_type)
         headers = {"content-location": base_url, "content-type": "application/xml; charset=utf-8"}
         # Bytes, never a URL string: feedparser would otherwise fetch it itself.
         parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
         entries = parsed.get("entries") or []
-        out = Discovered(entries=len(entries))
+        out = Discovered(entries=len(entries), warnings=["truncated_listing"] if cut else [])
         if not entries:
             if looks_like_html(body) or (not parsed.get("version") and b"<html" in body[:4096].lower()):
                 raise ParseError("not_a_feed", "HTML served where a feed was expected")
@@ -61,7 +77,7 @@ class FeedDiscovery(Discovery):
             if parsed.get("bozo") and not parsed.get("feed"):
                 raise ParseError("malformed_feed", str(parsed.get("bozo_exception"))[:200])
             return out  # a well-formed, empty feed
-        if parsed.get("bozo"):
+        if parsed.get("bozo") and not cut:
             out.warnings.append("recovered_malformed_feed")
         seen: dict[str, int] = {}
         for e in entries:

@@ -10,15 +10,23 @@ listed was handled; a poll cut short (stop, ownership moved, transient errors)
 keeps the old validators, so the next poll re-reads the listing instead of
 getting a 304 and never seeing those links again. They are saved under
 ``state_dir`` so a restart's first poll is conditional too.
+
+Fairness: an article waits in its own host's lane (``per_host_concurrency`` articles of a host
+at a time) and, inside the client, for its host's turn before it takes one of the
+``fetch_concurrency`` global slots; a trickling or Crawl-delayed outlet delays only its own
+articles. Listings and pages are parsed on a small pool of their own threads, so parsing never
+starves the event loop's DNS lookups.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +47,7 @@ from connectors.kafka import (
 )
 from connectors.polling import PollSchedule
 from connectors.registry import Endpoint, Kind, Source, load_registry
-from pipeline.core.urls import UnsafeURL, canonicalize
+from pipeline.core.urls import UnsafeURL, canonicalize, host_of
 from pipeline.core.deadletters import send_dead_letter
 from pipeline.core.errors import BadRecord
 from pipeline.core.ids import article_id
@@ -102,7 +110,8 @@ class ConnectorRunner:
         self.seen = SeenStore(settings)
         self.own = Ownership()
         self.group: GroupCoordinator | None = None
-        self.fetch_sem = asyncio.Semaphore(settings.fetch_concurrency)
+        self.lanes: dict[str, asyncio.Semaphore] = {}  # per host: articles of that host in progress
+        self.parse_pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="rasid-parse")
         self.inflight: set[str] = set()
         self.attempts: dict[str, int] = {}
         self.given_up: set[str] = set()
@@ -169,6 +178,7 @@ class ConnectorRunner:
             await self.seen.stop()
             await self.producer.stop()  # flushes
             await self.client.aclose()
+            self.parse_pool.shutdown(wait=False, cancel_futures=True)
             log.info("connectors stopped", extra={"stage": "fetch", **self.stats.as_dict()})
         return self.stats
 
@@ -198,6 +208,18 @@ class ConnectorRunner:
 
     def stopping(self) -> bool:
         return self.stop_event.is_set()
+
+    def lane(self, url: str) -> asyncio.Semaphore:
+        """The queue of ``url``'s host: its articles wait here, holding nothing global."""
+        host = host_of(url)
+        sem = self.lanes.get(host)
+        if sem is None:
+            sem = self.lanes[host] = asyncio.Semaphore(self.settings.per_host_concurrency)
+        return sem
+
+    async def parse(self, fn: Any, *args: Any) -> Any:
+        """Run a parser on the parse threads (not the loop's default executor, which resolves names)."""
+        return await asyncio.get_running_loop().run_in_executor(self.parse_pool, functools.partial(fn, *args))
 
     async def _sleep(self, seconds: float) -> None:
         try:
@@ -279,7 +301,7 @@ class ConnectorRunner:
             SOURCE_LAST_SUCCESS.labels(source.id).set_to_current_time()
             children = list(v.get("children") or [])
         else:
-            found: Discovered = await asyncio.to_thread(disc.parse, resp.body, resp.final_url, resp.content_type)
+            found: Discovered = await self.parse(disc.parse, resp.body, resp.final_url, resp.content_type)
             for href, reason in found.rejected:
                 CONNECTOR_ERRORS.labels(source.id, "unsafe_link").inc()
                 log.info("link refused", extra={
@@ -360,7 +382,7 @@ class ConnectorRunner:
             return "done"
         self.inflight.add(listed_id)
         try:
-            async with self.fetch_sem:
+            async with self.lane(cand.url):  # the host's queue; global fetch slots are taken inside the client
                 if self.stopping() or not self.own.owns(source.id):
                     raise _Abandon()
                 if listed_id in self.seen and not update_check:  # another instance/task got there first
@@ -388,7 +410,7 @@ class ConnectorRunner:
                 previous.produced_at = time.time()  # checked: unchanged
             return "done"
         try:
-            prepared = await asyncio.to_thread(prepare, resp)
+            prepared = await self.parse(prepare, resp)
         except BadRecord as e:
             await self._reject(source, cand.url, listed_id, e.reason, e.detail)
             return "done"

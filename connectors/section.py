@@ -12,11 +12,16 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from selectolax.lexbor import LexborHTMLParser as HTMLParser, LexborNode as Node
+import regex
+
+from selectolax.lexbor import LexborNode as Node
 
 from connectors.base import Discovered, Discovery, ParseError
+from connectors.htmlsafe import TooDeep, parse_html
+from connectors.registry import PATTERN_BUDGET_S, compile_pattern
 from pipeline.core.dates import parse_date
 from pipeline.core.charset import decode_html, looks_binary
+from pipeline.core.metrics import FETCH_REFUSED
 from pipeline.core.urls import UnsafeURL, looks_like_article, resolve, same_site
 from pipeline.core.schema import Listing
 
@@ -60,6 +65,17 @@ def _container(a: Node) -> Node:
     return a
 
 
+def _search(rx: regex.Pattern[str], target: str, out: Discovered) -> bool:
+    """``rx`` on one link, within ``PATTERN_BUDGET_S`` (a link it cannot decide in time is skipped)."""
+    try:
+        return rx.search(target, timeout=PATTERN_BUDGET_S) is not None
+    except TimeoutError:
+        FETCH_REFUSED.labels("pattern_timeout").inc()
+        if "pattern_timeout" not in out.warnings:
+            out.warnings.append("pattern_timeout")
+        return False
+
+
 class SectionDiscovery(Discovery):
     kind = "section"
 
@@ -71,7 +87,10 @@ class SectionDiscovery(Discovery):
         ctype = (content_type or "").lower()
         if ctype and not any(x in ctype for x in ("html", "xml", "text/plain")):
             raise ParseError("not_html", ctype[:100])
-        tree = HTMLParser(decode_html(body, content_type).text)
+        try:
+            tree = parse_html(decode_html(body, content_type).text)
+        except TooDeep as e:
+            raise ParseError("too_deep", str(e)) from None
         base = base_url
         base_el = tree.css_first("base[href]")
         if base_el is not None:
@@ -81,7 +100,7 @@ class SectionDiscovery(Discovery):
                 base = base_url
         selector = getattr(self.endpoint, "selector", None)
         pattern = getattr(self.endpoint, "pattern", None)
-        rx = re.compile(pattern) if pattern else None
+        rx = compile_pattern(pattern) if pattern else None
         out = Discovered()
         seen: dict[str, int] = {}
         pairs: list[tuple[Node, Node]] = []
@@ -106,7 +125,7 @@ class SectionDiscovery(Discovery):
             parts = urlsplit(url)
             target = parts.path + ("?" + parts.query if parts.query else "")
             if rx is not None:
-                if not rx.search(target):
+                if not _search(rx, target, out):
                     continue
                 if not selector and not (same_site(url, site) or same_site(url, base_url)):
                     continue

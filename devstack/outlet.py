@@ -11,6 +11,10 @@ Reusable by any test that needs pages "from the web" without the internet:
         outlet.hits("/rss.xml")           # access log entries: status, User-Agent, conditional headers
         outlet.max_concurrent             # most requests ever in flight at once on this host
 
+Connectors refuse every address that is not globally routable, loopback included: a test that
+runs them against an outlet lists it in ``RASID_FETCH_ALLOW_HOSTS`` (``outlet.allow`` is its
+``host:port`` entry; ``allow_hosts(o1, o2)`` joins several).
+
 Routes are exact paths (percent-decoded; the query string is ignored for routing
 but logged). Each route can answer with ETag/Last-Modified and 304 on a matching
 conditional request, delay before answering, stall after the headers (to trip a
@@ -72,6 +76,34 @@ class Hit:
     concurrent: int = 1  # requests in flight on this host when this one started
 
 
+def allow_hosts(*outlets: "Outlet") -> str:
+    """``RASID_FETCH_ALLOW_HOSTS`` admitting exactly these outlets (each host:port)."""
+    return ",".join(o.allow for o in outlets)
+
+
+def allow_hosts_of(sources: list[dict]) -> str:
+    """``RASID_FETCH_ALLOW_HOSTS`` admitting the host:port of every URL a sources.yaml list names."""
+    found: list[str] = []
+
+    def visit(v: object) -> None:
+        if isinstance(v, str) and v.startswith(("http://", "https://")):
+            parts = urlsplit(v)
+            entry = parts.netloc.rsplit("@", 1)[-1]
+            if parts.port is None:
+                entry = f"{entry}:{80 if parts.scheme == 'http' else 443}"
+            if entry not in found:
+                found.append(entry)
+        elif isinstance(v, dict):
+            for x in v.values():
+                visit(x)
+        elif isinstance(v, list):
+            for x in v:
+                visit(x)
+
+    visit(sources)
+    return ",".join(found)
+
+
 class Outlet:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: dict[str, Route] = {}
@@ -125,6 +157,11 @@ class Outlet:
 
     def url(self, path: str) -> str:
         return self.base + path
+
+    @property
+    def allow(self) -> str:
+        """This outlet as a ``RASID_FETCH_ALLOW_HOSTS`` entry: ``host:port``."""
+        return f"{self.host}:{self.port}"
 
     def add(self, path: str, route: Route | bytes | str, **kw: object) -> str:
         if isinstance(route, str):

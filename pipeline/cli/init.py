@@ -18,6 +18,8 @@ import time
 import click
 from pipeline.core.settings import get_settings
 from pipeline.core.kafka import ensure_topics
+from pipeline.core.errors import OperatorError
+from pipeline.core.urls import redact
 from pipeline.stream.es import ensure_es
 
 
@@ -44,9 +46,13 @@ def init_cmd(kafka: bool, with_es: bool) -> None:
             click.echo(f"  warning: {name} has a partition count different from RASID_KAFKA_PARTITIONS={settings.kafka_partitions}")
     if with_es:
         t = time.monotonic()
-        res = ensure_es(settings)
+        try:
+            res = ensure_es(settings)
+        except OperatorError as e:  # its message names the URL: never with the credentials in it
+            e.args = (redact(str(e)),)
+            raise
         click.echo(
-            f"elasticsearch {settings.es_url}: template {res['template']} v{res['template_version']} {res['template_action']}, "
+            f"elasticsearch {redact(settings.es_url)}: template {res['template']} v{res['template_version']} {res['template_action']}, "
             f"{res['index_action']}, alias {settings.es_alias} ({time.monotonic() - t:.1f}s)"
         )
         if res.get("mapping_update"):

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator
 import click
 from pipeline.core.settings import Settings, get_settings
+from pipeline.core.urls import redact
 from pipeline.cli.view import KINDS, make_console, iso_ms, parse_since
 from pipeline.core.kafka import KafkaUnavailable, REPLAY_HEADER, RETRY_HEADER, decode_value, describe_group, group_offsets, kafka_admin, kafka_consumer, list_namespace_groups, offsets_at, read_range, topic_partitions
 
@@ -121,8 +122,8 @@ def collect_status(settings: Settings, *, window: timedelta = timedelta(hours=1)
         "namespace": settings.namespace,
         "at": now.isoformat(timespec="seconds"),
         "window_s": int(window.total_seconds()),
-        "kafka": {"ok": False, "bootstrap": settings.kafka_bootstrap},
-        "elasticsearch": {"ok": False, "url": settings.es_url},
+        "kafka": {"ok": False, "bootstrap": redact(settings.kafka_bootstrap)},
+        "elasticsearch": {"ok": False, "url": redact(settings.es_url)},
         "topics": {},
         "groups": {},
         "sources": {},
@@ -133,7 +134,7 @@ def collect_status(settings: Settings, *, window: timedelta = timedelta(hours=1)
         admin = kafka_admin(settings, timeout_s)
         consumer = kafka_consumer(settings, timeout_s, max_partition_fetch_bytes=max(settings.kafka_max_message_bytes, 1_048_576))
     except KafkaUnavailable as e:
-        st["kafka"]["error"] = str(e)
+        st["kafka"]["error"] = redact(str(e))
         return st
     try:
         cluster = admin.describe_cluster()
@@ -165,20 +166,21 @@ def collect_status(settings: Settings, *, window: timedelta = timedelta(hours=1)
         _status_sources(settings, consumer, st, since, max_scan)
     except Exception as e:  # the report must come out even when Kafka fails half-way
         st["kafka"]["ok"] = False
-        st["kafka"]["error"] = f"{type(e).__name__}: {e}"
+        st["kafka"]["error"] = redact(f"{type(e).__name__}: {e}")
     finally:
         consumer.close()
         admin.close()
     if connectors_metrics:
         try:
             scraped = scrape_connectors(connectors_metrics, timeout_s)
-            st["connectors_metrics"] = {"url": connectors_metrics, "ok": True}
+            st["connectors_metrics"] = {"url": redact(connectors_metrics), "ok": True}
             for src, info in scraped.items():
                 e = st["sources"].setdefault(src, {"raw_last_window": 0, "last_raw_at": None, "failures_last_window": 0})
                 e["last_success"] = info["last_success"]
                 e["connector_errors"] = info["errors"]
         except Exception as e:  # optional source of detail: its absence is reported, not fatal
-            st["connectors_metrics"] = {"url": connectors_metrics, "ok": False, "error": f"{type(e).__name__}: {e}"[:200]}
+            st["connectors_metrics"] = {"url": redact(connectors_metrics), "ok": False,
+                                        "error": redact(f"{type(e).__name__}: {e}")[:200]}
     return st
 
 
@@ -218,7 +220,7 @@ def _status_es(settings: Settings, st: dict, timeout_s: float) -> None:
             st["elasticsearch"]["alias_docs"] = None
     except Exception as e:
         st["elasticsearch"]["ok"] = False
-        st["elasticsearch"]["error"] = f"{type(e).__name__}: {e}"[:300]
+        st["elasticsearch"]["error"] = redact(f"{type(e).__name__}: {e}")[:300]
     finally:
         es.close()
 
@@ -311,8 +313,8 @@ def status_view(st: dict, problems: list[str]) -> Any:
             t.add_column(col, justify="right" if col in ("members", "lag") else "left")
         for g, info in st["groups"].items():
             topics = info["topics"] or {"-": {}}
-            for i, (tn, parts) in enumerate(topics.items()):
-                lag = sum(p["lag"] for p in parts.values())
+            for i, (tn, by_partition) in enumerate(topics.items()):
+                lag = sum(p["lag"] for p in by_partition.values())
                 t.add_row(g if i == 0 else "", str(info["state"]) if i == 0 else "", str(info["members"]) if i == 0 else "", tn, str(lag))
         parts.append(t)
     if e.get("indices") is not None:

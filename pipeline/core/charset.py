@@ -37,6 +37,10 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codec
 _LATIN_SINGLE_BYTE = {"latin-1", "iso8859-1", "cp1252", "ascii", "iso8859-15"}
 # "mostly UTF-8": at least this many valid multi-byte characters per invalid byte
 UTF8_VALID_PER_BAD = 4
+# Untrusted HTML nested deeper than this is refused before anything walks it (connectors' lexbor
+# parsing and the page stage's lxml tree): parsers and tree walks cost time in proportion to depth,
+# 100,000 nested elements took 45 s. libxml2's own limit without XML_PARSE_HUGE is 256.
+MAX_HTML_DEPTH = 250
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-STAGES = ("fetch", "extract", "clean", "classify", "enrich", "dedupe", "index")
+STAGES = ("fetch", "extract", "clean", "classify", "enrich", "claims", "dedupe", "index")
 
 RECEIVED = Counter("rasid_stage_received_total", "Records a stage received", ["stage"])
 EMITTED = Counter("rasid_stage_emitted_total", "Records a stage emitted", ["stage"])
@@ -19,6 +19,12 @@ FETCH_LATENCY = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
 )
 FETCH_STATUS = Counter("rasid_fetch_status_total", "HTTP responses by status", ["source", "status"])
+FETCH_REFUSED = Counter(
+    "rasid_fetch_refused_total",
+    "Fetches or pages refused on purpose: an address not globally routable, a name that does not resolve, "
+    "stacked or unknown content encodings, bodies over the byte cap, pages nested too deep",
+    ["reason"],
+)
 CONNECTOR_ERRORS = Counter("rasid_connector_errors_total", "Connector errors", ["source", "reason"])
 SOURCE_LAST_SUCCESS = Gauge("rasid_source_last_success_timestamp", "Last successful poll", ["source"])
 SOURCE_LAST_ARTICLE = Gauge("rasid_source_last_article_timestamp", "Last new article produced", ["source"])
@@ -38,6 +44,10 @@ COMMIT_STALLED = Counter("rasid_commit_stalled_total",
                          "Commits held for more than two offset checks below acked offsets", ["topic"])
 COMMIT_STUCK = Counter("rasid_commit_stuck_total",
                        "Partitions whose broker commit stayed below what the worker recorded (read again)", ["topic"])
+ALERTS_FIRED = Counter("rasid_alerts_fired_total", "Alerts fired by the story monitor", ["rule", "kind"])
+WEBHOOK_DELIVERIES = Counter("rasid_webhook_deliveries_total",
+                             "Alert webhook deliveries: delivered, retried, dead-lettered, skipped (sent before)",
+                             ["webhook", "outcome"])
 OFFSET_REPAIRS = Counter("rasid_offset_repairs_total",
                          "Messages read but never acknowledged, read again (see pipeline.stream.offsets)", ["topic"])
 

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 
 from pipeline.core.log import wants_json
+from pipeline.core.urls import parse_allow_hosts, redact
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -83,6 +84,8 @@ class Settings(BaseSettings):
     topics_file: Path = CONFIG_DIR / "topics.yaml"
     gazetteer_file: Path = CONFIG_DIR / "gazetteer.yaml"
     boilerplate_file: Path = CONFIG_DIR / "boilerplate.yaml"
+    claims_file: Path = CONFIG_DIR / "claims.yaml"  # reporting verbs, stances, speaker heads (claims stage)
+    alerts_file: Path = CONFIG_DIR / "alerts.yaml"  # alert rules and webhooks (optional: no file, no rules)
 
     # Connectors
     user_agent: str = "RasidBot/0.1 (+https://github.com/rasid-news/rasid; news monitoring)"
@@ -92,7 +95,10 @@ class Settings(BaseSettings):
     http_max_redirects: int = Field(5, ge=0, le=20)
     per_host_concurrency: int = Field(2, ge=1, le=16)
     per_host_delay_s: float = Field(1.0, ge=0)
-    deny_private_networks: bool = False
+    # Fetching refuses every address that is not globally routable (loopback, private, link-local,
+    # shared, metadata...), on every hop, unless the URL's host (or host:port) is listed here:
+    # comma-separated `host` or `host:port` entries (local outlets, tests). No other exception.
+    fetch_allow_hosts: str = ""
     http_retries: int = Field(3, ge=0, le=10)  # extra attempts on timeouts, 429 and 5xx
     http_backoff_s: float = Field(1.0, ge=0)  # first retry delay; doubles per attempt, with jitter
     http_backoff_max_s: float = Field(60.0, ge=0)  # cap for backoff and for an honoured Retry-After
@@ -116,6 +122,13 @@ class Settings(BaseSettings):
     dedupe_window_days: float = Field(7.0, gt=0)  # copies published further apart never link; sketches kept this long after arrival
     dedupe_max_entries: int = Field(50_000, ge=100)  # matchable sketches kept (~2 KB each)
     dedupe_retention_days: float = Field(90.0, gt=0)  # id -> story kept this long for idempotent replays
+
+    # Alert webhooks (their own agent: a slow or failing receiver never holds the articles back)
+    webhook_timeout_s: float = Field(10.0, gt=0)  # one POST
+    webhook_attempts: int = Field(8, ge=1, le=100)  # POSTs of one alert before it is dead-lettered
+    webhook_give_up_s: float = Field(300.0, gt=0)  # ... or after this long, whichever comes first
+    webhook_backoff_s: float = Field(1.0, gt=0)  # first retry delay; doubles (pipeline.core.retry)
+    webhook_backoff_max_s: float = Field(60.0, gt=0)
 
     # Sink
     bulk_max_docs: int = Field(500, ge=1)
@@ -161,8 +174,19 @@ class Settings(BaseSettings):
     @classmethod
     def _es_url_is_http(cls, v: str) -> str:
         if not v.startswith(("http://", "https://")):
-            raise ValueError(f"expected an http(s):// URL, got {v!r}")
+            raise ValueError(f"expected an http(s):// URL, got {redact(repr(v))}")
         return v.rstrip("/")
+
+    @field_validator("fetch_allow_hosts")
+    @classmethod
+    def _allow_hosts(cls, v: str) -> str:
+        parse_allow_hosts(v)  # a malformed entry stops the process here, named
+        return v
+
+    @property
+    def fetch_allow(self) -> frozenset[tuple[str, int | None]]:
+        """``fetch_allow_hosts`` parsed: {(host, port or None)}."""
+        return parse_allow_hosts(self.fetch_allow_hosts)
 
     @classmethod
     def settings_customise_sources(
@@ -196,8 +220,24 @@ class Settings(BaseSettings):
         return self.topic("seen")
 
     @property
+    def stories_topic(self) -> str:
+        return self.topic("stories")
+
+    @property
+    def alerts_topic(self) -> str:
+        return self.topic("alerts")
+
+    @property
     def es_alias(self) -> str:
         return f"{self.namespace}-articles"
+
+    @property
+    def stories_alias(self) -> str:
+        return f"{self.namespace}-stories"
+
+    @property
+    def alerts_alias(self) -> str:
+        return f"{self.namespace}-alerts"
 
     def es_index_for(self, year: int, month: int) -> str:
         return f"{self.es_alias}-{year:04d}.{month:02d}"
@@ -248,11 +288,16 @@ class Settings(BaseSettings):
         return kw
 
 
+_SECRET_FIELDS = ("password", "api_key", "secret", "token")
+
+
 def _explain(err: ValidationError) -> str:
+    """One line per bad variable; credentials in URLs are redacted and secrets never echoed."""
     lines = ["invalid settings:"]
     for e in err.errors():
         field = ".".join(str(p) for p in e["loc"])
-        lines.append(f"  RASID_{field.upper()}: {e['msg']} (got {e.get('input')!r})")
+        got = "(not shown)" if any(w in field.lower() for w in _SECRET_FIELDS) else redact(repr(e.get("input")))
+        lines.append(f"  RASID_{field.upper()}: {redact(e['msg'])} (got {got})")
     return "\n".join(lines)
 
 

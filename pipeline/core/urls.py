@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import socket
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -152,26 +151,74 @@ def same_site(a: str, b: str) -> bool:
     return bool(sa) and (sa == sb or sa.endswith("." + sb) or sb.endswith("." + sa))
 
 
-def is_private_address(host: str) -> bool:
-    """True when ``host`` is (or resolves to) a loopback, private, link-local or reserved address."""
-    h = host.strip("[]")
+def _embedded_ipv4(addr: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address carries (mapped, 6to4, Teredo, NAT64): each is checked too."""
+    out = []
+    if addr.ipv4_mapped is not None:
+        out.append(addr.ipv4_mapped)
+    if addr.sixtofour is not None:
+        out.append(addr.sixtofour)
+    if addr.teredo is not None:
+        out.extend(addr.teredo)
+    if addr in _NAT64:
+        out.append(ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF))
+    return out
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def is_global_address(address: str) -> bool:
+    """True only for a globally routable IP address (``ipaddress``' ``is_global``); an IPv6 address
+    that wraps an IPv4 one (``::ffff:127.0.0.1``, 6to4, Teredo, NAT64) is judged by that one too.
+
+    Loopback, private, link-local (169.254.169.254: cloud metadata), shared (100.64.0.0/10),
+    unspecified (0.0.0.0), reserved, documentation and multicast ranges are all not global.
+    ``address`` is a literal as a resolver returns it (an IPv6 zone ``%eth0`` is allowed)."""
     try:
-        addrs = [ipaddress.ip_address(h)]
+        addr = ipaddress.ip_address(address.split("%", 1)[0].strip("[]"))
     except ValueError:
+        return False
+    if addr.is_multicast or not addr.is_global:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address):
+        return all(v4.is_global and not v4.is_multicast for v4 in _embedded_ipv4(addr))
+    return True
+
+
+def _norm_host(host: str) -> str:
+    return host.strip().strip("[]").rstrip(".").lower()
+
+
+def parse_allow_hosts(value: str | None) -> frozenset[tuple[str, int | None]]:
+    """``RASID_FETCH_ALLOW_HOSTS``: comma-separated ``host`` or ``host:port`` entries (an IPv6 address
+    in brackets: ``[::1]:8080``). Raises ``ValueError`` naming a malformed entry."""
+    out: set[tuple[str, int | None]] = set()
+    for raw in (value or "").split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        if "/" in entry or "@" in entry or " " in entry:
+            raise ValueError(f"{entry!r} is not a host or host:port")
         try:
-            infos = socket.getaddrinfo(h, None)
-        except OSError:
-            return False  # unresolvable: the fetch fails on its own
-        addrs = []
-        for info in infos:
-            try:
-                addrs.append(ipaddress.ip_address(info[4][0]))
-            except ValueError:
-                continue
-    return any(
-        a.is_private or a.is_loopback or a.is_link_local or a.is_reserved or a.is_multicast or a.is_unspecified
-        for a in addrs
-    )
+            parts = urlsplit("//" + entry)
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"{entry!r} is not a host or host:port") from None
+        host = _norm_host(parts.hostname or "")
+        if not host:
+            raise ValueError(f"{entry!r} is not a host or host:port")
+        out.add((host, port))
+    return frozenset(out)
+
+
+def host_allowed(host: str, port: int, allow: frozenset[tuple[str, int | None]]) -> bool:
+    """True when ``host`` (as written in the URL) on ``port`` is listed: ``host`` alone admits any
+    port of exactly that host, ``host:port`` only that port. No resolution, no aliases."""
+    if not allow:
+        return False
+    h = _norm_host(host)
+    return (h, None) in allow or (h, port) in allow
 
 
 # --- "does this link look like an article?" heuristic for section pages without a selector ----------
@@ -221,6 +268,12 @@ def looks_like_article(url: str, site: str | None = None) -> bool:
     return len(words) >= 4 or (len(slug) >= 30 and len(words) >= 2)
 
 
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^\s/@:'\"]*(?::[^\s'\"]*)?@")
+_BARE_USERINFO = re.compile(r"(?:^|(?<=[\s'\"=(,]))[^\s/@:'\"]+:(?!//)[^\s'\"]+@(?=[\w\[])")
+
+
 def redact(text: str) -> str:
-    """Remove ``user:password@`` from URLs in a message before it is logged."""
-    return re.sub(r"(https?://)[^/\s:@]+(:[^/\s@]*)?@", r"\1***@", text)
+    """Replace the ``user:password@`` of every URL in ``text`` by ``***@`` before it is printed or
+    logged (a password holding ``/`` or ``:`` too; and ``user:pass@host`` written without a scheme)."""
+    text = _USERINFO.sub(r"\1***@", str(text))
+    return _BARE_USERINFO.sub("***@", text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import lxml.html
 from lxml import etree
+from pipeline.core.charset import MAX_HTML_DEPTH
 from pipeline.core.errors import BadRecord
 
 
@@ -57,6 +58,9 @@ def check_text(text: str) -> str:
 
 
 PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False, huge_tree=True)
+# Any element deeper than MAX_HTML_DEPTH (one step per level, evaluated by libxml2: linear). libxml2
+# parses deep markup in linear time, but the stages after it walk trees in time that grows with depth.
+_TOO_DEEP = etree.XPath("/*" * (MAX_HTML_DEPTH + 1))
 
 
 def parse_html(text: str) -> lxml.html.HtmlElement:
@@ -66,6 +70,8 @@ def parse_html(text: str) -> lxml.html.HtmlElement:
         raise BadRecord("not_html", f"unparseable: {e}") from None
     if tree is None or len(tree) == 0:
         raise BadRecord("not_html", "empty document")
+    if _TOO_DEEP(tree):
+        raise BadRecord("too_deep", f"elements nested deeper than {MAX_HTML_DEPTH}")
     return tree
 
 

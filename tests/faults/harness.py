@@ -352,12 +352,18 @@ def refresh(settings: Settings) -> None:
 
 
 def count_ids(settings: Settings, ids: list[str]) -> int:
-    """Docs on the alias whose _id is in ``ids`` (a doc in two monthly indices counts twice)."""
+    """Docs on the alias whose _id is in ``ids`` (a doc in two monthly indices counts twice); 0 while
+    the alias does not exist yet (a namespace whose index template comes with the first write)."""
+    from elasticsearch import NotFoundError
+
     refresh(settings)
     with es(settings) as c:
         total = 0
-        for i in range(0, len(ids), 1000):
-            total += c.count(index=settings.es_alias, query={"ids": {"values": ids[i:i + 1000]}})["count"]
+        try:
+            for i in range(0, len(ids), 1000):
+                total += c.count(index=settings.es_alias, query={"ids": {"values": ids[i:i + 1000]}})["count"]
+        except NotFoundError:
+            return 0
         return total
 
 

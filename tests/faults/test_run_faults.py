@@ -68,7 +68,8 @@ def test_kill9_of_the_whole_rasid_run_then_restart(fault_ns, procs, fault_tmp):
             "feeds": [{"url": outlet.url("/rss.xml")}], "poll_interval": 5, "max_items": n,
         }]}, allow_unicode=True))
         metrics_port = h.free_port()
-        env = h.base_env(s, fault_tmp, RASID_SOURCES_FILE=sources, RASID_PER_HOST_DELAY_S=0,
+        env = h.base_env(s, fault_tmp, RASID_SOURCES_FILE=sources, RASID_FETCH_ALLOW_HOSTS=outlet.allow,
+                         RASID_PER_HOST_DELAY_S=0,
                          RASID_PER_HOST_CONCURRENCY=4, RASID_METRICS_PORT=metrics_port, RASID_LAG_REPORT_S=1,
                          **FAST_FAILOVER)
         run = procs(h.Proc("rasid-run", ["run", "--workers", "1", "--skip-init", "--grace", "10"], env,

@@ -18,7 +18,8 @@ from prometheus_client import REGISTRY
 from connectors.runner import ConnectorRunner, run_connectors
 from connectors.registry import load_registry
 from pipeline.core.schema import DeadLetter, RawPage
-from devstack.outlet import ARTICLES, Outlet, Route, article_html, big_body, junk, rss_feed, seed_site
+from devstack.outlet import (ARTICLES, Outlet, Route, allow_hosts_of, article_html, big_body, junk, rss_feed,
+                             seed_site)
 
 UA = "RasidBot/0.1 (+https://github.com/rasid-news/rasid; news monitoring)"
 
@@ -34,6 +35,7 @@ def write_sources(path: Path, sources: list[dict]) -> Path:
 def connector_settings(make_settings, tmp_path: Path, sources: list[dict], **kw):
     base = dict(
         sources_file=write_sources(tmp_path, sources),
+        fetch_allow_hosts=allow_hosts_of(sources),  # the local outlets: loopback is refused otherwise
         state_dir=tmp_path / "state",
         user_agent=UA,
         per_host_delay_s=0.02,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from devstack.outlet import Outlet, Route, seed_site
+from devstack.outlet import Outlet, Route, allow_hosts_of, seed_site
 
 RASID = str(Path(sys.executable).parent / "rasid")
 
@@ -22,6 +22,7 @@ def env_for(base_env: dict, tmp_path: Path, sources: list[dict], **extra: str) -
     f.write_text(yaml.safe_dump({"sources": sources}, allow_unicode=True), encoding="utf-8")
     env = dict(base_env)
     env.update(RASID_SOURCES_FILE=str(f), RASID_STATE_DIR=str(tmp_path / "state"), RASID_PER_HOST_DELAY_S="0.02",
+               RASID_FETCH_ALLOW_HOSTS=allow_hosts_of(sources),
                RASID_HTTP_READ_TIMEOUT_S="0.5", RASID_HTTP_RETRIES="0", **extra)
     return env
 

@@ -165,6 +165,7 @@ sources:
         RASID_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
         RASID_ES_URL=settings.es_url,
         RASID_SOURCES_FILE=str(tmp / "sources.yaml"),
+        RASID_FETCH_ALLOW_HOSTS=site.outlet.allow,  # the local outlet: loopback is refused otherwise
         RASID_STATE_DIR=str(tmp / "state"),
         RASID_DATA_DIR=str(tmp / "data"),
         RASID_WORKER_WEB_PORT=str(free_port()),

@@ -115,16 +115,6 @@ async def test_unsafe_urls_never_requested(url):
     assert site.requests == []
 
 
-async def test_private_networks_denied_when_configured():
-    site = Site({"/x": lambda r: httpx.Response(200, text="ok")})
-    async with client(site, deny_private_networks=True) as c:
-        with pytest.raises(FetchError) as ei:
-            await c.get("http://127.0.0.1/x", source="t", kind="article")
-    assert ei.value.reason == "private_address" and site.requests == []
-    async with client(site) as c:  # default: allowed (local test outlets)
-        assert (await c.get("http://127.0.0.1/x", source="t", kind="article")).status == 200
-
-
 async def test_byte_cap_streamed():
     chunks_sent = 0
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.registry import RegistryError, VerificationState, load_registry, parse_registry
+from connectors.registry import RegistryError, VerificationState, load_registry, parse_registry, pattern_problem
 
 PROJECT = Path(__file__).resolve().parents[3]
 
@@ -36,6 +36,16 @@ def test_defaults_apply_and_bare_urls_are_accepted():
         ({"feeds": ["file:///etc/passwd"]}, "field feeds.0.url"),
         ({"feeds": ["https://u:p@a.example/rss"]}, "credentials_in_url"),
         ({"poll_interval": -5}, "field poll_interval"),
+        ({"poll_interval": 0}, "field poll_interval"),
+        ({"poll_interval": float("inf")}, "field poll_interval"),
+        ({"poll_interval": 10 * 86_400}, "field poll_interval"),
+        ({"max_interval": 30 * 86_400}, "field max_interval"),
+        ({"max_items": 0}, "field max_items"),
+        ({"max_items": 1_000_000}, "field max_items"),
+        ({"feeds": [f"https://a.example/rss{i}" for i in range(51)]}, "field feeds"),
+        ({"sections": [{"url": "https://a.example/s", "pattern": "(\\w+\\s?)+$"}]}, "backtracks catastrophically"),
+        ({"sections": [{"url": "https://a.example/s", "pattern": ".*-.*-.*-.*x"}]}, "backtracks catastrophically"),
+        ({"sections": [{"url": "https://a.example/s", "pattern": "a" * 501}]}, "longer than 500"),
         ({"sections": [{"url": "https://a.example/s", "pattern": "(["}]}, "not a valid regular expression"),
         ({"feeds": [], "sitemaps": [], "sections": []}, "needs at least one of feeds"),
         ({"bogus": 1}, "field bogus"),
@@ -72,3 +82,59 @@ def test_verification_state_roundtrip(tmp_path):
     st.save()
     again = VerificationState(tmp_path)
     assert again.verified(ep1) and not again.verified(ep2)
+
+
+def test_duplicate_yaml_keys_are_errors_with_file_and_line(tmp_path):
+    f = tmp_path / "sources.yaml"
+    f.write_text("""sources:
+  - id: a-1
+    name: أ
+    homepage: https://a.example/
+    feeds: [https://a.example/rss]
+    poll_interval: 300
+    poll_interval: 3
+""", encoding="utf-8")
+    with pytest.raises(RegistryError) as ei:
+        load_registry(f)
+    msg = str(ei.value)
+    assert f"{f}:7:" in msg and "duplicate key 'poll_interval'" in msg
+    f.write_text("sources: []\nsources: []\n", encoding="utf-8")
+    with pytest.raises(RegistryError, match=r"sources.yaml:2: .*duplicate key 'sources'"):
+        load_registry(f)
+
+
+def test_validation_errors_name_the_line_of_the_source(tmp_path):
+    f = tmp_path / "sources.yaml"
+    f.write_text("""sources:
+  - id: a-1
+    name: أ
+    homepage: https://a.example/
+    feeds: [https://a.example/rss]
+  - id: b-2
+    name: ب
+    homepage: https://b.example/
+    feeds: [https://b.example/rss]
+    max_items: 0
+""", encoding="utf-8")
+    with pytest.raises(RegistryError, match=r"source 'b-2' \(line 6, entry #2\), field max_items"):
+        load_registry(f)
+
+
+@pytest.mark.parametrize("pattern", [
+    r"^/(?:ar/)?\d{4}/\d{2}/[^/]+-\d+/?$", r"/[a-z0-9]+(?:-[a-z0-9]+)*$", r"^/article/[^/?#]+", r"/middle_east/\d+",
+    r"/archives/\d{5,}", r"(?:news|akhbar)/.+\.html?$",
+])
+def test_usual_patterns_are_accepted(pattern):
+    assert pattern_problem(pattern) is None
+
+
+def test_a_pattern_is_cut_at_run_time_too():
+    import regex
+
+    from connectors.section import _search
+    from connectors.base import Discovered
+
+    out = Discovered()
+    rx = regex.compile(r"(x+x+)+y")
+    assert _search(rx, "/" + "x" * 5000, out) is False
+    assert out.warnings == ["pattern_timeout"]

@@ -1,8 +1,8 @@
 """The input-safety policy for URLs that come from feeds, sitemaps and pages (all untrusted).
 
-Only http(s), no credentials, every redirect hop re-checked, private/loopback
-addresses refused when ``deny_private_networks`` is on (and allowed when off, so
-local test outlets work), bodies capped after decoding. The transport is httpx's
+Only http(s), no credentials, every redirect hop re-checked, only globally routable addresses
+(``is_global_address``; the connection-level refusals are tested against real local servers in
+``test_fetch_safety.py``), bodies capped after decoding. The transport here is httpx's
 MockTransport: nothing leaves the process.
 """
 
@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from connectors.http import FetchError, PoliteClient
-from pipeline.core.urls import UnsafeURL, check_url_syntax, is_private_address, resolve
+from pipeline.core.urls import UnsafeURL, check_url_syntax, host_allowed, is_global_address, parse_allow_hosts, resolve
 from pipeline.core.settings import load_settings
 
 
@@ -64,13 +64,31 @@ def test_relative_links_resolve_against_the_page():
     assert resolve("../2024/12/a.html", "https://example.org/news/list/") == "https://example.org/news/2024/12/a.html"
 
 
-@pytest.mark.parametrize("host, private", [
-    ("127.0.0.1", True), ("10.1.2.3", True), ("172.16.0.9", True), ("192.168.1.1", True),
-    ("169.254.169.254", True), ("::1", True), ("[::1]", True), ("fd00::1", True), ("0.0.0.0", True),
-    ("8.8.8.8", False), ("2001:4860:4860::8888", False),
+@pytest.mark.parametrize("address, routable", [
+    ("127.0.0.1", False), ("127.1.2.3", False), ("10.1.2.3", False), ("172.16.0.9", False), ("192.168.1.1", False),
+    ("169.254.169.254", False), ("100.64.0.1", False), ("100.100.100.200", False), ("0.0.0.0", False),
+    ("255.255.255.255", False), ("224.0.0.1", False), ("192.0.2.1", False), ("198.18.0.1", False),
+    ("::1", False), ("[::1]", False), ("::", False), ("fd00::1", False), ("fe80::1%eth0", False),
+    ("::ffff:127.0.0.1", False), ("::ffff:169.254.169.254", False), ("2002:7f00:1::1", False),
+    ("64:ff9b::7f00:1", False), ("ff02::1", False), ("not an address", False),
+    ("8.8.8.8", True), ("93.184.216.34", True), ("2001:4860:4860::8888", True), ("::ffff:8.8.8.8", True),
 ])
-def test_private_address_ranges(host, private):
-    assert is_private_address(host) is private
+def test_only_globally_routable_addresses(address, routable):
+    assert is_global_address(address) is routable
+
+
+def test_allow_list_entries_admit_exactly_their_host_and_port():
+    allow = parse_allow_hosts(" 127.0.0.1:8000, outlet.local ,[::1]:9000")
+    assert host_allowed("127.0.0.1", 8000, allow)
+    assert not host_allowed("127.0.0.1", 8001, allow)  # another port of a host:port entry
+    assert not host_allowed("127.1", 8000, allow) and not host_allowed("localhost", 8000, allow)  # no aliases
+    assert host_allowed("OUTLET.local.", 1, allow) and host_allowed("outlet.local", 443, allow)  # host: any port
+    assert host_allowed("::1", 9000, allow) and host_allowed("[::1]", 9000, allow)
+    assert not host_allowed("sub.outlet.local", 80, allow)
+    assert parse_allow_hosts("") == frozenset() and not host_allowed("127.0.0.1", 80, frozenset())
+    for bad in ("http://x/", "a b", "u@h", "h:port", "h:99999"):
+        with pytest.raises(ValueError):
+            parse_allow_hosts(bad)
 
 
 def _client(handler, **settings) -> tuple[PoliteClient, list[str]]:
@@ -90,33 +108,15 @@ def _ok(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, html="<html><body><p>نص</p></body></html>")
 
 
-async def test_deny_private_networks_refuses_loopback_before_connecting():
-    client, seen = _client(_ok, deny_private_networks=True)
-    async with client:
-        with pytest.raises(FetchError) as e:
-            await client.get("http://127.0.0.1:8000/a", source="t", kind="article")
-    assert e.value.reason == "private_address"
-    assert seen == []  # not even robots.txt was asked for
-
-
-async def test_loopback_outlets_work_when_the_deny_list_is_off():
-    client, seen = _client(_ok, deny_private_networks=False)
-    async with client:
-        r = await client.get("http://127.0.0.1:8000/a", source="t", kind="article")
-    assert r.status == 200 and "نص" in r.body.decode()
-    assert seen[-1] == "http://127.0.0.1:8000/a"
-
-
-@pytest.mark.parametrize("location, reason, deny", [
-    ("ftp://example.org/file", "unsafe_redirect", False),
-    ("https://admin:pw@example.org/", "unsafe_redirect", False),
-    ("http://169.254.169.254/latest/meta-data/", "private_address", True),
+@pytest.mark.parametrize("location, reason", [
+    ("ftp://example.org/file", "unsafe_redirect"),
+    ("https://admin:pw@example.org/", "unsafe_redirect"),
 ])
-async def test_every_redirect_hop_is_checked(location, reason, deny):
+async def test_every_redirect_hop_is_checked(location, reason):
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(302, headers={"location": location})
 
-    client, seen = _client(handler, deny_private_networks=deny)
+    client, seen = _client(handler)
     async with client:
         with pytest.raises(FetchError) as e:
             await client.get("http://93.184.216.34/start", source="t", kind="article")

@@ -4,7 +4,8 @@ from pipeline.core.urls import (
     UnsafeURL,
     canonicalize,
     check_url_syntax,
-    is_private_address,
+    is_global_address,
+    redact,
     looks_like_article,
     resolve,
 )
@@ -66,12 +67,26 @@ def test_relative_links_resolve_against_page():
     assert resolve("//cdn.outlet.example/a", "https://outlet.example/") == "https://cdn.outlet.example/a"
 
 
-def test_private_addresses():
-    assert is_private_address("127.0.0.1")
-    assert is_private_address("10.1.2.3")
-    assert is_private_address("[::1]")
-    assert is_private_address("169.254.169.254")
-    assert not is_private_address("8.8.8.8")
+def test_non_global_addresses():
+    for a in ("127.0.0.1", "10.1.2.3", "[::1]", "169.254.169.254", "100.100.100.200", "0.0.0.0", "::ffff:127.0.0.1"):
+        assert not is_global_address(a), a
+    assert is_global_address("8.8.8.8")
+
+
+@pytest.mark.parametrize("text", [
+    "RASID_ES_URL=https://user:pass@es.example:9200",
+    "got 'https://elastic:p/a:s@s@es.example:9200/x'",
+    "ConnectionError(https://user:pass@10.0.0.5:9200) and http://u:p@h",
+    "user:pass@es.example:9200",
+])
+def test_redact_removes_every_credential(text):
+    out = redact(text)
+    assert "pass" not in out and "p/a" not in out and "***@" in out
+
+
+def test_redact_leaves_urls_without_credentials():
+    for text in ("http://127.0.0.1:9200", "https://es.example/_bulk?x=1", "mail a@b.c", "at 10:00 @ home"):
+        assert redact(text) == text
 
 
 @pytest.mark.parametrize(
