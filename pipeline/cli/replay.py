@@ -12,7 +12,7 @@ from pipeline.cli.view import make_console, parse_since
 from pipeline.core.kafka import REPLAY_HEADER, group_offsets, kafka_admin, kafka_consumer, kafka_producer, list_namespace_groups, offsets_at, read_range, topic_partitions
 
 
-RAW_STAGES = ("extract", "clean", "classify", "enrich", "dedupe", "process")
+RAW_STAGES = ("extract", "clean", "classify", "enrich", "claims", "dedupe", "process")
 
 
 # --------------------------------------------------------------------------------------------------

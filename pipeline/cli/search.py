@@ -51,6 +51,8 @@ def build_query(
     places: tuple[str, ...] = (),
     since: str | None = None,
     size: int = 10,
+    speaker: str | None = None,
+    stance: str | None = None,
 ) -> dict[str, Any]:
     """The search body: full text on title^2/body, keyword filters, newest first, highlights."""
     must: list[dict[str, Any]] = []
@@ -75,6 +77,16 @@ def build_query(
                                         "type": "phrase"}})
     if since:
         filters.append({"range": {"published_at": {"gte": since_to_range(since)}}})
+    if speaker or stance:
+        # one claim must match both: "denials by the Russian defence ministry" is one nested query
+        claim: list[dict[str, Any]] = []
+        if speaker:
+            claim.append({"match_phrase": {"claims.speaker.text": speaker}})
+        if stance:
+            claim.append({"term": {"claims.stance": stance}})
+        filters.append({"nested": {"path": "claims", "query": {"bool": {"filter": claim}},
+                                   "inner_hits": {"size": 3, "_source": ["claims.speaker", "claims.stance",
+                                                                         "claims.text", "claims.target"]}}})
     return {
         "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
         "sort": [
@@ -149,7 +161,16 @@ def hit_record(hit: dict[str, Any]) -> dict[str, Any]:
     rec["score"] = hit.get("_score")
     rec["highlights"] = [f.replace(HL_PRE, "<em>").replace(HL_POST, "</em>")
                          for f in hl.get("title", []) + hl.get("body", [])]
+    claims = matched_claims(hit)
+    if claims:
+        rec["claims"] = claims
     return rec
+
+
+def matched_claims(hit: dict[str, Any]) -> list[dict[str, Any]]:
+    """The claims a --speaker/--stance search matched in this hit (its nested inner hits)."""
+    inner = (hit.get("inner_hits") or {}).get("claims", {}).get("hits", {}).get("hits", [])
+    return [h.get("_source", {}) for h in inner]
 
 
 def print_hits(resp: dict[str, Any], console: Any, width: int, visual: bool = False) -> None:
@@ -181,6 +202,10 @@ def print_hits(resp: dict[str, Any], console: Any, width: int, visual: bool = Fa
         for frag in hl.get("body", []):
             for line in render_text("… " + frag.strip() + " …", width, visual=visual):
                 console.print(line, justify=line.justify)
+        for c in matched_claims(hit):
+            line = f"{c.get('speaker')} [{c.get('stance')}]: {c.get('text')}"
+            for t in render_text(line, width, style="magenta", visual=visual):
+                console.print(t, justify=t.justify)
         if src.get("url"):
             console.print(Text(src["url"], style="blue underline"))
 
@@ -193,9 +218,13 @@ def print_hits(resp: dict[str, Any], console: Any, width: int, visual: bool = Fa
 @click.option("--since", help="Only articles published since: 7d, 12h, 2w or an ISO date.")
 @click.option("--size", default=10, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (logical order).")
+@click.option("--speaker", help="Articles with a claim by this speaker, e.g. «وزارة الدفاع الروسية».")
+@click.option("--stance", type=click.Choice(["states", "denies", "accuses", "warns", "demands", "confirms"]),
+              help="…whose stance is this (with --speaker: the same claim).")
 @click.option("--bidi", type=click.Choice(["logical", "visual"]), default=None, help=BIDI_OPTION_HELP)
 def search_cmd(query: tuple[str, ...], topics: tuple[str, ...], sources: tuple[str, ...],
-               places: tuple[str, ...], since: str | None, size: int, as_json: bool, bidi: str | None) -> None:
+               places: tuple[str, ...], since: str | None, size: int, as_json: bool, speaker: str | None,
+               stance: str | None, bidi: str | None) -> None:
     """Search indexed articles (Arabic-aware), newest first.
 
     Example: rasid search كيميائي --topic chemical_weapons --since 30d
@@ -206,7 +235,8 @@ def search_cmd(query: tuple[str, ...], topics: tuple[str, ...], sources: tuple[s
     from pipeline.core.settings import get_settings
 
     settings = get_settings()
-    body = build_query(" ".join(query), topics=topics, sources=sources, places=places, since=since, size=size)
+    body = build_query(" ".join(query), topics=topics, sources=sources, places=places, since=since, size=size,
+                       speaker=speaker, stance=stance)
     es = Elasticsearch(**settings.es_client_kwargs())
     try:
         resp = es.search(index=settings.es_alias, body=body, ignore_unavailable=True,

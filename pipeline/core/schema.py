@@ -83,6 +83,24 @@ class Place(BaseModel):
     location: dict[str, float] | None = None  # {"lat": .., "lon": ..}
 
 
+class Claim(BaseModel):
+    """An attributed statement: who (speaker) says what (text) with which stance.
+
+    ``start``/``end`` are character offsets of ``text`` in the title (``in_title``) or the body."""
+
+    speaker: str
+    speaker_type: str  # person government military armed_group ngo un media anonymous other
+    verb: str  # the reporting verb or formula as written («حذّرت», «نقلت ... عن», ":" for a headline colon)
+    stance: str  # states denies accuses warns demands confirms
+    text: str  # the sentence (or the title) that carries the statement
+    target: str | None = None  # whom the claim accuses, warns about, addresses or rejects
+    carrier: str | None = None  # the outlet relaying the speaker («نقلت وكالة X عن…»)
+    topic_ids: list[str] = Field(default_factory=list)
+    start: int = 0
+    end: int = 0
+    in_title: bool = False
+
+
 class Article(BaseModel):
     """One processed article: the ``rasid process`` contract plus stream metadata."""
 
@@ -101,6 +119,7 @@ class Article(BaseModel):
     places: list[Place] = Field(default_factory=list)
     organizations: list[str] = Field(default_factory=list)
     people: list[str] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list)
     duplicate_of: str | None = None
     story_id: str | None = None
     fetched_at: datetime | None = None

@@ -1,6 +1,6 @@
 """One page → one Article: the stage chain shared by the stream and ``rasid process``.
 
-``process_page`` runs extract → clean → classify → enrich with the analysts' files named by a
+``process_page`` runs extract → clean → classify → enrich → claims with the analysts' files named by a
 :class:`ChainConfig` (built from Settings by the caller: nothing here reads settings); story and
 near-duplicate assignment follows in the caller (the stream's dedupe agent, or ``rasid process``
 in memory) with the same :mod:`pipeline.stages.dedupe` code. A stage that cannot go on raises
@@ -53,11 +53,12 @@ class ChainConfig:
     gazetteer_file: Path
     boilerplate_file: Path
     max_html_bytes: int = 10_000_000
+    claims_file: Path | None = None  # None: no claims stage
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "ChainConfig":
         return cls(Path(settings.topics_file), Path(settings.gazetteer_file), Path(settings.boilerplate_file),
-                   settings.http_max_bytes)
+                   settings.http_max_bytes, Path(settings.claims_file))
 
 
 @dataclass
@@ -101,11 +102,13 @@ def process_page_full(
     config: ChainConfig,
     article_id: str | None = None,
 ) -> Processed:
-    """Run extract → clean → classify → enrich; raise StageFailed naming the failing stage.
+    """Run extract → clean → classify → enrich → claims; raise StageFailed naming the failing stage.
 
     Counts no metrics: in the stream this runs in pool processes, whose
     counters would never reach /metrics; the agent counts per stage instead.
     """
+    from pipeline.stages.claim_rules import load_claim_rules
+    from pipeline.stages.claims import extract_claims
     from pipeline.stages.classify import classify
     from pipeline.stages.clean import clean
     from pipeline.stages.boilerplate import load_rules
@@ -135,7 +138,15 @@ def process_page_full(
 
         stage = "enrich"
         place = (cl.dateline or {}).get("place") if cl.dateline else None
-        ents = enrich(title, body, place, gazetteer=load_gazetteer(config.gazetteer_file, fresh=False), doc=doc)
+        gazetteer = load_gazetteer(config.gazetteer_file, fresh=False)
+        ents = enrich(title, body, place, gazetteer=gazetteer, doc=doc)
+
+        stage = "claims"
+        claims = []
+        if config.claims_file is not None:
+            claims = extract_claims(title, body, rules=load_claim_rules(config.claims_file, fresh=False),
+                                    gazetteer=gazetteer, topics=topics, doc=doc,
+                                    publisher=[source, ex.site_name])
     except Exception as e:  # noqa: BLE001 - every failure becomes a StageFailed
         raise _stage_error(stage, e) from e
 
@@ -160,6 +171,7 @@ def process_page_full(
         places=ents.places,
         organizations=ents.organizations,
         people=ents.people,
+        claims=claims,
         fetched_at=fetched_at,
         processed_at=utcnow(),
     )
@@ -248,6 +260,7 @@ def process_raw(value: bytes | None, config: ChainConfig) -> dict[str, Any]:
 
 def warm_up(config: ChainConfig) -> None:
     """Pool initializer: import the stages and load the analysts' files once per process."""
+    from pipeline.stages.claim_rules import load_claim_rules
     from pipeline.stages.boilerplate import load_rules
     from pipeline.stages.dedupe import sketch
     from pipeline.stages.gazetteer import load_gazetteer
@@ -256,4 +269,6 @@ def warm_up(config: ChainConfig) -> None:
     load_topics(config.topics_file)
     load_rules(config.boilerplate_file)  # not on the first page's clock
     load_gazetteer(config.gazetteer_file)
+    if config.claims_file is not None:
+        load_claim_rules(config.claims_file)
     sketch("warm up")

@@ -24,7 +24,7 @@ from pipeline.stream.pool import StagePool, default_size
 # The fields of the `rasid process` contract, in order (docs/ARCHITECTURE.md).
 OUTPUT_FIELDS = (
     "id", "url", "source", "title", "body", "language", "published_at",
-    "topics", "places", "organizations", "people", "duplicate_of",
+    "topics", "places", "organizations", "people", "claims", "duplicate_of",
 )
 
 

@@ -113,6 +113,9 @@ def to_document(article: Article, indexed_at: datetime | None = None) -> dict[st
         "organizations": list(article.organizations),
         "people": list(article.people),
         "duplicate_of": article.duplicate_of,
+        "claims": [c.model_dump(mode="json") for c in article.claims],
+        "claim_speakers": list(dict.fromkeys(c.speaker for c in article.claims)),
+        "claim_stances": list(dict.fromkeys(f"{c.speaker}|{c.stance}" for c in article.claims)),
         # The first copy of a story is its own story; near-duplicates point to it.
         "story_id": article.story_id or article.duplicate_of or article.id,
         "fetched_at": _iso(article.fetched_at),

@@ -145,3 +145,15 @@ def test_visual_order_for_terminals_without_bidi():
     out = _printed(visual=True)
     assert get_display("هجوم كيماوي على دوما") in out
     assert "هجوم كيماوي على دوما" not in out
+
+
+def test_speaker_and_stance_are_one_nested_claim_query():
+    from pipeline.cli.search import build_query
+
+    q = build_query("كيماوي", speaker="وزارة الدفاع الروسية", stance="denies")
+    (nested,) = [f["nested"] for f in q["query"]["bool"]["filter"] if "nested" in f]
+    assert nested["path"] == "claims" and "inner_hits" in nested
+    both = nested["query"]["bool"]["filter"]
+    assert {"match_phrase": {"claims.speaker.text": "وزارة الدفاع الروسية"}} in both
+    assert {"term": {"claims.stance": "denies"}} in both
+    assert not any("nested" in f for f in build_query("x")["query"]["bool"]["filter"])
