@@ -5,8 +5,8 @@ kept consistent (ids, references, panel wiring) when it changes:
 
     .venv/bin/python config/kibana/build_saved_objects.py
 
-Every id starts with ``rasid-`` and the data view's title is ``rasid-articles``;
-``rasid kibana import --namespace NS`` rewrites both for another namespace.
+Every id starts with ``rasid-`` and the data views' titles are ``rasid-articles``, ``rasid-stories``
+and ``rasid-alerts``; ``rasid kibana import --namespace NS`` rewrites them for another namespace.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "saved_objects.ndjson"
 
 DATA_VIEW = "rasid-articles"
+STORIES_VIEW = "rasid-stories"  # one document per story (pipeline/stages/monitor.py)
+ALERTS_VIEW = "rasid-alerts"  # alerts as fired (config/alerts.yaml)
 CORE = "8.8.0"
 
 # Ids are a public contract (docs/ARCHITECTURE.md); labels are what analysts read.
@@ -42,6 +44,10 @@ F_ORG = "organizations"
 F_PEOPLE = "people"
 F_GEO = "location"
 COLUMNS = ["title", "source", "topic_ids", "places.name", "url"]
+STORY_COLUMNS = ["title", "source_count", "article_count", "sources", "topic_ids", "places", "breaking_at",
+                 "growth", "last_seen"]
+ALERT_COLUMNS = ["kind", "rule", "title", "sources", "story_id", "url"]
+BREAKING_NOW = 'breaking_at >= "now-6h"'  # a story that met the breaking rule in the last six hours
 
 
 def dumps(obj: object) -> str:
@@ -80,6 +86,15 @@ def data_view() -> dict:
     }
 
 
+def side_view(vid: str, name: str, time_field: str, labels: dict[str, str]) -> dict:
+    """A data view on the story documents or the alerts (their url renders as a link too)."""
+    dv = data_view()
+    dv["id"] = vid
+    dv["attributes"].update(title=vid, name=name, timeFieldName=time_field, fieldAttrs=dumps(
+        {k: {"customLabel": v} for k, v in labels.items()}))
+    return dv
+
+
 def search_source(query: str) -> dict:
     return {"kibanaSavedObjectMeta": {"searchSourceJSON": dumps({
         "query": {"query": query, "language": "kuery"},
@@ -90,7 +105,8 @@ def search_source(query: str) -> dict:
     })}}
 
 
-def saved_search(sid: str, title: str, query: str, description: str) -> dict:
+def saved_search(sid: str, title: str, query: str, description: str, *, view: str = DATA_VIEW,
+                 columns: list[str] = COLUMNS, sort: list[list[str]] | None = None) -> dict:
     return {
         "id": sid,
         "type": "search",
@@ -99,14 +115,14 @@ def saved_search(sid: str, title: str, query: str, description: str) -> dict:
         "attributes": {
             "title": title,
             "description": description,
-            "columns": COLUMNS,
-            "sort": [[F_TIME, "desc"]],
+            "columns": columns,
+            "sort": sort or [[F_TIME, "desc"]],
             "hits": 0,
             "grid": {},
             "hideChart": False,
             **search_source(query),
         },
-        "references": [{"id": DATA_VIEW, "name": "kibanaSavedObjectMeta.searchSourceJSON.index",
+        "references": [{"id": view, "name": "kibanaSavedObjectMeta.searchSourceJSON.index",
                         "type": "index-pattern"}],
     }
 
@@ -174,6 +190,25 @@ def top_terms_lens(lid: str, title: str, field: str, size: int, label: str) -> d
     layer = f"{lid}-layer"
     cols = {"terms": _terms(field, size, "count", label), "count": _count("count")}
     return lens(lid, title, layer, cols, ["terms", "count"], xy(layer, "bar_horizontal", "terms", "count"))
+
+
+def claims_table() -> dict:
+    """Who said what: one row per speaker and stance (``claim_stances`` = "speaker|stance"), with the
+    number of articles and the latest one's date."""
+    lid = "rasid-lens-claims"
+    layer = f"{lid}-layer"
+    cols = {
+        "who": _terms("claim_stances", 50, "count", "Speaker | stance — المتحدث | الموقف"),
+        "count": _count("count"),
+        "latest": {"label": "Latest — الأحدث", "customLabel": True, "dataType": "date", "operationType": "max",
+                   "sourceField": F_TIME, "isBucketed": False, "scale": "ratio", "params": {"emptyAsNull": True}},
+    }
+    obj = lens(lid, "Claims: who states, denies, accuses — من قال ماذا", layer, cols, ["who", "count", "latest"],
+               {"layerId": layer, "layerType": "data",
+                "columns": [{"columnId": "who"}, {"columnId": "count"}, {"columnId": "latest"}]},
+               "Attributed statements (pipeline/stages/claims.py); nested detail: rasid search --speaker --stance")
+    obj["attributes"]["visualizationType"] = "lnsDatatable"
+    return obj
 
 
 def topics_over_time() -> dict:
@@ -255,7 +290,8 @@ def dashboard(panels: list[tuple[str, str, dict]]) -> dict:
         "typeMigrationVersion": "8.9.0",
         "attributes": {
             "title": "Rasid — Syria news monitor (راصد)",
-            "description": "Topics over time, outlets, top places/organisations/people, map and latest articles",
+            "description": "Breaking now, topics over time, outlets, top places/organisations/people, map, "
+                           "alerts, stories and latest articles",
             "panelsJSON": dumps(pj),
             "optionsJSON": dumps({"useMargins": True, "syncColors": False, "syncCursor": True,
                                   "syncTooltips": False, "hidePanelTitles": False}),
@@ -269,6 +305,28 @@ def dashboard(panels: list[tuple[str, str, dict]]) -> dict:
         },
         "references": refs,
     }
+
+
+def story_views() -> list[dict]:
+    """Data views, saved searches and panels of the story documents and the alerts."""
+    stories = side_view(STORIES_VIEW, "Rasid stories (راصد — القصص)", "last_seen", {
+        "title": "العنوان", "source_count": "عدد المصادر", "article_count": "عدد المقالات", "sources": "المصادر",
+        "topic_ids": "المواضيع", "places": "الأماكن", "breaking_at": "عاجل منذ", "growth": "النمو"})
+    alerts = side_view(ALERTS_VIEW, "Rasid alerts (راصد — التنبيهات)", "fired_at", {
+        "kind": "النوع", "rule": "القاعدة", "title": "العنوان", "sources": "المصادر"})
+    by_breaking = [["breaking_at", "desc"], ["last_seen", "desc"]]
+    return [
+        stories, alerts,
+        saved_search("rasid-search-stories", "Stories, newest breaking first — القصص", "",
+                     "One row per story (several outlets, one event): breaking stories first, newest first",
+                     view=STORIES_VIEW, columns=STORY_COLUMNS, sort=by_breaking),
+        saved_search("rasid-search-breaking-now", "Breaking now — عاجل الآن", BREAKING_NOW,
+                     "Stories that met the breaking rule in the last six hours", view=STORIES_VIEW,
+                     columns=STORY_COLUMNS, sort=by_breaking),
+        saved_search("rasid-search-alerts", "Alerts — التنبيهات", "",
+                     "Every alert fired (match, breaking, spike), newest first", view=ALERTS_VIEW,
+                     columns=ALERT_COLUMNS, sort=[["fired_at", "desc"]]),
+    ]
 
 
 def build() -> list[dict]:
@@ -286,15 +344,24 @@ def build() -> list[dict]:
                           "Organisation")
     people = top_terms_lens("rasid-lens-top-people", "Top people — أبرز الأشخاص", F_PEOPLE, 15, "Person")
     mp = places_map()
-    objs += [over_time, outlets, places, orgs, people, mp]
+    claims = claims_table()
+    objs += [over_time, outlets, places, orgs, people, mp, claims]
+    objs.append(saved_search("rasid-search-claims", "Articles with claims — التصريحات", "claim_speakers : *",
+                             "Articles with attributed statements; claim_stances lists speaker|stance",
+                             columns=["title", "source", "claim_stances", "url"]))
+    objs += story_views()
     objs.append(dashboard([
-        ("lens", over_time["id"], {"x": 0, "y": 0, "w": 32, "h": 14}),
-        ("lens", outlets["id"], {"x": 32, "y": 0, "w": 16, "h": 14}),
-        ("map", mp["id"], {"x": 0, "y": 14, "w": 24, "h": 18}),
-        ("lens", places["id"], {"x": 24, "y": 14, "w": 24, "h": 18}),
-        ("lens", orgs["id"], {"x": 0, "y": 32, "w": 24, "h": 14}),
-        ("lens", people["id"], {"x": 24, "y": 32, "w": 24, "h": 14}),
-        ("search", latest["id"], {"x": 0, "y": 46, "w": 48, "h": 20}),
+        ("search", "rasid-search-breaking-now", {"x": 0, "y": 0, "w": 48, "h": 10}),
+        ("lens", over_time["id"], {"x": 0, "y": 10, "w": 32, "h": 14}),
+        ("lens", outlets["id"], {"x": 32, "y": 10, "w": 16, "h": 14}),
+        ("map", mp["id"], {"x": 0, "y": 24, "w": 24, "h": 18}),
+        ("lens", places["id"], {"x": 24, "y": 24, "w": 24, "h": 18}),
+        ("lens", orgs["id"], {"x": 0, "y": 42, "w": 24, "h": 14}),
+        ("lens", people["id"], {"x": 24, "y": 42, "w": 24, "h": 14}),
+        ("lens", claims["id"], {"x": 0, "y": 108, "w": 48, "h": 16}),
+        ("search", "rasid-search-alerts", {"x": 0, "y": 56, "w": 48, "h": 14}),
+        ("search", "rasid-search-stories", {"x": 0, "y": 70, "w": 48, "h": 18}),
+        ("search", latest["id"], {"x": 0, "y": 88, "w": 48, "h": 20}),
     ]))
     return objs
 

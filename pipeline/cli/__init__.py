@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "status": "pipeline.cli.status:status_cmd",
     "replay": "pipeline.cli.replay:replay_cmd",
     "deadletter": "pipeline.cli.deadletter:deadletter_group",
+    "alerts": "pipeline.cli.alerts:alerts_group",
     "demo": "pipeline.cli.demo:demo_cmd",
     "bench": "benchmarks.bench:bench_cmd",
 }

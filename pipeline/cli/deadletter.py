@@ -94,8 +94,8 @@ def retry_target(settings: Settings, obj: dict) -> tuple[str | None, str]:
     if not obj.get("payload"):
         return None, "payload_truncated" if obj.get("payload_truncated") else "no_payload"
     src = obj.get("source_topic")
-    if src in (settings.raw_topic, settings.articles_topic):
-        return src, ""
+    if src in (settings.raw_topic, settings.articles_topic, settings.alerts_topic):
+        return src, ""  # an alert re-injected goes only to the webhooks that have not had it
     stage = obj.get("stage")
     if stage == "index":
         return settings.articles_topic, ""
@@ -207,7 +207,8 @@ def deadletter_list(stage, reason, as_json, bidi):
 @click.option("--dry-run", is_flag=True, help="Count what would be re-injected, change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def deadletter_retry(stage, reason, dry_run, yes):
-    """Re-inject dead letters after a fix: raw-stage ones into <ns>.raw, index-stage ones into <ns>.articles.
+    """Re-inject dead letters after a fix: raw-stage ones into <ns>.raw, index-stage ones into <ns>.articles,
+    undelivered alerts into <ns>.alerts.
 
     Each one is re-injected once: retried ones are remembered in <ns>.deadletter.retried.
     """

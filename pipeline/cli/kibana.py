@@ -3,7 +3,7 @@
 ``rasid kibana import --url URL [--namespace NS]`` posts
 config/kibana/saved_objects.ndjson to Kibana's saved-objects import API
 (``overwrite=true``, so re-running is safe), after rewriting the ``rasid-``
-ids and the ``rasid-articles`` data view title for the namespace, so several
+ids and the data view titles (``rasid-articles``, ``-stories``, ``-alerts``) for the namespace, so several
 deployments can share one Kibana. ``rasid kibana check`` validates the file
 offline (the same checks the unit tests run).
 """

@@ -14,7 +14,7 @@ from pipeline.core.settings import Settings
 from pipeline.core.kafka import REPLAY_HEADER, decode_value
 
 
-KINDS = ("raw", "articles", "deadletter", "seen")
+KINDS = ("raw", "articles", "deadletter", "seen", "stories", "alerts")
 _ARABIC = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
 
@@ -158,6 +158,18 @@ def human_fields(v: View, bidi: bool = True) -> list[tuple[str, str]]:
             (short(o.get("url") or o.get("key") or "", 100), ""),
             (rtl(short(o.get("detail") or "", 120), bidi), "dim"),
         ]
+        return pieces
+    if v.kind == "alerts":
+        spike = o.get("spike") or {}
+        what = f"story {str(o.get('story_id'))[:12]}" if o.get("story_id") else f"{spike.get('on', '?')}"
+        pieces += [(f"{o.get('kind', '?')}/{o.get('rule', '?')}", "bold yellow"), (what, "dim"),
+                   (",".join(o.get("sources") or []) or "-", "cyan"), (rtl(short(o.get("title") or "", 100), bidi), "bold"),
+                   (short(o.get("url") or "", 80), "blue")]
+        return pieces
+    if v.kind == "stories":
+        pieces += [(f"{o.get('source_count', 0)} sources/{o.get('article_count', 0)} articles", "cyan"),
+                   (rtl(short(o.get("title") or "", 100), bidi), "bold"),
+                   (f"breaking {o['breaking_at']}" if o.get("breaking_at") else "", "bold red")]
         return pieces
     if v.kind == "seen":  # the connectors' seen-URL state
         pieces += [(o.get("source") or "-", "cyan"), (str(o.get("status") or "?"), "bold"),

@@ -178,6 +178,11 @@ def decode_value(value: bytes | None) -> dict | None:
 # The faust table of the dedupe agent (article id → story, duplicate_of, time, sketch); its
 # changelog topic is ``<workers group>-dedupe-state-changelog``.
 DEDUPE_TABLE = "dedupe-state"
+# The story monitor's table (story id -> members, fired rules; spike counters; alerts awaiting
+# Kafka's confirmation), written by the dedupe agent, and the webhook agent's (alert id and
+# webhook -> delivered), so neither a restart nor a replay sends an alert twice.
+STORIES_TABLE = "story-state"
+DELIVERIES_TABLE = "alert-deliveries"
 
 
 def workers_group(settings: Settings) -> str:
@@ -187,13 +192,18 @@ def workers_group(settings: Settings) -> str:
 
 def internal_topics(settings: Settings) -> list[dict[str, Any]]:
     """Topics the workers need beyond raw/articles/deadletter: the single-partition ``<ns>.dedupe``
-    (the one serialisation point of story assignment) and the dedupe table's changelog. faust creates
-    them at start; creating them beforehand is harmless with these partition counts."""
+    (the one serialisation point of story assignment) and the changelogs of the dedupe, story and
+    delivered-alerts tables. faust creates them at start; creating them beforehand is harmless with
+    these partition counts."""
     return [
         {"name": settings.topic("dedupe"), "partitions": 1,
          "config": {"retention.ms": str(7 * DAY_MS),
                     "max.message.bytes": str(settings.kafka_max_message_bytes + MESSAGE_OVERHEAD)}},
         {"name": f"{workers_group(settings)}-{DEDUPE_TABLE}-changelog", "partitions": 1,
+         "config": {"cleanup.policy": "compact"}},
+        {"name": f"{workers_group(settings)}-{STORIES_TABLE}-changelog", "partitions": 1,
+         "config": {"cleanup.policy": "compact"}},
+        {"name": f"{workers_group(settings)}-{DELIVERIES_TABLE}-changelog", "partitions": 1,
          "config": {"cleanup.policy": "compact"}},
     ]
 
@@ -221,6 +231,17 @@ def topic_specs(settings: Settings) -> dict[str, dict[str, Any]]:
         },
         settings.deadletter_topic: {
             "partitions": settings.kafka_partitions,
+            "configs": {**common, "retention.ms": str(30 * DAY_MS)},
+        },
+        # story documents keyed by story id, written whole as stories grow: the latest is all that counts
+        settings.stories_topic: {
+            "partitions": settings.kafka_partitions,
+            "configs": {**common, "cleanup.policy": "compact", "segment.ms": str(DAY_MS),
+                        "min.cleanable.dirty.ratio": "0.2"},
+        },
+        # alerts keyed by alert id; one partition: few records, one webhook agent, one delivered-table
+        settings.alerts_topic: {
+            "partitions": 1,
             "configs": {**common, "retention.ms": str(30 * DAY_MS)},
         },
         # latest entry per key (URL id) is all the connectors need; compaction keeps it bounded

@@ -4,7 +4,12 @@ process  ``<ns>.raw`` → process pool (decode → extract → clean → classif
          :func:`pipeline.stages.process.process_raw`) → ``<ns>.dedupe``
 dedupe   ``<ns>.dedupe`` (one partition) → :class:`pipeline.stages.dedupe.DedupeIndex` over a faust
          Table → ``<ns>.articles`` keyed by article id
-index    ``<ns>.articles`` → Elasticsearch (:mod:`pipeline.stream.sink`)
+index    ``<ns>.articles`` → Elasticsearch (:mod:`pipeline.stream.sink`); ``<ns>.stories`` and
+         ``<ns>.alerts`` → their indices (:mod:`pipeline.stream.storysink`)
+alerts   ``<ns>.alerts`` → webhooks (:mod:`pipeline.stream.webhooks`)
+
+The dedupe agent also hands each batch's articles to the story monitor
+(:mod:`pipeline.stream.storyhook`): story documents and alerts go out with the batch.
 
 Each agent takes a batch, computes its output records and hands them with the batch to
 :meth:`pipeline.stream.delivery.Delivery.settle` (produce, confirm, then ack). No agent raises out
@@ -27,11 +32,14 @@ from pipeline.core.kafka import DEDUPE_TABLE
 from pipeline.core.log import get_logger
 from pipeline.stream.delivery import Delivery, Out, event_key
 from pipeline.stream.sink import register as register_sink
+from pipeline.stream.storyhook import attach as attach_story_hook
+from pipeline.stream.storysink import register as register_story_sink
+from pipeline.stream.webhooks import register as register_webhooks
 
 log = get_logger("rasid.agents")
 
-AGENT_NAMES = ("process", "dedupe", "index")
-PROCESS_STAGES = ("extract", "clean", "classify", "enrich")
+AGENT_NAMES = ("process", "dedupe", "index", "alerts")
+PROCESS_STAGES = ("extract", "clean", "classify", "enrich", "claims")
 # The dedupe agent yields to the event loop after this much work on a batch (an
 # article takes well under a millisecond: yielding after each one cost more than it).
 DEDUPE_SLICE_S = 0.02
@@ -241,6 +249,7 @@ def register_dedupe(app: Any) -> Any:
     state = DedupeState(app, table)
     app.dedupe_table = table
     app.dedupe_state = state
+    stories = attach_story_hook(app)  # story documents and alerts (pipeline.stream.storyhook)
 
     @app.agent(app.dedupe_topic, name="dedupe", concurrency=1)
     async def dedupe(stream: Any) -> None:
@@ -253,7 +262,9 @@ def register_dedupe(app: Any) -> Any:
             except Exception as e:  # noqa: BLE001 - e.g. the state could not be loaded; never crash
                 log.exception("dedupe batch failed; dead-lettering it", extra={"stage": "dedupe"})
                 outs = [_internal_error(delivery, ev, "dedupe", e) for ev in events]
+            outs += stories.outs_after(outs)  # never raises
             await delivery.settle(stream, events, outs)
+            stories.settled()
 
     return dedupe
 
@@ -269,3 +280,6 @@ def register(app: Any, names: Iterable[str]) -> None:
         register_dedupe(app)
     if "index" in names:
         register_sink(app, app.settings, app.articles_topic)
+        register_story_sink(app)
+    if "alerts" in names:
+        register_webhooks(app)

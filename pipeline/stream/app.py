@@ -10,6 +10,8 @@ offset watch (:mod:`pipeline.stream.offsets`):
                  │                                      │                          │
                  └────────────── <ns>.deadletter ◀──────┴──────────────────────────┘
 
+    dedupe also ──▶ <ns>.stories, <ns>.alerts ──stories──▶ Elasticsearch;  <ns>.alerts ──alerts──▶ webhooks
+
 ``raw``, ``articles`` and ``deadletter`` are created by ``rasid init`` (:mod:`pipeline.core.kafka`)
 with ``settings.kafka_partitions``; they are declared here with the same count and
 ``internal=False``, so faust never creates or alters them. ``<ns>.dedupe`` and the dedupe table's

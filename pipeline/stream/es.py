@@ -16,11 +16,15 @@ from elasticsearch import AsyncElasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 
 from pipeline.core.settings import CONFIG_DIR, Settings
+from pipeline.core.urls import redact
 
 log = logging.getLogger(__name__)
 
 
 TEMPLATE_FILE = CONFIG_DIR / "elasticsearch" / "template.json"
+# Story documents and alerts: one index each behind its alias (``<alias>-000001``), written by _id.
+SIDE_FILES = {"stories": CONFIG_DIR / "elasticsearch" / "stories.json",
+              "alerts": CONFIG_DIR / "elasticsearch" / "alerts.json"}
 
 
 
@@ -46,6 +50,55 @@ def load_template(settings: Settings, path: Path = TEMPLATE_FILE) -> dict[str, A
     return body
 
 
+def side_alias(settings: Settings, kind: str) -> str:
+    return settings.stories_alias if kind == "stories" else settings.alerts_alias
+
+
+def load_side_template(settings: Settings, kind: str) -> dict[str, Any]:
+    """The index template of ``kind`` (stories, alerts) for this namespace, with the Arabic analysis
+    of the articles' template (one definition of it)."""
+    body = copy.deepcopy(json.loads(SIDE_FILES[kind].read_text(encoding="utf-8")))
+    alias = side_alias(settings, kind)
+    body["index_patterns"] = [f"{alias}-*"]
+    tmpl = body.setdefault("template", {})
+    tmpl["aliases"] = {alias: {}}
+    index = tmpl.setdefault("settings", {}).setdefault("index", {})
+    index["number_of_shards"] = settings.es_shards
+    index["number_of_replicas"] = settings.es_replicas
+    articles = json.loads(TEMPLATE_FILE.read_text(encoding="utf-8"))
+    tmpl["settings"]["analysis"] = articles["template"]["settings"]["analysis"]
+    body.setdefault("_meta", {})["namespace"] = settings.namespace
+    return body
+
+
+def _ensure_side(es, settings: Settings, kind: str) -> str:
+    """Install or upgrade the ``kind`` template (by version) and create its first index; idempotent."""
+    from elasticsearch import ApiError
+
+    alias = side_alias(settings, kind)
+    body = load_side_template(settings, kind)
+    current = None
+    if es.indices.exists_index_template(name=alias):
+        got = es.indices.get_index_template(name=alias)["index_templates"]
+        current = got[0]["index_template"].get("version") if got else None
+    action = "unchanged"
+    if current != body.get("version"):
+        es.indices.put_index_template(name=alias, **body)
+        action = "installed" if current is None else f"upgraded from {current}"
+        if current is not None:  # additive mapping changes reach the existing index too
+            try:
+                es.indices.put_mapping(index=f"{alias}-*", allow_no_indices=True, **body["template"]["mappings"])
+            except ApiError as e:
+                log.warning("%s mappings not applied to the existing index: %s", kind, e, extra={"stage": "init"})
+    if not es.indices.exists_alias(name=alias):
+        try:
+            es.indices.create(index=f"{alias}-000001")
+        except ApiError as e:
+            if e.error != "resource_already_exists_exception":
+                raise
+    return action
+
+
 def es_client(settings: Settings):
     from elasticsearch import Elasticsearch
 
@@ -58,7 +111,8 @@ def current_index(settings: Settings, now: datetime | None = None) -> str:
 
 
 def ensure_es(settings: Settings, es=None, template: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Install or upgrade the index template and make sure the alias has an index behind it.
+    """Install or upgrade the index template and make sure the alias has an index behind it; the
+    same for the story documents and the alerts (:func:`_ensure_side`).
 
     The template is replaced when its ``version`` differs from the file's; indices created
     before keep their settings (new monthly indices pick the new template up), and additive
@@ -97,9 +151,11 @@ def ensure_es(settings: Settings, es=None, template: dict[str, Any] | None = Non
             result["index_action"] = f"{index} exists"
         if not es.indices.exists_alias(name=settings.es_alias):
             es.indices.put_alias(index=index, name=settings.es_alias)
+        for kind in SIDE_FILES:
+            result[f"{kind}_template_action"] = _ensure_side(es, settings, kind)
         es.cluster.health(index=index, wait_for_status="yellow", timeout="30s")
     except (ApiError, TransportError) as e:
-        raise SetupError(f"Elasticsearch at {settings.es_url} refused the setup: {e}") from None
+        raise SetupError(f"Elasticsearch at {describe_es(settings)['url']} refused the setup: {redact(str(e))}") from None
     finally:
         if own_client:
             es.close()

@@ -10,7 +10,7 @@ from pipeline.core.errors import OperatorError
 from pipeline.core.kafka import ensure_topics, kafka_admin
 from pipeline.core.retry import retry_sync
 from pipeline.core.settings import Settings
-from pipeline.stream.es import ensure_es, es_client, template_name
+from pipeline.stream.es import SIDE_FILES, ensure_es, es_client, side_alias, template_name
 
 log = logging.getLogger("rasid.setup")
 
@@ -52,12 +52,13 @@ def drop_namespace(settings: Settings, es=None) -> dict[str, list[str]]:
         if indices:
             es.indices.delete(index=",".join(indices), ignore_unavailable=True)
         dropped["indices"] = sorted(indices)
-        try:
-            es.indices.delete_index_template(name=template_name(settings))
-            dropped["templates"] = [template_name(settings)]
-        except ApiError as e:
-            if e.meta.status != 404:
-                raise
+        for name in [template_name(settings), *(side_alias(settings, k) for k in SIDE_FILES)]:
+            try:
+                es.indices.delete_index_template(name=name)
+                dropped["templates"].append(name)
+            except ApiError as e:
+                if e.meta.status != 404:
+                    raise
     finally:
         if own_client:
             es.close()

@@ -74,10 +74,11 @@ class Item:
     source: str | None = None
     fetched_at: datetime | None = None
     bad: BadRecord | None = None
+    stage: str = STAGE  # the stage that writes it (articles: index; story documents and alerts: stories)
 
     def deadletter(self, reason: str, detail: str) -> DeadLetter:
         return DeadLetter.build(
-            stage=STAGE,
+            stage=self.stage,
             reason=reason,
             detail=detail,
             payload=self.payload,
@@ -151,8 +152,13 @@ class BulkWriter:
         backoff_max_s: float | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         should_stop: Callable[[], bool] = lambda: False,
+        stage: str = STAGE,
+        remove_stale: bool = True,
     ) -> None:
         self.es = es
+        self.stage = stage
+        # articles move between monthly indices; story documents and alerts live in one index each
+        self.remove_stale = remove_stale
         self.settings = settings
         self._deadletter = deadletter
         self.backoff_s = settings.bulk_backoff_s if backoff_s is None else backoff_s
@@ -170,20 +176,21 @@ class BulkWriter:
                                what="dead letter not delivered", errors=(Exception,), article_id=item.article_id)
         result.dead += 1
         result.reasons[reason] = result.reasons.get(reason, 0) + 1
-        metrics.DROPPED.labels(stage=STAGE, reason=reason).inc()
+        metrics.DROPPED.labels(stage=self.stage, reason=reason).inc()
         log.warning("dead-lettered: %s %s", reason, detail[:300],
-                    extra={"stage": STAGE, "article_id": item.article_id, "source": item.source})
+                    extra={"stage": self.stage, "article_id": item.article_id, "source": item.source})
 
     async def write(self, items: Iterable[Item]) -> WriteResult:
         """Index ``items``; return only when each is indexed or dead-lettered."""
         result = WriteResult()
         if not self._template_ready:  # never let a monthly index be created without the Arabic mappings
             await self._until_done(lambda: asyncio.to_thread(ensure_es, self.settings), reason="setup",
-                                   what="the index template could not be checked", errors=(OperatorError,))
+                                   what="the index template could not be checked", errors=(OperatorError,),
+                                   result=result)
             self._template_ready = True
         pending: list[Item] = []
         for it in items:
-            metrics.RECEIVED.labels(stage=STAGE).inc()
+            metrics.RECEIVED.labels(stage=self.stage).inc()
             if it.bad is not None or it.action is None:
                 bad = it.bad or BadRecord("invalid_article", "no action")
                 await self._send_deadletter(it, bad.reason, bad.detail, result)
@@ -247,12 +254,12 @@ class BulkWriter:
                 else:
                     reason = f"request_{status}" if status else "api_error"
                     log.warning("bulk request failed (%s), will retry: %s", status, e.message,
-                                extra={"stage": STAGE})
+                                extra={"stage": self.stage})
             except TransportError as e:  # connection refused/reset, timeouts, TLS trouble
                 metrics.DEPENDENCY_UP.labels(dependency="elasticsearch").set(0)
                 reason = type(e).__name__.lower()
                 log.warning("Elasticsearch unreachable (%s), will retry: %s", type(e).__name__,
-                            redact(str(e))[:300], extra={"stage": STAGE})
+                            redact(str(e))[:300], extra={"stage": self.stage})
             finally:
                 metrics.BULK_LATENCY.observe(time.perf_counter() - t0)
             # Whatever came back before an exception is settled; the rest is tried again.
@@ -265,13 +272,13 @@ class BulkWriter:
                 result.retries += 1
                 delay = backoff_delay(attempt, self.backoff_s, self.backoff_max_s)
                 log.info("retrying %d document(s) in %.1fs (%s)", len(pending), delay, reason,
-                         extra={"stage": STAGE})
+                         extra={"stage": self.stage})
                 await self._sleep(delay)
                 if self._should_stop():
                     raise Abandoned(f"{len(pending)} document(s) not indexed")
                 progressed = result.indexed + result.dead > settled_before
                 attempt = 0 if progressed else attempt + 1
-        if written:
+        if written and self.remove_stale:
             await self._remove_stale_copies(written, superseded, result)
         return result
 
@@ -337,13 +344,15 @@ class BulkWriter:
 
     async def _until_done(self, call: Callable[[], Awaitable[Any]], *, reason: str, what: str,
                           errors: tuple[type[BaseException], ...] = (ApiError, TransportError),
-                          article_id: str | None = None) -> Any:
+                          article_id: str | None = None, result: WriteResult | None = None) -> Any:
         """``call()``, retried with the backoff of :mod:`pipeline.core.retry` while it fails with
         ``errors`` (never given up; :class:`Abandoned` when the worker stops meanwhile)."""
         def warn(e: BaseException, delay: float) -> None:
             metrics.BULK_RETRIES.labels(reason=reason).inc()
+            if result is not None:
+                result.retries += 1
             log.warning("%s, will retry in %.1fs: %s", what, delay, redact(str(e))[:300],
-                        extra={"stage": STAGE, "article_id": article_id})
+                        extra={"stage": self.stage, "article_id": article_id})
 
         return await retry_forever(call, retry_on=errors, base=self.backoff_s, cap=self.backoff_max_s,
                                    on_retry=warn, should_stop=self._should_stop, stopped=lambda: Abandoned(what),
@@ -351,7 +360,7 @@ class BulkWriter:
 
     def _on_indexed(self, it: Item, result: WriteResult) -> None:
         result.indexed += 1
-        metrics.EMITTED.labels(stage=STAGE).inc()
+        metrics.EMITTED.labels(stage=self.stage).inc()
         if it.fetched_at is not None:
             lag = (utcnow() - it.fetched_at).total_seconds()
             if lag >= 0:
@@ -369,29 +378,33 @@ def items_from_events(events: Iterable[Any], settings: Settings) -> list[Item]:
     return out
 
 
-def register(app: Any, settings: Settings, articles_topic: Any | None = None) -> Any:
+def register(app: Any, settings: Settings, articles_topic: Any | None = None, *, name: str = "index",
+             stage: str = STAGE, items: Callable[[list[Any], Settings], list[Item]] = items_from_events,
+             remove_stale: bool = True) -> Any:
     """Attach the sink agent to a faust ``app``; returns the agent.
 
-    ``articles_topic`` defaults to a raw-bytes topic on ``settings.articles_topic``.
+    ``articles_topic`` defaults to a raw-bytes topic on ``settings.articles_topic``. The story
+    documents' and alerts' sink (:mod:`pipeline.stream.storysink`) is this same agent with its own
+    topics, ``name``, ``stage`` and ``items`` (records → bulk actions), and no stale-copy search.
     """
     topic = articles_topic or app.topic(settings.articles_topic, key_type=bytes, value_type=bytes,
                                         key_serializer="raw", value_serializer="raw")
     topic_names = set(getattr(topic, "topics", None) or [settings.articles_topic])
     delivery = Delivery(app)
 
-    @app.agent(topic, name=f"{settings.namespace}-index", concurrency=1)
+    @app.agent(topic, name=f"{settings.namespace}-{name}", concurrency=1)
     async def index_articles(stream: Any) -> None:
-        log.info("sink started", extra={"stage": STAGE, **{f"es_{k}": v for k, v in describe_es(settings).items()}})
+        log.info("sink started", extra={"stage": stage, **{f"es_{k}": v for k, v in describe_es(settings).items()}})
         es = async_es_client(settings)
         writer = BulkWriter(es, settings, delivery.send_dead_letter, sleep=app.sleep,
-                            should_stop=lambda: app.should_stop)
+                            should_stop=lambda: app.should_stop, stage=stage, remove_stale=remove_stale)
         try:
             async for events in stream.noack_take(settings.bulk_max_docs, within=settings.bulk_max_wait_s):
                 try:
-                    res = await writer.write(items_from_events(events, settings))
+                    res = await writer.write(items(events, settings))
                 except Abandoned as e:
                     log.warning("stopping with a batch not indexed (%s); its %d record(s) stay uncommitted "
-                                "and will be read again", e, len(events), extra={"stage": STAGE})
+                                "and will be read again", e, len(events), extra={"stage": stage})
                     delivery.release(topic_names)
                     # Park until faust cancels the agent. Leaving the loop would close the
                     # take generator, turn the stream's acks back on and let the background
@@ -402,11 +415,11 @@ def register(app: Any, settings: Settings, articles_topic: Any | None = None) ->
                 except Exception:
                     # Not expected (bad input is dead-lettered, cluster trouble retried). Acking
                     # would lose the batch: leave it uncommitted and let the worker crash and restart.
-                    log.exception("sink batch failed unexpectedly; not acking", extra={"stage": STAGE})
+                    log.exception("sink batch failed unexpectedly; not acking", extra={"stage": stage})
                     raise
                 await delivery.settle(stream, events, [])  # indexed or dead-lettered: ack
                 if res.dead or res.retries:
-                    log.info("batch done", extra={"stage": STAGE, "indexed": res.indexed,
+                    log.info("batch done", extra={"stage": stage, "indexed": res.indexed,
                                                   "dead": res.dead, "retries": res.retries})
         finally:
             await es.close()

@@ -63,15 +63,21 @@ def test_every_reference_resolves(objs):
 
 
 def test_data_view(objs):
-    (dv,) = by_type(objs, "index-pattern")
+    views = {o["id"]: o for o in by_type(objs, "index-pattern")}
+    assert set(views) == {"rasid-articles", "rasid-stories", "rasid-alerts"}
+    dv = views["rasid-articles"]
     assert dv["attributes"]["title"] == "rasid-articles"
     assert dv["attributes"]["timeFieldName"] == "published_at"
     fmt = json.loads(dv["attributes"]["fieldFormatMap"])
     assert fmt["url"]["id"] == "url"  # the url column is a link to the article
 
 
+def _articles_searches(objs):
+    return [s for s in by_type(objs, "search") if s["references"][0]["id"] == "rasid-articles"]
+
+
 def test_a_saved_search_per_topic(objs):
-    searches = by_type(objs, "search")
+    searches = _articles_searches(objs)
     queries = {}
     for s in searches:
         ss = json.loads(s["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
@@ -87,6 +93,25 @@ def test_topic_ids_match_the_taxonomy_file():
     topics = data.get("topics", data) if isinstance(data, dict) else data
     ids = set(topics) if isinstance(topics, dict) else {t["id"] for t in topics}
     assert ids == TOPIC_IDS
+
+
+def test_stories_and_alerts_views(objs):
+    """Stories newest breaking first, a 'breaking now' panel and the alerts, all on the dashboard."""
+    views = {o["id"]: o for o in by_type(objs, "index-pattern")}
+    assert views["rasid-stories"]["attributes"]["title"] == "rasid-stories"
+    assert views["rasid-alerts"]["attributes"]["timeFieldName"] == "fired_at"
+    searches = {o["id"]: o for o in by_type(objs, "search")}
+    stories, now, alerts = (searches[i] for i in ("rasid-search-stories", "rasid-search-breaking-now",
+                                                   "rasid-search-alerts"))
+    assert stories["attributes"]["sort"][0] == ["breaking_at", "desc"]
+    assert stories["references"][0]["id"] == now["references"][0]["id"] == "rasid-stories"
+    q = json.loads(now["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["query"]
+    assert "breaking_at" in q and "now-" in q
+    assert {"title", "source_count", "breaking_at"} <= set(stories["attributes"]["columns"])
+    assert alerts["references"][0]["id"] == "rasid-alerts" and alerts["attributes"]["sort"] == [["fired_at", "desc"]]
+    (dash,) = by_type(objs, "dashboard")
+    on_dash = {r["id"] for r in dash["references"]}
+    assert {"rasid-search-stories", "rasid-search-breaking-now", "rasid-search-alerts"} <= on_dash
 
 
 def test_dashboard_panels(objs):
@@ -117,12 +142,16 @@ def test_lens_fields(objs):
             fields.setdefault(o["id"], set()).add(col.get("sourceField"))
         assert set(layer["columnOrder"]) == set(layer["columns"])
         vis = o["attributes"]["state"]["visualization"]
+        if o["attributes"]["visualizationType"] == "lnsDatatable":  # a table: its columns are the layer's
+            assert [c["columnId"] for c in vis["columns"]] == layer["columnOrder"]
+            continue
         for lay in vis["layers"]:
             for acc in [lay["xAccessor"], *lay["accessors"], lay.get("splitAccessor")]:
                 assert acc is None or acc in layer["columns"]
     assert {"published_at", "topic_ids"} <= fields["rasid-lens-topics-over-time"]
     assert "source" in fields["rasid-lens-by-outlet"]
     assert "places.name" in fields["rasid-lens-top-places"]
+    assert {"claim_stances", "published_at"} <= fields["rasid-lens-claims"]  # who said what, and when last
 
 
 def test_map_uses_location(objs):
@@ -147,8 +176,9 @@ def test_validator_catches_broken_wiring(objs):
 def test_localize_rewrites_ids_titles_and_references(objs):
     loc = localize(objs, "staging")
     assert validate_objects(loc) == []
-    (dv,) = by_type(loc, "index-pattern")
-    assert dv["id"] == "staging-articles" and dv["attributes"]["title"] == "staging-articles"
+    views = {o["id"]: o["attributes"]["title"] for o in by_type(loc, "index-pattern")}
+    assert views == {"staging-articles": "staging-articles", "staging-stories": "staging-stories",
+                     "staging-alerts": "staging-alerts"}
     assert all(o["id"].startswith("staging-") for o in loc)
     assert all(r["id"].startswith("staging-") for o in loc for r in o.get("references", []))
     assert localize(objs, "rasid") == objs
@@ -205,8 +235,8 @@ def test_import_command_posts_multipart_with_xsrf_and_auth(kibana, monkeypatch):
     assert part.get_filename().endswith(".ndjson")
     sent = [json.loads(l) for l in part.get_content().splitlines() if l.strip()]
     assert len(sent) == len(load_objects(DEFAULT_FILE))
-    dv = next(o for o in sent if o["type"] == "index-pattern")
-    assert dv["attributes"]["title"] == "ns7-articles"
+    titles = {o["attributes"]["title"] for o in sent if o["type"] == "index-pattern"}
+    assert titles == {"ns7-articles", "ns7-stories", "ns7-alerts"}
 
 
 def test_import_reports_unreachable_kibana():
