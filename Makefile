@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test unit integration bench demo devstack-up devstack-down clean
+.PHONY: setup run test unit integration bench demo soak devstack-up devstack-down clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,9 @@ integration: devstack-up
 
 demo: setup
 	$(BIN)/rasid demo
+
+soak: devstack-up
+	$(BIN)/python -m tests.soak.run $(SOAK_ARGS)
 
 bench: devstack-up
 	$(BIN)/rasid bench
