@@ -1,4 +1,4 @@
-"""``rasid tail raw|articles|deadletter|seen``: read the namespace's topics as an operator would."""
+"""``rasid tail raw|articles|deadletter|seen|stories|alerts``: read the namespace's topics as an operator would."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from pipeline.core.kafka import kafka_consumer, offsets_at, read_range, topic_pa
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=None, help="Print at most N records (default 20 without --follow/--from-beginning/--since).")
 @click.option("--bidi", type=click.Choice(["logical", "visual"]), default=None, help=BIDI_OPTION_HELP)
 def tail_cmd(topic, follow, from_beginning, since, source, topic_id, as_json, limit, bidi):
-    """Print records of TOPIC (raw, articles, deadletter, seen) of the namespace.
+    """Print records of TOPIC (raw, articles, deadletter, seen, stories, alerts) of the namespace.
 
     Without a start option it shows the last records (the last --limit, default 20)
     and, with --follow, keeps going. It reads by partition assignment and commits nothing.

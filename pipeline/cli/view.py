@@ -46,7 +46,7 @@ def iso_ms(ts_ms: int | None) -> str | None:
 
 
 def topic_name(settings: Settings, name: str) -> str:
-    """``raw``/``articles``/``deadletter``/``seen`` → ``<ns>.<kind>``; a full name of the namespace as is."""
+    """``raw``, ``articles``, ``deadletter``, ``seen``, ``stories``, ``alerts`` → ``<ns>.<kind>``; a full name of the namespace as is."""
     if name in KINDS:
         return settings.topic(name)
     if name.startswith(settings.namespace + "."):

@@ -248,16 +248,12 @@ class Reader(TextView):
         words = [self.bare(j) for j in range(i, k)]
         proper, prep = self.definite(k - 1), False
         while k < end and not self.breaks(k):
-            m = self.ment.get(k)
-            if m is not None and m.entry.kind == "person" and m.end <= end:
-                return self._named(m.entry.name, i, m.end, words)
+            if (sp := self._person_at(k, end, i, words)) is not None:
+                return sp
             if self.is_("ranks", k):
-                j = k
-                while j < end and self.is_("ranks", j):
-                    j += 1
-                m = self.ment.get(j)
-                if m is not None and m.entry.kind == "person" and m.end <= end:
-                    return self._named(m.entry.name, i, m.end, words)
+                j = self._after_ranks(k, end)
+                if (sp := self._person_at(j, end, i, words)) is not None:
+                    return sp
                 run = self._name_run(j, end) if j < end and self.namey(j) else 0
                 if run:
                     return self._named(self.display(j, run), i, run, words)
@@ -292,6 +288,7 @@ class Reader(TextView):
             # a name after a definite word is not part of the title unless a preposition joins it
             joined = not proper or prep or lam
             st = self.lex("states", k, end)
+            m = self.ment.get(k)
             ent_end = (m.end if m is not None and m.end <= end else
                        self.place_at[k].end if k in self.place_at and self.place_at[k].end <= end else
                        k + st[1] if st is not None else None)
@@ -309,12 +306,9 @@ class Reader(TextView):
             k += 1
         title_end = k
         if k < end and ("،" in self.gap[k] or "," in self.gap[k]) and not any(c in self.gap[k] for c in "\n:()"):
-            j = k
-            while j < end and self.is_("ranks", j):
-                j += 1
-            m = self.ment.get(j)
-            if m is not None and m.entry.kind == "person" and m.end <= end:
-                return self._named(m.entry.name, i, m.end, words)
+            j = self._after_ranks(k, end)
+            if (sp := self._person_at(j, end, i, words)) is not None:
+                return sp
             if j < end and not self.definite(j) and self.namey(j) and (j > k or not self.breaks(j) or j == k):
                 run = self._name_run(j, end)
                 if run:
@@ -348,6 +342,19 @@ class Reader(TextView):
         fem, _ = self.gender(words[0])
         return Speaker(self.display(i, title_end, self.clitic(i, "titles")), "person", "title", i, title_end,
                        fem, False, words[0], wset)
+
+    def _after_ranks(self, j: int, end: int) -> int:
+        """The first word after a run of ranks («العميد الركن»)."""
+        while j < end and self.is_("ranks", j):
+            j += 1
+        return j
+
+    def _person_at(self, j: int, end: int, start: int, words: list[str]) -> Speaker | None:
+        """The gazetteer person mentioned at ``j`` (ending before ``end``), as the speaker from ``start``."""
+        m = self.ment.get(j)
+        if m is not None and m.entry.kind == "person" and m.end <= end:
+            return self._named(m.entry.name, start, m.end, words)
+        return None
 
     def _named(self, name: str, start: int, end: int, words: list[str]) -> Speaker:
         fem, _ = self.gender(words[0]) if words else (None, False)
