@@ -13,7 +13,10 @@ What it guarantees, per request:
 - connect/read timeouts plus an overall deadline (a trickling server cannot hold a slot);
 - the body streamed and abandoned past ``http_max_bytes``; at most one Content-Encoding layer
   (gzip or deflate), inflated in bounded steps against the same cap (a gzip bomb never grows);
-- retries with exponential backoff and jitter on timeouts, 429 and 5xx, honouring Retry-After.
+- retries with exponential backoff and jitter on timeouts, 429 and 5xx, honouring Retry-After;
+- a refusal of the client (401/403/451, a WAF challenge page whatever its status, a refused or
+  reset connection) raises a ``FetchError`` with ``blocked`` set (``connectors.blocking``) and is
+  not retried within the request: the caller backs off for hours, not seconds.
 
 Every refusal (address, URL, encoding, size) is a log line with its reason and a count in
 ``rasid_fetch_refused_total{reason}``.
@@ -33,6 +36,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from connectors.blocking import BLOCKED_STATUSES, challenge_marker, is_blocked_reason, network_refusal
 from connectors.netguard import AddressRefused, GuardedTransport, Resolver
 from connectors.robots import RobotsRules, parse_robots, rules_for_status
 from pipeline.core.urls import UnsafeURL, check_url_syntax, host_of, redact
@@ -45,7 +49,7 @@ log = get_logger("rasid.connectors.http")
 
 KEEP_HEADERS = (
     "etag", "last-modified", "content-type", "content-length", "content-encoding", "content-language",
-    "date", "expires", "cache-control", "retry-after", "x-robots-tag",
+    "date", "expires", "cache-control", "retry-after", "x-robots-tag", "cf-mitigated",
 )
 ACCEPT = {
     "feed": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
@@ -58,6 +62,9 @@ ROBOTS_MAX_BYTES = 512_000
 ACCEPT_ENCODING = "gzip, deflate"  # what _Inflater decodes; anything else a server sends is refused
 # Refusals of the host itself (connectors.netguard, URL syntax): robots.txt cannot be asked for either.
 ADDRESS_REFUSALS = frozenset({"not_global_address", "unresolvable_host", "unix_socket", "unsafe_url"})
+# A host that refuses our client already at robots.txt: the request itself reports it as blocked (a 401/403
+# robots.txt is only "no rules", RFC 9309; the page itself then says whether we are refused).
+ROBOTS_REFUSALS = frozenset({"waf_challenge", "connection_refused", "connection_reset"})
 
 
 class FetchError(Exception):
@@ -82,6 +89,11 @@ class FetchError(Exception):
         self.retry_after = retry_after
         self.detail = detail
         self.refused = refused  # refused on purpose (address, URL, encoding, size), already logged and counted
+
+    @property
+    def blocked(self) -> bool:
+        """The server refused our client (403, WAF challenge, refused connection...), not the URL."""
+        return is_blocked_reason(self.reason)
 
 
 @dataclass
@@ -306,11 +318,17 @@ class PoliteClient:
             resp = await self._exchange(robots_url, kind="robots", source="robots", check_robots=False,
                                         max_bytes=ROBOTS_MAX_BYTES, redirects=5, truncate=True)
         except FetchError as e:
-            if e.reason in ADDRESS_REFUSALS:
-                raise  # the host itself is refused: nothing to cache, the request fails with that reason
-            log.warning("robots.txt unavailable, host treated as disallowed for now",
-                        extra={"stage": "fetch", "url": robots_url, "reason": e.reason})
-            return rules_for_status(e.status, ttl=ttl)
+            if e.reason in ADDRESS_REFUSALS or e.reason in ROBOTS_REFUSALS:
+                # the host itself is refused, or refuses us: nothing to cache, the request fails with that reason
+                raise
+            rules = rules_for_status(e.status, ttl=ttl)
+            if rules.disallow_all:  # 5xx, unreachable: RFC 9309 says assume disallowed, for a while
+                log.warning("robots.txt unavailable, host treated as disallowed for now",
+                            extra={"stage": "fetch", "url": robots_url, "reason": e.reason})
+            else:  # 4xx (404 above all): no rules, everything allowed; nothing to warn about
+                log.debug("no robots.txt, everything allowed", extra={
+                    "stage": "fetch", "url": robots_url, "reason": e.reason})
+            return rules
         if resp.status >= 300:
             return rules_for_status(resp.status, ttl=ttl)
         text = resp.body.decode("utf-8", errors="replace")
@@ -337,7 +355,7 @@ class PoliteClient:
                 return await self._exchange(url, kind=kind, source=source, etag=etag, last_modified=last_modified,
                                             max_bytes=max_bytes)
             except FetchError as e:
-                if not e.transient or attempt >= retries:
+                if not e.transient or e.blocked or attempt >= retries:
                     raise
                 delay = backoff_delay(attempt, self.settings.http_backoff_s, self.settings.http_backoff_max_s,
                                       e.retry_after)
@@ -393,6 +411,10 @@ class PoliteClient:
                 current = nxt
                 continue
             elapsed = time.monotonic() - started
+            if status >= 400 and challenge_marker(status, resp_headers, body):
+                raise FetchError("waf_challenge", current, status=status, detail=f"challenge page with {status}")
+            if status in BLOCKED_STATUSES:
+                raise FetchError(f"http_{status}", current, status=status)
             if status == 429 or status >= 500:
                 raise FetchError(f"http_{status}", current, transient=True, status=status,
                                  retry_after=parse_retry_after(resp_headers.get("retry-after")))
@@ -465,7 +487,9 @@ class PoliteClient:
             except (httpx.InvalidURL, httpx.UnsupportedProtocol) as e:
                 raise refuse("unsafe_url", url, source, detail=str(e)[:200]) from None
             except (httpx.TransportError, httpx.StreamError) as e:
-                FETCH_STATUS.labels(source, "network_error").inc()
-                raise FetchError("network_error", url, transient=True, detail=f"{type(e).__name__}: {e}"[:200]) from None
+                refusal = network_refusal(e)
+                FETCH_STATUS.labels(source, refusal or "network_error").inc()
+                raise FetchError(refusal or "network_error", url, transient=True,
+                                 detail=f"{type(e).__name__}: {e}"[:200]) from None
             finally:
                 FETCH_LATENCY.labels(source, kind).observe(time.monotonic() - t0)

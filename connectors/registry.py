@@ -23,6 +23,11 @@ from pipeline.core.urls import UnsafeURL, check_url_syntax
 from pipeline.core.yamlfile import ConfigError, line_of, load_yaml_lines
 
 Kind = Literal["feed", "sitemap", "section"]
+# What kind of outlet a source is (a label for analysts; see the header of config/sources.yaml).
+Category = Literal["syrian-independent", "syrian-opposition", "syrian-government", "kurdish-region", "regional",
+                   "international", "agency"]
+# active: polled; archive: publishing stopped, site kept as an archive; closed: gone. Only active ones are polled.
+Status = Literal["active", "closed", "archive"]
 _ID_RE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 # Bounds of the values a source may set. Intervals go down to 0.1 s for local test outlets:
@@ -137,7 +142,16 @@ class Source(BaseModel):
     name_en: str | None = None
     homepage: str
     language: str = Field("ar", pattern=r"^[a-z]{2}$")
-    country: str | None = None
+    country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
+    category: Category | None = None
+    # an outlet that stopped publishing is kept (its id stays on old documents) but never polled as live
+    status: Status = "active"
+    # public reports of 403s/refusals to datacenter clients: a failing check is expected, not a typo
+    blocked_hint: bool = False
+    note: str | None = Field(None, max_length=1000)
+    # find feeds and sitemaps from the homepage, robots.txt and the usual paths when the configured
+    # endpoints fail or there are none (connectors/discovery.py); off unless the file's defaults say so
+    discovery: bool = False
     enabled: bool = True
     poll_interval: float = Field(300.0, ge=MIN_INTERVAL_S, le=MAX_POLL_INTERVAL_S)
     # adaptive polling floor (default poll_interval/4) and ceiling (default poll_interval*8)
@@ -166,8 +180,9 @@ class Source(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Source":
-        if not (self.feeds or self.sitemaps or self.sections):
-            raise ValueError("needs at least one of feeds, sitemaps, sections")
+        if not (self.feeds or self.sitemaps or self.sections or self.discovery or self.status != "active"):
+            raise ValueError("needs at least one of feeds, sitemaps, sections (or discovery: true to find them "
+                             "from the homepage)")
         lo, hi = self.interval_bounds()
         if lo > self.poll_interval or hi < self.poll_interval:
             raise ValueError("min_interval <= poll_interval <= max_interval must hold")
@@ -177,6 +192,11 @@ class Source(BaseModel):
         lo = self.min_interval if self.min_interval is not None else max(MIN_INTERVAL_S, self.poll_interval / 4)
         hi = self.max_interval if self.max_interval is not None else min(MAX_BACKOFF_INTERVAL_S, self.poll_interval * 8)
         return lo, hi
+
+    @property
+    def live(self) -> bool:
+        """Polled by the connectors: enabled and still publishing (not closed, not an archive)."""
+        return self.enabled and self.status == "active"
 
     def endpoints(self) -> list[tuple[Kind, Endpoint]]:
         out: list[tuple[Kind, Endpoint]] = []
@@ -206,7 +226,8 @@ class Registry(BaseModel):
         raise KeyError(source_id)
 
     def select(self, ids: list[str] | tuple[str, ...] | None, *, include_disabled: bool = False) -> list[Source]:
-        """The sources to run: ``ids`` if given (unknown ids are an error), else every enabled one."""
+        """The sources named by ``ids`` (unknown ids are an error), else every enabled one (closed and
+        archived ones included: callers that poll keep only ``Source.live`` ones)."""
         if ids:
             known = {s.id for s in self.sources}
             unknown = [i for i in ids if i not in known]
@@ -214,6 +235,10 @@ class Registry(BaseModel):
                 raise RegistryError(f"unknown source id(s): {', '.join(unknown)} (see `rasid sources list`)")
             return [s for s in self.sources if s.id in ids]
         return [s for s in self.sources if s.enabled or include_disabled]
+
+    def live(self) -> list[Source]:
+        """The sources the connectors poll: enabled and active."""
+        return [s for s in self.sources if s.live]
 
 
 def _explain(path: Path, raw: dict[str, Any], err: ValidationError, source_lines: list[int | None]) -> str:
@@ -262,7 +287,10 @@ def load_registry(path: Path | str) -> Registry:
 
 
 class VerificationState:
-    """Results of ``rasid sources check`` per endpoint URL, kept in ``<state_dir>/sources-check.json``."""
+    """Results of ``rasid sources check`` per endpoint URL, kept in ``<state_dir>/sources-check.json``.
+
+    Besides the last result, each URL keeps ``last_ok_at``: when it last answered and parsed, so a
+    report can say "never answered" of an endpoint no check has ever seen working."""
 
     FILE = "sources-check.json"
 
@@ -275,7 +303,9 @@ class VerificationState:
             self.results = {}
 
     def record(self, url: str, result: dict[str, Any]) -> None:
-        self.results[url] = {**result, "checked_at": datetime.now(timezone.utc).isoformat()}
+        now = datetime.now(timezone.utc).isoformat()
+        last_ok = now if result.get("ok") else (self.results.get(url) or {}).get("last_ok_at")
+        self.results[url] = {**result, "checked_at": now, "last_ok_at": last_ok}
 
     def verified(self, endpoint: Endpoint) -> bool:
         """Verified when the YAML says so or the last check saw it answer with entries or a 2xx/304."""
@@ -283,6 +313,20 @@ class VerificationState:
             return True
         r = self.results.get(endpoint.url)
         return bool(r and r.get("ok"))
+
+    def state(self, url: str) -> str:
+        """``ok``, ``blocked`` (the outlet refuses us), ``broken`` or ``never checked`` (last check)."""
+        r = self.results.get(url)
+        if not r:
+            return "never checked"
+        if r.get("ok"):
+            return "ok"
+        return "blocked" if r.get("blocked") or r.get("state") == "blocked" else "broken"
+
+    def never_answered(self, url: str) -> bool:
+        """No check has ever seen this endpoint answer and parse."""
+        r = self.results.get(url)
+        return not (r and r.get("last_ok_at"))
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

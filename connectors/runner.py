@@ -16,6 +16,12 @@ at a time) and, inside the client, for its host's turn before it takes one of th
 ``fetch_concurrency`` global slots; a trickling or Crawl-delayed outlet delays only its own
 articles. Listings and pages are parsed on a small pool of their own threads, so parsing never
 starves the event loop's DNS lookups.
+
+Only live sources are polled (``status: active``, enabled): a closed or archived outlet keeps its id
+in the registry but gets no task. An endpoint whose server refuses us (``connectors.blocking``) is
+*blocked*, polled again hours later; one that is *broken* (404, not a feed, no article links) makes
+a source with ``discovery: true`` look for other endpoints (``connectors.autodiscover``), which are
+then polled by the same endpoint loop.
 """
 
 from __future__ import annotations
@@ -31,7 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connectors.autodiscover import AutoDiscovery, is_broken
 from connectors.base import Candidate, Discovered, ParseError
+from connectors.blocking import BlockedEndpoints, challenge_marker
 from connectors.kinds import discovery_for
 from connectors.fetcher import build_raw_page, encode_within_limit, prepare
 from connectors.http import FetchError, PoliteClient, Response
@@ -52,7 +60,7 @@ from pipeline.core.deadletters import send_dead_letter
 from pipeline.core.errors import BadRecord
 from pipeline.core.ids import article_id
 from pipeline.core.log import get_logger
-from pipeline.core.metrics import CONNECTOR_ERRORS, DROPPED, EMITTED, RECEIVED, SOURCE_LAST_SUCCESS
+from pipeline.core.metrics import CONNECTOR_ERRORS, DROPPED, EMITTED, LISTINGS_RECOVERED, RECEIVED, SOURCE_LAST_SUCCESS
 from pipeline.core.schema import DeadLetter
 from pipeline.core.settings import Settings
 
@@ -60,6 +68,8 @@ log = get_logger("rasid.connectors")
 
 # HTTP statuses after which an article URL is not worth fetching again.
 PERMANENT = {404, 410, 451}
+# Listing warnings that mean "malformed but read": counted apart from errors (the source works).
+RECOVERED = frozenset({"recovered_malformed_feed", "recovered_malformed_xml", "feed_in_sitemap_slot"})
 # Transient article failures tolerated (per process) before a URL is given up until restart.
 MAX_ARTICLE_ATTEMPTS = 3
 STOP_GRACE_S = 10.0
@@ -100,7 +110,11 @@ class ConnectorRunner:
         coordinate: bool = True,
     ) -> None:
         self.settings = settings
-        self.sources = sources
+        self.sources = [s for s in sources if s.live]  # closed and archived outlets are never polled
+        for s in sources:
+            if not s.live:
+                log.info("source not polled", extra={"stage": "fetch", "source": s.id,
+                                                     "reason": s.status if s.enabled else "disabled"})
         self.stop_event = stop_event
         self.once = once
         self.coordinate = coordinate
@@ -116,6 +130,8 @@ class ConnectorRunner:
         self.attempts: dict[str, int] = {}
         self.given_up: set[str] = set()
         self.validators: dict[str, dict[str, str]] = {}
+        self.blocked = BlockedEndpoints(settings.blocked_backoff_s, settings.blocked_backoff_max_s)
+        self.discovery = AutoDiscovery(self)
         self._commit_tasks: set[asyncio.Task[None]] = set()
         self._validators_file = Path(settings.state_dir) / f"validators-{settings.namespace}.json"
 
@@ -149,11 +165,7 @@ class ConnectorRunner:
                 ready.cancel()
                 stop.cancel()
             self._load_validators()
-            tasks = [
-                asyncio.create_task(self._endpoint_loop(src, kind, ep), name=f"{src.id}:{kind}:{ep.url}")
-                for src in self.sources
-                for kind, ep in src.endpoints()
-            ]
+            tasks = self.schedule()
             self.stats.started = time.monotonic()  # rates measure polling, not start-up
             log.info("connectors started", extra={
                 "stage": "fetch", "sources": len(self.sources), "endpoints": len(tasks), "once": self.once})
@@ -181,6 +193,18 @@ class ConnectorRunner:
             self.parse_pool.shutdown(wait=False, cancel_futures=True)
             log.info("connectors stopped", extra={"stage": "fetch", **self.stats.as_dict()})
         return self.stats
+
+    def schedule(self) -> list[asyncio.Task[Any]]:
+        """One task per endpoint of every live source, and one per source with discovery on (it
+        polls what it finds itself)."""
+        tasks: list[asyncio.Task[Any]] = []
+        for src in self.sources:
+            own = [asyncio.create_task(self._endpoint_loop(src, kind, ep), name=f"{src.id}:{kind}:{ep.url}")
+                   for kind, ep in src.endpoints()]
+            tasks += own
+            if src.discovery:
+                tasks.append(asyncio.create_task(self.discovery.run_source(src, own), name=f"{src.id}:discovery"))
+        return tasks
 
     def _load_validators(self) -> None:
         try:
@@ -229,7 +253,8 @@ class ConnectorRunner:
 
     # --- endpoints -----------------------------------------------------------------------------
 
-    async def _endpoint_loop(self, source: Source, kind: Kind, endpoint: Endpoint) -> None:
+    async def _endpoint_loop(self, source: Source, kind: Kind, endpoint: Endpoint, discovered: bool = False) -> None:
+        """Poll one endpoint on its own schedule until stopped (one round when ``once``)."""
         lo, hi = source.interval_bounds()
         sched = PollSchedule(source.poll_interval, lo, hi)
         while not self.stopping():
@@ -244,20 +269,29 @@ class ConnectorRunner:
                 was_healthy = sched.healthy
                 new, complete = await self.poll_endpoint(source, kind, endpoint)
                 delay = sched.on_success(new) if new or complete else sched.interval
-                if not was_healthy:
+                if self.blocked.on_answer(source.id, endpoint.url) or not was_healthy:
                     log.info("endpoint healthy again", extra={
                         "stage": "fetch", "source": source.id, "url": endpoint.url})
             except (FetchError, ParseError) as e:
-                was_healthy = sched.healthy
-                delay = sched.on_failure()
                 self.stats.poll_errors += 1
                 CONNECTOR_ERRORS.labels(source.id, e.reason).inc()
-                log.warning("endpoint poll failed", extra={
-                    "stage": "fetch", "source": source.id, "url": endpoint.url, "kind": kind, "reason": e.reason,
-                    "detail": str(e)[:300], "failures": sched.failures, "retry_in_s": round(delay, 2)})
-                if was_healthy and not sched.healthy:
-                    log.error("endpoint marked unhealthy", extra={
-                        "stage": "fetch", "source": source.id, "url": endpoint.url, "failures": sched.failures})
+                if isinstance(e, FetchError) and e.blocked:
+                    # refused by the outlet (403, WAF challenge, refused connection): not broken, hours apart
+                    delay = self.blocked.on_blocked(source.id, endpoint.url)
+                    log.warning("endpoint blocked", extra={
+                        "stage": "fetch", "source": source.id, "url": endpoint.url, "kind": kind,
+                        "reason": e.reason, "detail": str(e)[:300], "retry_in_s": round(delay, 2)})
+                else:
+                    was_healthy = sched.healthy
+                    delay = sched.on_failure()
+                    log.warning("endpoint poll failed", extra={
+                        "stage": "fetch", "source": source.id, "url": endpoint.url, "kind": kind, "reason": e.reason,
+                        "detail": str(e)[:300], "failures": sched.failures, "retry_in_s": round(delay, 2)})
+                    if was_healthy and not sched.healthy:
+                        log.error("endpoint marked unhealthy", extra={
+                            "stage": "fetch", "source": source.id, "url": endpoint.url, "failures": sched.failures})
+                    if source.discovery and is_broken(e.reason):
+                        self.discovery.trigger(source, endpoint.url, e.reason, discovered=discovered)
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # noqa: BLE001 - a bug on one endpoint must not stop the others
@@ -301,12 +335,21 @@ class ConnectorRunner:
             SOURCE_LAST_SUCCESS.labels(source.id).set_to_current_time()
             children = list(v.get("children") or [])
         else:
+            if challenge_marker(resp.status, resp.headers, resp.body):
+                raise FetchError("waf_challenge", url, status=resp.status, detail="challenge page instead of a listing")
             found: Discovered = await self.parse(disc.parse, resp.body, resp.final_url, resp.content_type)
+            if depth == 0 and not found.candidates and not found.children and (found.entries or kind == "section"):
+                raise ParseError("no_article_links", f"{found.entries} entries, none an article link")
             for href, reason in found.rejected:
                 CONNECTOR_ERRORS.labels(source.id, "unsafe_link").inc()
                 log.info("link refused", extra={
                     "stage": "fetch", "source": source.id, "url": url, "link": href, "reason": reason})
             for w in found.warnings:
+                if w in RECOVERED:  # malformed but read: counted, one line, not a failure
+                    LISTINGS_RECOVERED.labels(source.id, kind, w).inc()
+                    log.info("malformed listing read leniently", extra={
+                        "stage": "fetch", "source": source.id, "url": url, "reason": w})
+                    continue
                 CONNECTOR_ERRORS.labels(source.id, w).inc()
                 log.warning("listing read with problems", extra={
                     "stage": "fetch", "source": source.id, "url": url, "reason": w})
@@ -405,6 +448,9 @@ class ConnectorRunner:
         except FetchError as e:
             return await self._article_fetch_failed(source, cand, listed_id, e)
         self.stats.fetched += 1
+        if not resp.not_modified and challenge_marker(resp.status, resp.headers, resp.body):
+            return await self._article_fetch_failed(source, cand, listed_id, FetchError(
+                "waf_challenge", cand.url, transient=True, status=resp.status, detail="challenge page"))
         if resp.not_modified:
             if previous is not None:
                 previous.produced_at = time.time()  # checked: unchanged

@@ -27,6 +27,7 @@ class Snapshot:
     lag: float = 0.0
     sources_ok: list[str] = field(default_factory=list)
     sources_failing: dict[str, float] = field(default_factory=dict)  # source -> errors so far
+    sources_blocked: list[str] = field(default_factory=list)  # refused by the outlet: retried hours apart
     titles: list[str] = field(default_factory=list)
     indexed_total: int | None = None  # documents behind the alias
     reachable: int = 0  # processes whose /metrics answered
@@ -48,6 +49,7 @@ def take(settings: Settings, metrics_urls: Iterable[str], es: Any = None, previo
         snap.stages[stage] = [0.0, 0.0, 0.0]
     last_success: dict[str, float] = {}
     errors: dict[str, float] = {}
+    blocked: set[str] = set()
     for url in metrics_urls:
         text = scrape(url)
         if text is None:
@@ -68,8 +70,11 @@ def take(settings: Settings, metrics_urls: Iterable[str], es: Any = None, previo
                     last_success[s.labels["source"]] = max(s.value, last_success.get(s.labels["source"], 0.0))
                 elif s.name == "rasid_connector_errors_total":
                     errors[s.labels["source"]] = errors.get(s.labels["source"], 0.0) + s.value
+                elif s.name == "rasid_source_blocked_endpoints" and s.value > 0:
+                    blocked.add(s.labels["source"])
     before = previous.sources_failing if previous else {}
-    for src in sorted(set(last_success) | set(errors)):
+    snap.sources_blocked = sorted(blocked)
+    for src in sorted((set(last_success) | set(errors)) - blocked):
         new_errors = errors.get(src, 0.0) - (before.get(src, 0.0) if previous else 0.0)
         if last_success.get(src) and not (previous and src in before and new_errors > 0):
             snap.sources_ok.append(src)
@@ -117,7 +122,8 @@ def block(prev: Snapshot | None, cur: Snapshot, visual: bool = False) -> Any:
             t.add_row(stage, f"{r:.1f}", f"{e:.1f}", Text(f"{d:.1f}", style="red" if d else ""))
     indexed = f"{cur.indexed_total} article(s) indexed" if cur.indexed_total is not None else "Elasticsearch: no answer"
     lines = [Text(f"{time.strftime('%H:%M:%S')} status · {indexed} · consumer lag {int(cur.lag)} · "
-                  f"sources ok {len(cur.sources_ok)} / failing {len(cur.sources_failing)}", style="bold")]
+                  f"sources ok {len(cur.sources_ok)} / failing {len(cur.sources_failing)}"
+                  + (f" / blocked {len(cur.sources_blocked)}" if cur.sources_blocked else ""), style="bold")]
     if cur.reachable == 0:
         lines.append(Text("no process answered on its metrics port yet", style="yellow"))
     lines.append(t)

@@ -105,6 +105,8 @@ def parse_connector_metrics(text: str) -> dict[str, dict[str, Any]]:
                 out[src]["last_success"] = datetime.fromtimestamp(smp.value, timezone.utc).isoformat(timespec="seconds")
             elif smp.name == "rasid_connector_errors_total" and smp.value > 0:
                 out[src]["errors"][smp.labels.get("reason", "?")] = int(smp.value)
+            elif smp.name == "rasid_source_blocked_endpoints" and smp.value > 0:
+                out[src]["blocked_endpoints"] = int(smp.value)  # the outlet refuses us: blocked, not broken
     return dict(out)
 
 
@@ -178,6 +180,10 @@ def collect_status(settings: Settings, *, window: timedelta = timedelta(hours=1)
                 e = st["sources"].setdefault(src, {"raw_last_window": 0, "last_raw_at": None, "failures_last_window": 0})
                 e["last_success"] = info["last_success"]
                 e["connector_errors"] = info["errors"]
+                e["state"] = ("blocked" if info.get("blocked_endpoints") else
+                              "failing" if info["errors"] and not info["last_success"] else "ok")
+                if info.get("blocked_endpoints"):
+                    e["blocked_endpoints"] = info["blocked_endpoints"]
         except Exception as e:  # optional source of detail: its absence is reported, not fatal
             st["connectors_metrics"] = {"url": redact(connectors_metrics), "ok": False,
                                         "error": redact(f"{type(e).__name__}: {e}")[:200]}
@@ -330,14 +336,20 @@ def status_view(st: dict, problems: list[str]) -> Any:
         cols = ["source", "raw pages", "last raw", "dead letters"]
         scraped = st.get("connectors_metrics", {}).get("ok")
         if scraped:
-            cols += ["last successful poll", "connector errors"]
+            cols += ["state", "last successful poll", "connector errors"]
         for col in cols:
             t.add_column(col, justify="right" if col in ("raw pages", "dead letters") else "left")
         for s, info in st["sources"].items():
             row = [s, str(info["raw_last_window"]), str(info["last_raw_at"] or "-"), str(info["failures_last_window"])]
             if scraped:
                 errs = info.get("connector_errors") or {}
-                row += [str(info.get("last_success") or "-"), ", ".join(f"{k}={v}" for k, v in errs.items()) or "-"]
+                state = info.get("state") or "-"
+                if state == "blocked":  # refused by the outlet (403, WAF, refused connections): retried hours apart
+                    state = f"[yellow]blocked ({info.get('blocked_endpoints', 0)} endpoint(s))[/]"
+                elif state == "failing":
+                    state = "[red]failing[/]"
+                row += [state, str(info.get("last_success") or "-"),
+                        ", ".join(f"{k}={v}" for k, v in errs.items()) or "-"]
             t.add_row(*row)
         parts.append(t)
     cm = st.get("connectors_metrics")

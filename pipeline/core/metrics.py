@@ -30,6 +30,14 @@ SOURCE_LAST_SUCCESS = Gauge("rasid_source_last_success_timestamp", "Last success
 SOURCE_LAST_ARTICLE = Gauge("rasid_source_last_article_timestamp", "Last new article produced", ["source"])
 SOURCE_ARTICLE_GAP = Gauge("rasid_source_article_gap_seconds",
                            "Usual gap between a source's new articles (moving average)", ["source"])
+SOURCE_BLOCKED = Gauge("rasid_source_blocked_endpoints",
+                       "Endpoints of a source whose server refuses us (401/403/451, WAF challenge, refused or "
+                       "reset connections): retried hours apart, not broken", ["source"])
+LISTINGS_RECOVERED = Counter("rasid_listings_recovered_total",
+                             "Malformed feeds/sitemaps read leniently instead of failed (bad entities, stray "
+                             "bytes, unclosed tags)", ["source", "kind", "reason"])
+ENDPOINT_DISCOVERIES = Counter("rasid_endpoint_discoveries_total",
+                               "Endpoint discoveries by outcome: found, none (nothing usable), blocked", ["source", "outcome"])
 DEPENDENCY_UP = Gauge("rasid_dependency_up", "1 while this process reaches the dependency, else 0", ["dependency"])
 
 BULK_LATENCY = Histogram("rasid_bulk_seconds", "Elasticsearch bulk latency", buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10))

@@ -104,6 +104,15 @@ class Settings(BaseSettings):
     http_backoff_max_s: float = Field(60.0, ge=0)  # cap for backoff and for an honoured Retry-After
     robots_ttl_s: float = Field(3600.0, ge=0)  # how long a host's robots.txt is trusted
     fetch_concurrency: int = Field(16, ge=1, le=512)  # article fetches in flight per connector process
+    # An endpoint whose server refuses us (401/403/451, a WAF challenge, refused/reset connections) is
+    # "blocked", not broken: polled again after this long, doubling per refusal up to the max (hours,
+    # not the minutes of an ordinary failure: hammering a refusing outlet only gets us banned harder).
+    blocked_backoff_s: float = Field(10_800.0, ge=0.1)
+    blocked_backoff_max_s: float = Field(86_400.0, ge=0.1)
+    # Endpoint discovery (connectors/discovery.py): endpoints found are used and kept this long before
+    # the outlet is looked at again; a discovery that found nothing is tried again after discovery_retry_s.
+    discovery_ttl_s: float = Field(7 * 86_400.0, gt=0)
+    discovery_retry_s: float = Field(86_400.0, gt=0)
     state_dir: Path = PROJECT_ROOT / ".rasid-state"  # local operator state (sources check results, feed validators)
 
     # Workers

@@ -7,16 +7,78 @@ from connectors.registry import RegistryError, VerificationState, load_registry,
 PROJECT = Path(__file__).resolve().parents[3]
 
 
+# The ids of the first registry: documents carry them as `source`, so they must survive every rewrite.
+FIRST_IDS = {"orient-news", "npa-syria", "aawsat", "enab-baladi", "syria-tv", "aljazeera", "bbc-arabic", "asharq",
+             "sana", "rt-arabic", "step-news", "zaman-alwasl", "nedaa-syria", "alarabiya", "skynews-arabia",
+             "anadolu-ar", "france24-ar", "independent-arabia", "alquds-alarabi", "syrian-observatory", "dw-arabic"}
+SHIPPED = PROJECT / "config" / "sources.yaml"
+
+
 def test_shipped_registry_is_valid_and_covers_the_seed_outlets():
-    reg = load_registry(PROJECT / "config" / "sources.yaml")
+    reg = load_registry(SHIPPED)
     ids = {s.id for s in reg.sources}
-    assert {"orient-news", "npa-syria", "aawsat", "enab-baladi", "syria-tv"} <= ids
-    assert len(reg.sources) >= 20
+    assert FIRST_IDS <= ids
+    assert len(reg.sources) >= 80
     for s in reg.sources:
-        assert s.endpoints(), s.id
-        assert s.language == "ar"
+        assert s.discovery, s.id  # on for every outlet, through `defaults`
+        assert s.category is not None, s.id
+        assert s.language in ("ar", "en"), s.id
         # nothing was verified from here: no internet when the registry was written
         assert all(not e.verified for _, e in s.endpoints()), s.id
+    kinds = [k for s in reg.sources for k, _ in s.endpoints()]
+    assert kinds.count("feed") >= 80 and kinds.count("sitemap") >= 1 and kinds.count("section") >= 10
+
+
+def test_every_shipped_endpoint_says_where_it_was_seen():
+    """Each endpoint is preceded by a `# seen:` comment (public evidence of the URL); a source
+    without endpoints says that discovery alone finds them."""
+    from pipeline.core.yamlfile import line_of, load_yaml_lines
+
+    data = load_yaml_lines(SHIPPED)
+    lines = SHIPPED.read_text(encoding="utf-8").splitlines()
+    missing = []
+    for entry in data["sources"]:
+        endpoints = [e for k in ("feeds", "sitemaps", "sections") for e in entry.get(k) or []]
+        for e in endpoints:
+            i, comments = line_of(e) - 2, []
+            while i >= 0 and lines[i].lstrip().startswith("#"):
+                comments.append(lines[i])
+                i -= 1
+            if not any("# seen:" in c for c in comments):
+                missing.append((entry["id"], e["url"]))
+        if not endpoints:
+            start = line_of(entry) - 1
+            end = next((j for j in range(start + 1, len(lines)) if lines[j].lstrip().startswith("- id:")), len(lines))
+            if not any("no evidenced" in line for line in lines[start:end]):
+                missing.append((entry["id"], "(no endpoint and no comment saying so)"))
+    assert missing == []
+
+
+def test_closed_and_archived_outlets_are_kept_but_not_live():
+    reg = load_registry(SHIPPED)
+    orient = reg.get("orient-news")
+    assert orient.status == "archive" and not orient.live
+    live = reg.live()
+    assert orient not in live and all(s.status == "active" for s in live)
+    assert len(live) == len([s for s in reg.sources if s.status == "active" and s.enabled])
+    # the outlet facts issue 13 names
+    assert [f.url for f in reg.get("zaman-alwasl").feeds] == ["https://www.zamanalwsl.net/rss"]
+    nedaa = reg.get("nedaa-syria")
+    assert nedaa.homepage == "https://nedaa-post.com/" and nedaa.sections[0].pattern.startswith("^/article/")
+    discovery_only = [s for s in live if not s.endpoints()]
+    assert discovery_only and all(s.discovery for s in discovery_only)
+
+
+def test_new_fields_are_validated_and_homepage_only_needs_discovery():
+    base = {"id": "x-1", "name": "x", "homepage": "https://a.example/"}
+    s = parse_registry({"sources": [{**base, "discovery": True, "category": "agency", "status": "active",
+                                     "blocked_hint": True, "note": "n"}]}).sources[0]
+    assert s.live and s.blocked_hint and s.endpoints() == []
+    assert not parse_registry({"sources": [{**base, "status": "closed"}]}).sources[0].live
+    for bad, needle in (({"status": "dead"}, "field status"), ({"category": "blog"}, "field category"),
+                        ({}, "discovery: true"), ({"country": "syria", "discovery": True}, "field country")):
+        with pytest.raises(RegistryError, match=needle):
+            parse_registry({"sources": [{**base, **bad}]}, "sources.yaml")
 
 
 def test_defaults_apply_and_bare_urls_are_accepted():

@@ -275,6 +275,32 @@ def test_connector_metrics_give_last_poll_and_errors_per_source():
     assert got["sana"] == {"last_success": None, "errors": {"timeout": 1}}
 
 
+def test_a_refused_source_is_shown_blocked_not_failing():
+    from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+    from rich.console import Console
+
+    reg = CollectorRegistry()
+    errs = Counter("rasid_connector_errors_total", "x", ["source", "reason"], registry=reg)
+    blocked = Gauge("rasid_source_blocked_endpoints", "x", ["source"], registry=reg)
+    errs.labels("alarabiya", "http_403").inc()
+    blocked.labels("alarabiya").set(1)
+    blocked.labels("npa").set(0)
+    got = status_mod.parse_connector_metrics(generate_latest(reg).decode())
+    assert got["alarabiya"] == {"last_success": None, "errors": {"http_403": 1}, "blocked_endpoints": 1}
+    assert "npa" not in got
+    st = {"namespace": "opsunit", "at": NOW.isoformat(), "window_s": 3600,
+          "kafka": {"ok": True, "bootstrap": "k:9092", "brokers": 1},
+          "elasticsearch": {"ok": True, "url": "http://es", "status": "green"}, "topics": {}, "groups": {},
+          "sources": {"alarabiya": {"raw_last_window": 0, "last_raw_at": None, "failures_last_window": 0,
+                                    "last_success": None, "connector_errors": {"http_403": 1}, "state": "blocked",
+                                    "blocked_endpoints": 1}},
+          "connectors_metrics": {"url": "http://m", "ok": True},
+          "deadletters": {"total": 0, "last_window": 0, "by_stage_reason": {}}}
+    console = Console(record=True, width=200)
+    console.print(status_mod.status_view(st, []))
+    assert "blocked (1 endpoint(s))" in console.export_text()
+
+
 def test_seen_line_shows_status_and_url():
     value = json.dumps({"schema": 1, "url": "https://example.org/a", "source": "npa", "status": "produced",
                         "canonical_id": "c" * 32}).encode()
