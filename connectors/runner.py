@@ -40,6 +40,7 @@ from typing import Any
 from connectors.autodiscover import AutoDiscovery, is_broken
 from connectors.base import Candidate, Discovered, ParseError
 from connectors.blocking import BlockedEndpoints, challenge_marker
+from connectors.cadence import Cadence
 from connectors.kinds import discovery_for
 from connectors.fetcher import build_raw_page, encode_within_limit, prepare
 from connectors.http import FetchError, PoliteClient, Response
@@ -132,6 +133,7 @@ class ConnectorRunner:
         self.validators: dict[str, dict[str, str]] = {}
         self.blocked = BlockedEndpoints(settings.blocked_backoff_s, settings.blocked_backoff_max_s)
         self.discovery = AutoDiscovery(self)
+        self.cadence = Cadence()
         self._commit_tasks: set[asyncio.Task[None]] = set()
         self._validators_file = Path(settings.state_dir) / f"validators-{settings.namespace}.json"
 
@@ -518,6 +520,8 @@ class ConnectorRunner:
         self.stats.produced += 1
         if page.update:
             self.stats.updates += 1
+        else:
+            self.cadence.new_article(source.id)
         log.info("article produced", extra={
             "stage": "fetch", "source": source.id, "article_id": page.id, "url": page.url,
             "update": page.update, "charset": page.charset, "bytes": len(resp.body)})
