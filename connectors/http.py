@@ -239,6 +239,7 @@ class PoliteClient:
         self._hosts: dict[str, _Host] = {}
         self._robots: dict[str, RobotsRules] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
+        self._robots_down: set[str] = set()  # robots.txt URLs whose host did not answer (warned once)
         # Global slots, taken only once the host's own turn has come (see _slot).
         self._gate = asyncio.Semaphore(settings.fetch_concurrency)
         self.requests = 0
@@ -323,12 +324,17 @@ class PoliteClient:
                 raise
             rules = rules_for_status(e.status, ttl=ttl)
             if rules.disallow_all:  # 5xx, unreachable: RFC 9309 says assume disallowed, for a while
-                log.warning("robots.txt unavailable, host treated as disallowed for now",
-                            extra={"stage": "fetch", "url": robots_url, "reason": e.reason})
+                # said once per host until it answers again; the source's failures are summarised elsewhere
+                (log.debug if robots_url in self._robots_down else log.warning)(
+                    "robots.txt unavailable, host treated as disallowed for now",
+                    extra={"stage": "fetch", "url": robots_url, "reason": e.reason})
+                self._robots_down.add(robots_url)
             else:  # 4xx (404 above all): no rules, everything allowed; nothing to warn about
+                self._robots_down.discard(robots_url)
                 log.debug("no robots.txt, everything allowed", extra={
                     "stage": "fetch", "url": robots_url, "reason": e.reason})
             return rules
+        self._robots_down.discard(robots_url)
         if resp.status >= 300:
             return rules_for_status(resp.status, ttl=ttl)
         text = resp.body.decode("utf-8", errors="replace")

@@ -41,6 +41,7 @@ from connectors.autodiscover import AutoDiscovery, is_broken
 from connectors.base import Candidate, Discovered, ParseError
 from connectors.blocking import BlockedEndpoints, challenge_marker
 from connectors.cadence import Cadence
+from connectors.failures import FailureDigest
 from connectors.kinds import discovery_for
 from connectors.fetcher import build_raw_page, encode_within_limit, prepare
 from connectors.http import FetchError, PoliteClient, Response
@@ -134,6 +135,7 @@ class ConnectorRunner:
         self.blocked = BlockedEndpoints(settings.blocked_backoff_s, settings.blocked_backoff_max_s)
         self.discovery = AutoDiscovery(self)
         self.cadence = Cadence()
+        self.failures = FailureDigest(settings.failure_summary_s)
         self._commit_tasks: set[asyncio.Task[None]] = set()
         self._validators_file = Path(settings.state_dir) / f"validators-{settings.namespace}.json"
 
@@ -155,6 +157,7 @@ class ConnectorRunner:
             except Exception:  # noqa: BLE001
                 pass
             raise KafkaSetupError(f"cannot start a Kafka producer on {self.settings.kafka_bootstrap}: {e}") from None
+        digest: asyncio.Task[None] | None = None
         try:
             await self.seen.start()
             log.info("seen state loaded", extra={"stage": "fetch", "entries": self.seen.loaded})
@@ -168,6 +171,7 @@ class ConnectorRunner:
                 stop.cancel()
             self._load_validators()
             tasks = self.schedule()
+            digest = asyncio.create_task(self._summarise_failures(), name="failure-summary")
             self.stats.started = time.monotonic()  # rates measure polling, not start-up
             log.info("connectors started", extra={
                 "stage": "fetch", "sources": len(self.sources), "endpoints": len(tasks), "once": self.once})
@@ -184,6 +188,8 @@ class ConnectorRunner:
                     await asyncio.gather(*tasks, return_exceptions=True)
                 await asyncio.gather(all_done, return_exceptions=True)
         finally:
+            if digest is not None:
+                digest.cancel()
             if self._commit_tasks:
                 await asyncio.gather(*self._commit_tasks, return_exceptions=True)
             self._save_validators()
@@ -272,26 +278,20 @@ class ConnectorRunner:
                 new, complete = await self.poll_endpoint(source, kind, endpoint)
                 delay = sched.on_success(new) if new or complete else sched.interval
                 if self.blocked.on_answer(source.id, endpoint.url) or not was_healthy:
-                    log.info("endpoint healthy again", extra={
+                    log.debug("endpoint healthy again", extra={
                         "stage": "fetch", "source": source.id, "url": endpoint.url})
+                self.failures.succeeded(source.id, endpoint.url)
             except (FetchError, ParseError) as e:
                 self.stats.poll_errors += 1
                 CONNECTOR_ERRORS.labels(source.id, e.reason).inc()
                 if isinstance(e, FetchError) and e.blocked:
                     # refused by the outlet (403, WAF challenge, refused connection): not broken, hours apart
                     delay = self.blocked.on_blocked(source.id, endpoint.url)
-                    log.warning("endpoint blocked", extra={
-                        "stage": "fetch", "source": source.id, "url": endpoint.url, "kind": kind,
-                        "reason": e.reason, "detail": str(e)[:300], "retry_in_s": round(delay, 2)})
+                    self.failures.failed(source.id, endpoint.url, e.reason, delay, blocked=True, detail=str(e))
                 else:
-                    was_healthy = sched.healthy
                     delay = sched.on_failure()
-                    log.warning("endpoint poll failed", extra={
-                        "stage": "fetch", "source": source.id, "url": endpoint.url, "kind": kind, "reason": e.reason,
-                        "detail": str(e)[:300], "failures": sched.failures, "retry_in_s": round(delay, 2)})
-                    if was_healthy and not sched.healthy:
-                        log.error("endpoint marked unhealthy", extra={
-                            "stage": "fetch", "source": source.id, "url": endpoint.url, "failures": sched.failures})
+                    # told once per source, then summarised (connectors.failures); the detail at DEBUG
+                    self.failures.failed(source.id, endpoint.url, e.reason, delay, detail=str(e))
                     if source.discovery and is_broken(e.reason):
                         self.discovery.trigger(source, endpoint.url, e.reason, discovered=discovered)
             except asyncio.CancelledError:
@@ -305,6 +305,11 @@ class ConnectorRunner:
             if self.once:
                 return
             await self._sleep(PollSchedule.jittered(delay))
+
+    async def _summarise_failures(self) -> None:
+        while True:
+            await asyncio.sleep(self.failures.summary_s)
+            self.failures.summarise()
 
     async def _wait_ownership(self) -> None:
         changed = asyncio.create_task(self.own.changed.wait())

@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     # the outlet is looked at again; a discovery that found nothing is tried again after discovery_retry_s.
     discovery_ttl_s: float = Field(7 * 86_400.0, gt=0)
     discovery_retry_s: float = Field(86_400.0, gt=0)
+    # A failing source is told once, then in one summary line per source this often (connectors/failures.py).
+    failure_summary_s: float = Field(300.0, ge=1)
     state_dir: Path = PROJECT_ROOT / ".rasid-state"  # local operator state (sources check results, feed validators)
 
     # Workers
