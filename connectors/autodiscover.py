@@ -125,7 +125,10 @@ def log_outcome(source: Source, outcome: Outcome, trigger: str) -> None:
     else:
         outcome_label = "blocked" if outcome.blocked else "none"
         ENDPOINT_DISCOVERIES.labels(source.id, outcome_label).inc()
-        log.warning("no endpoints discovered", extra={
+        # unreachable outlet: its failure is already told (connectors.failures); nothing found on a live
+        # site is news for the operator
+        network = outcome.error in ("unresolvable_host", "network_error", "timeout")
+        (log.info if network else log.warning)("no endpoints discovered", extra={
             "stage": "discover", "source": source.id, "trigger": trigger, "reason": outcome.error or "none_found",
             "blocked": outcome.blocked, "tried": [f"{u} ({r})" for u, r in outcome.tried[:12]]})
 

@@ -135,7 +135,9 @@ def refuse(reason: str, url: str, source: str, *, detail: str = "", status: int 
            transient: bool = False) -> FetchError:
     """A fetch refused on purpose: one log line with the reason, one count; returns the error to raise."""
     FETCH_REFUSED.labels(reason).inc()
-    log.warning("fetch refused", extra={"stage": "fetch", "source": source, "url": redact(url[:300]),
+    # A name that does not resolve is the network's doing (a machine offline, a lapsed domain), not a
+    # steered request: the source's failure summary says it; the refusal itself is a DEBUG line.
+    (log.debug if reason == "unresolvable_host" else log.warning)("fetch refused", extra={"stage": "fetch", "source": source, "url": redact(url[:300]),
                                         "reason": reason, "detail": redact(detail[:300])})
     return FetchError(reason, url, status=status, detail=detail, refused=True, transient=transient)
 
@@ -365,7 +367,7 @@ class PoliteClient:
                     raise
                 delay = backoff_delay(attempt, self.settings.http_backoff_s, self.settings.http_backoff_max_s,
                                       e.retry_after)
-                log.info("transient fetch error, retrying", extra={
+                log.debug("transient fetch error, retrying", extra={
                     "stage": "fetch", "source": source, "url": url, "reason": e.reason,
                     "attempt": attempt + 1, "delay_s": round(delay, 3)})
                 attempt += 1

@@ -47,9 +47,10 @@ class ConsoleFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
         name = record.name.removeprefix("rasid.")
-        fields = [f"{k}={getattr(record, k)}" for k in CONSOLE_FIELDS
-                  if getattr(record, k, None) not in (None, "") and k not in record.getMessage()]
-        line = f"{when} {self.LEVELS.get(record.levelname, record.levelname)} {name:<11} {record.getMessage()}"
+        msg = record.getMessage()
+        fields = [f"{k}={getattr(record, k)}" for k in CONSOLE_FIELDS  # a value the message already shows: once
+                  if getattr(record, k, None) not in (None, "") and str(getattr(record, k)) not in msg]
+        line = f"{when} {self.LEVELS.get(record.levelname, record.levelname)} {name:<11} {msg}"
         if fields:
             line += "  " + " ".join(fields)
         if record.exc_info:
