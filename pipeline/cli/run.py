@@ -204,24 +204,31 @@ def setup_when_up(settings: Settings) -> Any:
     return run
 
 
+def ports_free(host: str, base: int, n: int) -> bool:
+    """Whether ports base..base+n-1 can be bound on ``host`` right now."""
+    socks = []
+    try:
+        for i in range(n):
+            s = socket.socket()
+            socks.append(s)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the web server binds: TIME_WAIT is free
+            s.bind((host, base + i))
+        return True
+    except OSError:
+        return False
+    finally:
+        for s in socks:
+            s.close()
+
+
 def free_port_block(n: int, host: str = "127.0.0.1") -> int:
     """A base port with ``n`` free ports from it (connectors on the base, worker i on base + 1 + i)."""
     import random
 
     for _ in range(200):
         base = random.randint(20000, 60000 - n)
-        socks = []
-        try:
-            for i in range(n):
-                s = socket.socket()
-                socks.append(s)
-                s.bind((host, base + i))
+        if ports_free(host, base, n):
             return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
     raise RuntimeError(f"no block of {n} free ports found on {host}")
 
 
@@ -300,6 +307,13 @@ def run_cmd(workers: int, no_connectors: bool, source_ids: tuple[str, ...], grac
     on_terminal = sys.stdout.isatty() and not settings.log_as_json
     if on_terminal and not settings.metrics_port:  # the status block reads the children's /metrics
         settings = settings.model_copy(update={"metrics_port": free_port_block(workers + 1)})
+    if workers and not ports_free(settings.worker_web_bind, settings.worker_web_port, workers):
+        # another Rasid (another namespace, a demo, a test) holds the web ports: the workers would exit at
+        # start and restart forever; take a free block and say so
+        taken = settings.worker_web_port
+        settings = settings.model_copy(update={"worker_web_port": free_port_block(workers, settings.worker_web_bind)})
+        log.warning("worker web port %d is in use (another Rasid on this machine?); the workers use %d-%d instead",
+                    taken, settings.worker_web_port, settings.worker_web_port + workers - 1, extra={"stage": "run"})
     specs = child_specs(settings, workers, not no_connectors, tuple(extra))
     if not specs:
         raise click.UsageError("nothing to run: --workers 0 and --no-connectors")

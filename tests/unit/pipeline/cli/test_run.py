@@ -162,3 +162,17 @@ def test_pool_size_shares_the_cores_among_workers():
     want = str(pool_size_per_worker(auto, 2))
     assert [s.env["RASID_PROCESS_POOL_SIZE"] for s in specs] == [want, want]
 
+
+
+def test_ports_free_sees_a_port_another_process_listens_on():
+    import socket
+
+    from pipeline.cli.run import free_port_block, ports_free
+
+    base = free_port_block(2)
+    assert ports_free("127.0.0.1", base, 2)
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", base + 1))
+        held.listen()
+        assert not ports_free("127.0.0.1", base, 2)
+        assert ports_free("127.0.0.1", base, 1)
