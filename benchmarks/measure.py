@@ -57,6 +57,7 @@ class StageTimer:
         ("pipeline.stages.terms", "make_doc", "classify"),
         ("pipeline.stages.classify", "classify", "classify"),
         ("pipeline.stages.enrich", "enrich", "enrich"),
+        ("pipeline.stages.claims", "extract_claims", "claims"),
         ("pipeline.stages.dedupe", "sketch", "dedupe"),
     ]
 

@@ -81,7 +81,7 @@ def run_offline(corpus: Corpus, out_dir: Path, jobs: int = 2, profile: bool = Fa
     timer.calls.pop("total", None)
     staged = sum(timer.excl.values())
     stages: dict[str, Any] = {}
-    order = ["decode", "extract.parse", "extract.trafilatura", "extract", "clean", "classify", "enrich", "dedupe"]
+    order = ["decode", "extract.parse", "extract.trafilatura", "extract", "clean", "classify", "enrich", "claims", "dedupe"]
     for name in order + sorted(set(timer.excl) - set(order)):
         if name in timer.excl:
             stages[name] = {
