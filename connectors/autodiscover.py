@@ -18,9 +18,6 @@ show them with the YAML to paste into config/sources.yaml. Each discovery is one
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +29,7 @@ from connectors.registry import Endpoint, Kind, Source
 from pipeline.core.log import get_logger
 from pipeline.core.metrics import ENDPOINT_DISCOVERIES
 from pipeline.core.settings import Settings
+from pipeline.core.statefile import read_entries, write_entries
 
 log = get_logger("rasid.connectors.discovery")
 
@@ -73,11 +71,7 @@ class DiscoveryState:
         self._changed: set[str] = set()
 
     def _read(self) -> dict[str, dict[str, Any]]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8")).get("sources", {})
-            return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
-        except (OSError, ValueError, AttributeError):
-            return {}
+        return read_entries(self.path, "sources")
 
     def get(self, source_id: str) -> dict[str, Any] | None:
         return self.sources.get(source_id)
@@ -101,13 +95,8 @@ class DiscoveryState:
         """Write atomically, keeping what another process (another instance, `sources check`) wrote
         for other sources meanwhile."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            merged = {**self._read(), **{k: self.sources[k] for k in self._changed if k in self.sources}}
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".discovered.")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"sources": merged}, f, ensure_ascii=False, indent=1, sort_keys=True)
-            os.replace(tmp, self.path)
-            self.sources = merged
+            self.sources = write_entries(self.path, {k: self.sources[k] for k in self._changed if k in self.sources},
+                                         "sources")
             self._changed.clear()
         except OSError:
             log.warning("could not save discovered endpoints", exc_info=True,

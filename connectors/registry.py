@@ -9,16 +9,21 @@ so the committed YAML stays a hand-edited document.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 import regex
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from pipeline.core.statefile import read_entries, write_entries
 from pipeline.core.urls import UnsafeURL, check_url_syntax
 from pipeline.core.yamlfile import ConfigError, line_of, load_yaml_lines
 
@@ -296,11 +301,7 @@ class VerificationState:
 
     def __init__(self, state_dir: Path | str) -> None:
         self.path = Path(state_dir) / self.FILE
-        self.results: dict[str, dict[str, Any]] = {}
-        try:
-            self.results = json.loads(self.path.read_text(encoding="utf-8")).get("endpoints", {})
-        except (OSError, ValueError, AttributeError):
-            self.results = {}
+        self.results: dict[str, dict[str, Any]] = read_entries(self.path, "endpoints")
 
     def record(self, url: str, result: dict[str, Any]) -> None:
         now = datetime.now(timezone.utc).isoformat()
@@ -329,8 +330,4 @@ class VerificationState:
         return not (r and r.get("last_ok_at"))
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".sources-check.")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"endpoints": self.results}, f, ensure_ascii=False, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
+        write_entries(self.path, self.results, "endpoints", merge=False)

@@ -30,7 +30,6 @@ import asyncio
 import functools
 import json
 import os
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,7 +41,6 @@ from connectors.base import Candidate, Discovered, ParseError
 from connectors.blocking import BlockedEndpoints, challenge_marker
 from connectors.cadence import Cadence
 from connectors.failures import FailureDigest
-from connectors.kinds import discovery_for
 from connectors.fetcher import build_raw_page, encode_within_limit, prepare
 from connectors.http import FetchError, PoliteClient, Response
 from connectors.kafka import (
@@ -55,16 +53,25 @@ from connectors.kafka import (
     make_producer,
     seen_value,
 )
+from connectors.kinds import discovery_for
 from connectors.polling import PollSchedule
 from connectors.registry import Endpoint, Kind, Source, load_registry
-from pipeline.core.urls import UnsafeURL, canonicalize, host_of
 from pipeline.core.deadletters import send_dead_letter
 from pipeline.core.errors import BadRecord
 from pipeline.core.ids import article_id
 from pipeline.core.log import get_logger
-from pipeline.core.metrics import CONNECTOR_ERRORS, DROPPED, EMITTED, LISTINGS_RECOVERED, RECEIVED, SOURCE_LAST_SUCCESS
+from pipeline.core.metrics import (
+    CONNECTOR_ERRORS,
+    DROPPED,
+    EMITTED,
+    LISTINGS_RECOVERED,
+    RECEIVED,
+    SOURCE_LAST_SUCCESS,
+)
 from pipeline.core.schema import DeadLetter
 from pipeline.core.settings import Settings
+from pipeline.core.statefile import read_entries, write_entries
+from pipeline.core.urls import UnsafeURL, canonicalize, host_of
 
 log = get_logger("rasid.connectors")
 
@@ -215,26 +222,11 @@ class ConnectorRunner:
         return tasks
 
     def _load_validators(self) -> None:
-        try:
-            data = json.loads(self._validators_file.read_text(encoding="utf-8"))
-            if isinstance(data, dict):
-                self.validators = {k: v for k, v in data.items() if isinstance(v, dict)}
-        except (OSError, ValueError):
-            self.validators = {}
+        self.validators = read_entries(self._validators_file)
 
     def _save_validators(self) -> None:
-        try:
-            self._validators_file.parent.mkdir(parents=True, exist_ok=True)
-            # Merge with what another instance sharing the state dir wrote meanwhile.
-            try:
-                on_disk = json.loads(self._validators_file.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                on_disk = {}
-            merged = {**(on_disk if isinstance(on_disk, dict) else {}), **self.validators}
-            fd, tmp = tempfile.mkstemp(dir=self._validators_file.parent, prefix=".validators.")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(merged, f, ensure_ascii=False)
-            os.replace(tmp, self._validators_file)
+        try:  # merged with what another instance sharing the state dir wrote meanwhile
+            write_entries(self._validators_file, self.validators)
         except OSError:
             log.warning("could not save feed validators", exc_info=True, extra={"stage": "fetch"})
 
