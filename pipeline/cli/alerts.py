@@ -88,15 +88,15 @@ def run_alert_test(files: list[str], settings: Settings, rules_file: Path, sourc
         art = res["article"]
         art["source"] = art.get("source") or _source_of(art, name)
         when = datetime.fromisoformat(res["when"]) if res.get("when") else None
-        done.append((when or datetime.now(timezone.utc), name, art, res.get("sketch")))
+        done.append((when or datetime.now(timezone.utc), name, art, res.get("sketch"), res.get("event")))
     done.sort(key=lambda x: (x[0], x[1]))  # publication order, as the outlets published them
     index = index_from_settings(settings=settings)
     monitor = StoryMonitor({}, config)
     files_of: dict[str, str] = {}
     alerts: list[dict] = []
     stories: dict[str, dict] = {}
-    for when, name, art, sk in done:
-        verdict = index.assign(art["id"], sk, when, now=when)
+    for when, name, art, sk, event in done:
+        verdict = index.assign(art["id"], sk, when, now=when, features=event)
         art["story_id"], art["duplicate_of"] = verdict.story_id, verdict.duplicate_of
         files_of.setdefault(art["id"], name)
         obs = monitor.observe(art, now=when, check_age=False)

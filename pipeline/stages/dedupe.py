@@ -50,6 +50,7 @@ import numpy as np
 
 from pipeline.core import arabic
 from pipeline.core.settings import Settings
+from pipeline.stages.stories import EventIndex, decode_features, encode_features
 
 NUM_PERM = 128
 SHINGLE_WORDS = 4
@@ -173,6 +174,8 @@ class Verdict:
     duplicate_of: str | None
     similarity: float | None = None  # Jaccard estimate with duplicate_of
     replay: bool = False  # the id was already known: its stored verdict is returned
+    event_score: float | None = None  # joined an event's story (not a near-copy): the score
+    event_of: str | None = None  # ... through this member
 
 
 class DedupeIndex:
@@ -206,8 +209,11 @@ class DedupeIndex:
         window: timedelta = timedelta(days=7),
         max_entries: int = 50_000,
         retention: timedelta = timedelta(days=90),
+        events: EventIndex | None = None,
     ) -> None:
         self.store: MutableMapping[str, dict] = {} if store is None else store
+        # event-level stories (pipeline/stages/stories.py): live with the sketches, fed from "w"
+        self.events = EventIndex() if events is None else events
         self.threshold = threshold
         self.containment = containment
         self.window_s = window.total_seconds()
@@ -228,19 +234,28 @@ class DedupeIndex:
 
     # -- state -------------------------------------------------------------
     def _rebuild(self) -> None:
-        """Recreate the matching cache from the stored entries (start, restart, rebalance)."""
+        """Recreate the matching cache from the stored entries (start, restart, rebalance).
+
+        Live entries are added in arrival order (then id), as they were assigned, so the event
+        index's postings and document frequencies are those of the uninterrupted run."""
+        live = []
         for key, entry in list(self.store.items()):
             try:
                 t = float(entry["t"])
                 a = float(entry.get("a", t))
                 sk = Sketch.decode(entry["h"]) if entry.get("h") else None
+                feats = decode_features(entry["w"]) if sk is not None and entry.get("w") else None
             except (KeyError, TypeError, ValueError):
                 continue  # an unreadable entry only costs one missed link
             self._ids_heap.append((a, key))
             self._now = max(self._now, a)
             if sk is not None:
-                self._add_live(key, sk, t, a, push=False)
-                self._live_heap.append((a, key))
+                live.append((a, key, sk, t, feats, entry.get("s") or key))
+        for a, key, sk, t, feats, story in sorted(live, key=lambda x: (x[0], x[1])):
+            self._add_live(key, sk, t, a, push=False)
+            self._live_heap.append((a, key))
+            if feats is not None:
+                self.events.add(key, story, t, feats)
         heapq.heapify(self._ids_heap)
         heapq.heapify(self._live_heap)
         self._evict()
@@ -266,6 +281,7 @@ class DedupeIndex:
             heapq.heappush(self._live_heap, (a, key))
 
     def _drop_live(self, key: str) -> None:
+        self.events.drop(key)
         slot = self._slot.pop(key)
         del self._arrived[key]
         self._t[slot] = np.nan
@@ -281,15 +297,26 @@ class DedupeIndex:
         return len(self._slot)
 
     # -- the one operation ---------------------------------------------------
-    def _best_match(self, sk: Sketch, t: float) -> tuple[str, float] | None:
+    def _best_match(self, sk: Sketch, t: float, rows: list[str] | None = None) -> tuple[str, float] | None:
+        """The closest near-copy among every live sketch, or only among ``rows`` (article ids: the
+        event index's candidates, which bounds the cost whatever the number of live sketches)."""
         used = len(self._ids)
         if not self._slot or not used:
             return None
-        j = np.count_nonzero(self._mat[:used] == sk.sig, axis=1) / NUM_PERM
-        times = self._t[:used]
+        if rows is None:
+            idx = slice(0, used)
+            ids = self._ids
+        else:
+            slots = [self._slot[r] for r in rows if r in self._slot]
+            if not slots:
+                return None
+            idx = np.array(slots, dtype=np.int64)
+            ids = [self._ids[i] for i in slots]
+        j = np.count_nonzero(self._mat[idx] == sk.sig, axis=1) / NUM_PERM
+        times = self._t[idx]
         with np.errstate(invalid="ignore"):
             near = np.abs(times - t) <= self.window_s  # NaN (free) → False
-        sizes = self._n[:used]
+        sizes = self._n[idx]
         smaller = np.minimum(sizes, sk.size)
         inter = j / (1.0 + j) * (sizes + sk.size)
         contained = (smaller >= self.MIN_CONTAINED) & (inter >= self.containment * np.maximum(smaller, 1))
@@ -299,7 +326,7 @@ class DedupeIndex:
         cand = np.flatnonzero(ok)
         # most similar first, then the earliest
         best = cand[np.lexsort((times[cand], -j[cand]))[0]]
-        return self._ids[best], float(j[best])
+        return ids[best], float(j[best])
 
     def assign(
         self,
@@ -308,11 +335,15 @@ class DedupeIndex:
         when: datetime | None = None,
         *,
         now: datetime | None = None,
+        features: str | dict | None = None,
     ) -> Verdict:
         """Link ``article_id`` to the story of its most similar earlier article, or start one.
 
         ``when`` is the article's time (publication, else fetch); ``now`` its
-        arrival here (default: the clock).
+        arrival here (default: the clock). With ``features``
+        (:func:`pipeline.stages.stories.event_features`, or encoded) the story is the *event's*:
+        a near-copy among the event candidates keeps ``duplicate_of`` as before, else the best
+        event story above the threshold; without them only near-copies join (the old behaviour).
         """
         known = self.store.get(article_id)
         if known is not None:
@@ -323,11 +354,23 @@ class DedupeIndex:
         if isinstance(sk, str):
             sk = Sketch.decode(sk)
 
-        match = self._best_match(sk, t) if sk is not None else None
+        if isinstance(features, dict):
+            features = encode_features(features) if features else None
+        decoded = decode_features(features) if features and sk is not None else None
+        event = None
+        if decoded is not None:
+            cands = self.events.candidates(decoded, t)
+            match = self._best_match(sk, t, rows=[d.aid for d in cands[2]])
+            if match is None:
+                event = self.events.best_story(decoded, t, cands)
+        else:
+            match = self._best_match(sk, t) if sk is not None else None
         if match is not None:
             dup, j = match
             story = (self.store.get(dup) or {}).get("s") or dup
             verdict = Verdict(story, dup, j)
+        elif event is not None:
+            verdict = Verdict(event[0], None, None, event_score=event[2], event_of=event[1])
         else:
             verdict = Verdict(article_id, None, None)
 
@@ -337,10 +380,13 @@ class DedupeIndex:
             "t": t,
             "a": a,
             "h": sk.encode() if sk is not None else None,
+            "w": features if decoded is not None else None,
         }
         heapq.heappush(self._ids_heap, (a, article_id))
         if sk is not None:
             self._add_live(article_id, sk, t, a)
+            if decoded is not None:
+                self.events.add(article_id, verdict.story_id, t, decoded)
         self._now = max(self._now, a)
         self._evict()
         return verdict
@@ -354,7 +400,7 @@ class DedupeIndex:
             self._drop_live(key)
             entry = self.store.get(key)
             if entry is not None and entry.get("h"):
-                self.store[key] = {**entry, "h": None}
+                self.store[key] = {**entry, "h": None, "w": None}
         ids_floor = self._now - self.retention_s
         while self._ids_heap and self._ids_heap[0][0] < ids_floor:
             a, key = heapq.heappop(self._ids_heap)
@@ -372,4 +418,6 @@ def index_from_settings(store: MutableMapping[str, dict] | None = None, *, setti
         window=timedelta(days=settings.dedupe_window_days),
         max_entries=settings.dedupe_max_entries,
         retention=timedelta(days=settings.dedupe_retention_days),
+        events=EventIndex(threshold=settings.story_threshold, window_s=settings.story_window_hours * 3600.0,
+                          common_df=settings.story_common_df),
     )

@@ -201,13 +201,24 @@ def dedupe_time(article: Article) -> datetime | None:
     return article.published_at or article.fetched_at
 
 
+def event_features_of(p: Processed) -> str | None:
+    """The encoded event keys of a processed page (:mod:`pipeline.stages.stories`), computed here, in
+    the pool, so the single dedupe partition does no text work."""
+    from pipeline.stages.stories import encoded_article_features
+
+    a = p.article
+    return encoded_article_features({"title": a.title, "places": a.places, "organizations": a.organizations,
+                                     "people": a.people}, p.match_text)
+
+
 def process_raw(value: bytes | None, config: ChainConfig) -> dict[str, Any]:
     """Pool task of the stream: one ``<ns>.raw`` message → a dedupe envelope or a failure.
 
     Never raises. Returns ``{"ok": True, "id", "url", "source", "envelope": bytes}``
     or ``{"ok": False, "stage", "reason", "detail", "id", "url", "source"}``.
     The envelope (JSON) is ``{"schema": 1, "article": Article, "sketch": str|None,
-    "when": iso|None}`` — what the dedupe agent needs and nothing it must recompute.
+    "when": iso|None, "event": str|None}`` — what the dedupe agent needs and nothing it must
+    recompute (``event``: the story keys; an envelope without it gets them computed there).
     """
     from pydantic import ValidationError
 
@@ -249,6 +260,7 @@ def process_raw(value: bytes | None, config: ChainConfig) -> dict[str, Any]:
             "article": orjson.Fragment(p.article.model_dump_json(by_alias=True)),
             "sketch": sk.encode() if sk is not None else None,
             "when": when.isoformat() if when else None,
+            "event": event_features_of(p),
         }
         return {"ok": True, **ident, "id": raw.id, "envelope": orjson.dumps(envelope)}
     except StageFailed as e:

@@ -2,8 +2,9 @@
 
 process  ``<ns>.raw`` → process pool (decode → extract → clean → classify → enrich → sketch,
          :func:`pipeline.stages.process.process_raw`) → ``<ns>.dedupe``
-dedupe   ``<ns>.dedupe`` (one partition) → :class:`pipeline.stages.dedupe.DedupeIndex` over a faust
-         Table → ``<ns>.articles`` keyed by article id
+dedupe   ``<ns>.dedupe`` (one partition) → :class:`pipeline.stages.dedupe.DedupeIndex` (near-copies) and
+         its :class:`pipeline.stages.stories.EventIndex` (event stories) over a faust Table →
+         ``<ns>.articles`` keyed by article id
 index    ``<ns>.articles`` → Elasticsearch (:mod:`pipeline.stream.sink`); ``<ns>.stories`` and
          ``<ns>.alerts`` → their indices (:mod:`pipeline.stream.storysink`)
 alerts   ``<ns>.alerts`` → webhooks (:mod:`pipeline.stream.webhooks`)
@@ -198,7 +199,12 @@ def dedupe_one(index: Any, value: bytes) -> tuple[str, bytes, dict]:
     if not isinstance(aid, str) or not aid:
         raise ValueError("article without id")
     when = datetime.fromisoformat(env["when"]) if env.get("when") else None
-    verdict = index.assign(aid, env.get("sketch"), when)
+    features = env.get("event")
+    if features is None and env.get("sketch") and aid not in index.store:  # an envelope of an older worker
+        from pipeline.stages.stories import encoded_article_features
+
+        features = encoded_article_features(art)
+    verdict = index.assign(aid, env.get("sketch"), when, features=features)
     art["story_id"] = verdict.story_id
     art["duplicate_of"] = verdict.duplicate_of
     return aid, orjson.dumps(art), art
@@ -244,7 +250,7 @@ def register_dedupe(app: Any) -> Any:
         # writes go to the changelog's single partition without needing the
         # current event (we write while handling a whole batch)
         use_partitioner=True,
-        help="article id -> story id, duplicate_of, time and MinHash sketch",
+        help="article id -> story id, duplicate_of, time, MinHash sketch and event keys",
     )
     state = DedupeState(app, table)
     app.dedupe_table = table

@@ -2,9 +2,11 @@
 
 Files are read (at most ``max_bytes + 1`` bytes each, stdin included, so a huge or endless input is
 refused, not loaded) and processed in the process pool when there are several; then story and
-near-duplicate assignment runs in memory over the results in publication order with the same
-:mod:`pipeline.stages.dedupe` code as the stream. One JSON object per file, in input order, with
-exactly the fields of the ``rasid process`` contract; a file that cannot be processed gives
+near-duplicate assignment runs in memory over the results *in publication order* (then input
+order; pages without a date last), across all the files of the call, with the same
+:mod:`pipeline.stages.dedupe` / :mod:`pipeline.stages.stories` code as the stream — so saved pages
+of several outlets group as the stream would group them. One JSON object per file, printed in input
+order once every file is assigned, with exactly the fields of the ``rasid process`` contract; a file that cannot be processed gives
 ``{"file", "error", "stage", "detail"}`` on its line instead and the run goes on.
 """
 
@@ -13,18 +15,19 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import IO, Any, BinaryIO
 
 from pipeline.core.settings import Settings
 from pipeline.stages.dedupe import index_from_settings, sketch
-from pipeline.stages.process import ChainConfig, StageFailed, canonical, dedupe_time, process_page_full, warm_up
+from pipeline.stages.process import (ChainConfig, StageFailed, canonical, dedupe_time, event_features_of,
+                                     process_page_full, warm_up)
 from pipeline.stream.pool import StagePool, default_size
 
 # The fields of the `rasid process` contract, in order (docs/ARCHITECTURE.md).
 OUTPUT_FIELDS = (
     "id", "url", "source", "title", "body", "language", "published_at",
-    "topics", "places", "organizations", "people", "claims", "duplicate_of",
+    "topics", "places", "organizations", "people", "claims", "duplicate_of", "story_id",
 )
 
 
@@ -64,7 +67,8 @@ def process_file(task: tuple[str, bytes | None, str | None, str | None, ChainCon
         when = dedupe_time(p.article)
         return {"article": p.article.model_dump(mode="json", by_alias=True),
                 "sketch": sk.encode() if sk is not None else None,
-                "when": when.isoformat() if when else None}
+                "when": when.isoformat() if when else None,
+                "event": event_features_of(p) if want_sketch else None}
     except StageFailed as e:
         return {"file": name, "error": e.reason, "stage": e.stage, "detail": e.detail}
     except Exception as e:  # noqa: BLE001 - one bad file never stops the run
@@ -98,23 +102,38 @@ def run_files(names: list[str], url: str | None = None, source: str | None = Non
         done = iter(_map_in_pool(work, config, size, settings.process_timeout_s))
     else:
         done = (process_file(t) for t in work)
-    index = index_from_settings(settings=settings)
+    results = [({"file": t[0], "error": "too_large", "stage": "read", "detail": str(t[1])} if len(t) == 2
+                else next(done)) for t in tasks]
+    assign_in_publication_order(results, settings)
     failures = 0
-    for t in tasks:
-        res = ({"file": t[0], "error": "too_large", "stage": "read", "detail": str(t[1])} if len(t) == 2
-               else next(done))
+    for res in results:
         if "error" in res:
             failures += 1
             line = res
         else:
-            art = res["article"]
-            when = datetime.fromisoformat(res["when"]) if res.get("when") else None
-            verdict = index.assign(art["id"], res.get("sketch"), when)
-            art["duplicate_of"] = verdict.duplicate_of
-            line = output_record(art)
+            line = output_record(res["article"])
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
         out.flush()
     return failures
+
+
+def assign_in_publication_order(results: list[dict[str, Any]], settings: Settings) -> None:
+    """Set ``story_id``/``duplicate_of`` of each processed result's article, taking them in publication
+    order (then input order; undated last), as the stream sees an outlet's articles."""
+    index = index_from_settings(settings=settings)
+    far = datetime.max.replace(tzinfo=timezone.utc)
+    order = []
+    for i, res in enumerate(results):
+        if "error" not in res:
+            when = datetime.fromisoformat(res["when"]) if res.get("when") else None
+            if when is not None and when.tzinfo is None:
+                when = when.replace(tzinfo=timezone.utc)
+            order.append((when or far, i, when))
+    for _, i, when in sorted(order, key=lambda x: (x[0], x[1])):
+        res = results[i]
+        art = res["article"]
+        verdict = index.assign(art["id"], res.get("sketch"), when, features=res.get("event"))
+        art["duplicate_of"], art["story_id"] = verdict.duplicate_of, verdict.story_id
 
 
 def _map_in_pool(tasks: list, config: ChainConfig, size: int, timeout_s: float) -> list[dict[str, Any]]:

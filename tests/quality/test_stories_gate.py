@@ -1,0 +1,103 @@
+"""Quality gate of story assignment (events across outlets) over the labelled STORY set.
+
+Each split of ``tests/quality/stories/`` (``tune``: the story threshold was chosen on it;
+``heldout``: never tuned on, the estimate) is rendered as realistic outlet pages
+(``load.render_split``: file names sort in publication order) and run through ``rasid process``
+(in-process: :func:`pipeline.stream.batch.run_files`, the command's own code, one call over all the
+files, so story ids are assigned across them). The records' ``story_id`` are scored pairwise
+against the gold stories (``load.pairwise_scores``). Floors: precision >= 0.98 and recall >= 0.90 on
+both splits. An empty or missing split fails, saying so.
+
+``.venv/bin/python tests/quality/test_stories_gate.py [-v]`` prints the figures (and, with ``-v``,
+every wrongly merged and every split story).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+if str(HERE / "stories") not in sys.path:
+    sys.path.insert(0, str(HERE / "stories"))
+
+import load  # noqa: E402  (tests/quality/stories/load.py)
+
+FLOORS = {"precision": 0.98, "recall": 0.90}
+
+
+def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:
+    """(articles, predicted stories, (P, R, F1)) of split ``name`` through ``rasid process``."""
+    from pipeline.core.settings import get_settings
+    from pipeline.stream.batch import run_files
+
+    arts = load.load_split(name)
+    if not arts:
+        raise AssertionError(f"stories split {name!r} is empty: no YAML in {load.split_dir(name)}")
+    pages = load.render_split(name, tmp / name)
+    out = io.StringIO()
+    run_files([str(p) for p, _ in pages], settings=get_settings(), jobs=1, out=out)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    pred = load.predicted_from_records(records, arts)
+    return arts, pred, load.pairwise_scores(load.gold_stories(arts), pred)
+
+
+def disagreements(arts: list[dict], pred: dict[str, str]) -> list[str]:
+    gold = load.gold_stories(arts)
+    lines = []
+    by_pred = defaultdict(list)
+    for aid in gold:
+        by_pred[pred.get(aid, aid)].append(aid)
+    for members in by_pred.values():
+        if len({gold[m] for m in members}) > 1:
+            lines.append("merged: " + ", ".join(sorted(members)))
+    by_gold = defaultdict(list)
+    for aid, g in gold.items():
+        by_gold[g].append(aid)
+    for g, members in sorted(by_gold.items()):
+        groups = defaultdict(list)
+        for m in members:
+            groups[pred.get(m, m)].append(m.split("--", 1)[-1])
+        if len(groups) > 1:
+            lines.append(f"split {g}: " + " | ".join(", ".join(v) for v in groups.values()))
+    return lines
+
+
+@pytest.mark.parametrize("split", load.SPLITS)
+def test_stories_gate(split: str, tmp_path: Path) -> None:
+    arts, pred, (p, r, f1) = run_split(split, tmp_path)
+    print(f"\n[stories/{split}] articles={len(arts)} stories={len(set(load.gold_stories(arts).values()))} "
+          f"P={p:.3f} R={r:.3f} F1={f1:.3f}")
+    detail = "\n".join(disagreements(arts, pred))
+    assert p >= FLOORS["precision"], f"{split}: pairwise precision {p:.3f} < {FLOORS['precision']}\n{detail}"
+    assert r >= FLOORS["recall"], f"{split}: pairwise recall {r:.3f} < {FLOORS['recall']}\n{detail}"
+
+
+def main(argv: list[str]) -> int:
+    import tempfile
+
+    bad = 0
+    with tempfile.TemporaryDirectory() as d:
+        for split in load.SPLITS:
+            try:
+                arts, pred, (p, r, f1) = run_split(split, Path(d))
+            except AssertionError as e:
+                print(f"[{split}] {e}")
+                bad += 1
+                continue
+            ok = p >= FLOORS["precision"] and r >= FLOORS["recall"]
+            bad += not ok
+            print(f"[{split}] articles={len(arts)} P={p:.3f} R={r:.3f} F1={f1:.3f} {'OK' if ok else 'BELOW FLOOR'}")
+            if "-v" in argv:
+                for line in disagreements(arts, pred):
+                    print("   ", line)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
