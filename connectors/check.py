@@ -20,7 +20,7 @@ from typing import Callable
 from connectors.autodiscover import DiscoveryState, is_broken, rediscover_after
 from connectors.base import ParseError
 from connectors.blocking import challenge_marker
-from connectors.discovery import EndpointFinder, Found, Outcome, endpoints_yaml
+from connectors.discovery import EndpointFinder, Found, Outcome, Reading, endpoints_yaml
 from connectors.kinds import discovery_for
 from connectors.http import FetchError, PoliteClient
 from connectors.registry import Endpoint, Kind, Source, VerificationState
@@ -28,17 +28,11 @@ from pipeline.core.settings import Settings
 
 
 @dataclass
-class CheckResult:
+class CheckResult(Reading):
     source: str
     kind: str  # feed | sitemap | section; "source" for a closed/archived outlet, "discovery" when none was found
     url: str
     ok: bool
-    status: int | None = None
-    latency_s: float | None = None
-    entries: int = 0
-    articles: int = 0
-    children: int = 0
-    last_published: str | None = None
     error: str | None = None
     state: str = "broken"  # ok | blocked | broken | closed | archive
     blocked: bool = False

@@ -52,20 +52,26 @@ _SKIP_FEED = re.compile(r"/comments?/|[?&]comments|/wp-json/|/oembed", re.I)  # 
 _NEWS = re.compile(r"news|akhbar|google", re.I)  # a news sitemap's name, among an index's children
 
 
-@dataclass
-class Found:
-    """One validated endpoint, with what its validating read saw."""
+@dataclass(kw_only=True)
+class Reading:
+    """What one read of an endpoint saw (discovery's validation and `sources check` alike)."""
 
-    kind: Kind
-    url: str
-    via: str  # link_alternate | robots_sitemap | sitemap_index | usual_path | homepage_links
-    seen_on: str  # the page or file that named it
     status: int | None = None
     latency_s: float | None = None
     entries: int = 0
     articles: int = 0
     children: int = 0
     last_published: str | None = None
+
+
+@dataclass
+class Found(Reading):
+    """One validated endpoint, with what its validating read saw."""
+
+    kind: Kind
+    url: str
+    via: str  # link_alternate | robots_sitemap | sitemap_index | usual_path | homepage_links
+    seen_on: str  # the page or file that named it
 
 
 @dataclass

@@ -16,10 +16,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -29,26 +27,13 @@ from elasticsearch import Elasticsearch
 from connectors.registry import parse_registry
 from devstack.outlet import Outlet, Route, rss_feed
 from devstack.pages import SHAPES, load_articles, render
+from tests.faults.harness import free_port
+from tests.faults.harness import wait_until as wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 RASID = [sys.executable, "-m", "pipeline.cli"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(pred, timeout: float, interval: float = 0.5, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def news_sitemap(base: str, items: list[tuple[str, str]]) -> bytes:

@@ -17,7 +17,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,15 +27,17 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.stream.namespace import drop_namespace
-from pipeline.stream.es import ensure_es
+from devstack.outlet import Outlet, Route, rss_feed
 from pipeline.core.kafka import ensure_topics
 from pipeline.core.settings import load_settings
-from devstack.outlet import Outlet, Route, rss_feed
+from pipeline.stream.es import ensure_es
+from pipeline.stream.namespace import drop_namespace
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "quality"))
 from devstack.pages import SHAPES, load_articles, render  # noqa: E402
+from tests.faults.harness import free_port
+from tests.faults.harness import wait_until as wait_for
 
 # corpus id -> why it is here
 INITIAL = [
@@ -62,21 +63,6 @@ AFTER_SIGKILL = "aljazeera-damascus-falls-assad-flees"
 VARIANTS = ("كيماوي", "كيمياوي", "كيمائي")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(pred, timeout: float, interval: float = 0.25, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 class Site:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,8 +24,9 @@ import pytest
 
 from pipeline.core.kafka import workers_group as app_id
 from pipeline.core.schema import Article, Place, TopicHit
-from pipeline.stream.sink import BulkWriter, make_item
 from pipeline.stream.es import async_es_client as es_client
+from pipeline.stream.sink import BulkWriter, make_item
+from tests.faults.harness import free_port, wait_until as wait_for
 from tests.faults.proxy import CuttableProxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,26 +50,11 @@ def make_article(i: int, *, tag: str = "", **kw) -> Article:
     return Article(**base)
 
 
-def wait_for(pred, timeout: float, interval: float = 0.3, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
 
 def count(es, settings) -> int:
     es.indices.refresh(index=f"{settings.es_alias}*", allow_no_indices=True)
     return es.count(index=settings.es_alias)["count"]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def committed(settings) -> dict[int, int]:

@@ -12,7 +12,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 import devstack.pages as render_mod  # noqa: E402
+from tests.faults.harness import free_port
 
 ARTICLES = {a["id"]: a for a in render_mod.load_articles()}
 WIRE = ARTICLES["seed-alwasila-aleppo-buildup"]
@@ -60,11 +60,6 @@ def raw(article: dict | None, shape: str = "wordpress_jannah", *, url: str | Non
     return RawPage(id=article_id(url), url=url, source=(article or {}).get("source", "test"),
                    html_z=compress_html(page))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Worker:

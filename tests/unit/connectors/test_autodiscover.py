@@ -18,7 +18,7 @@ from devstack.outlet import Outlet, Route, rss_feed
 from pipeline.core.schema import RawPage
 from pipeline.core.settings import load_settings
 
-from .test_discovery import FEED_ITEMS, MAP_ITEMS, add_articles, homepage, news_sitemap
+from .test_discovery import FEED_ITEMS, MAP_ITEMS, homepage, serve_moved_outlet
 
 
 class RecordingProducer:
@@ -60,12 +60,7 @@ def outlet():
     """A local outlet whose configured feed is gone (404): its homepage links its real feed and its
     robots.txt names its news sitemap, each listing different articles."""
     with Outlet("127.0.0.1") as o:
-        add_articles(o)
-        o.add("/", Route(body=homepage('<link rel="alternate" type="application/rss+xml" href="/feeds/main.xml">')))
-        o.add("/robots.txt", Route(body=f"User-agent: *\nSitemap: {o.base}/maps/news.xml\n".encode(),
-                                   content_type="text/plain"))
-        o.add("/feeds/main.xml", Route(body=rss_feed(o.base, FEED_ITEMS), content_type="application/rss+xml"))
-        o.add("/maps/news.xml", Route(body=news_sitemap(o.base, MAP_ITEMS), content_type="application/xml"))
+        serve_moved_outlet(o)
         yield o
 
 

@@ -8,10 +8,10 @@ import yaml
 from connectors.autodiscover import DiscoveryState
 from connectors.check import check_sources
 from connectors.registry import Source, VerificationState, parse_registry
-from devstack.outlet import Outlet, Route, rss_feed
+from devstack.outlet import Outlet, Route
 from pipeline.core.settings import load_settings
 
-from .test_discovery import FEED_ITEMS, MAP_ITEMS, add_articles, homepage, news_sitemap
+from .test_discovery import serve_moved_outlet
 
 
 def settings_for(o: Outlet, tmp_path):
@@ -21,12 +21,7 @@ def settings_for(o: Outlet, tmp_path):
 
 async def test_check_reports_blocked_broken_discovered_and_closed(tmp_path):
     with Outlet("127.0.0.1") as o:
-        add_articles(o)
-        o.add("/", Route(body=homepage('<link rel="alternate" type="application/rss+xml" href="/feeds/main.xml">')))
-        o.add("/robots.txt", Route(body=f"User-agent: *\nSitemap: {o.base}/maps/news.xml\n".encode(),
-                                   content_type="text/plain"))
-        o.add("/feeds/main.xml", Route(body=rss_feed(o.base, FEED_ITEMS), content_type="application/rss+xml"))
-        o.add("/maps/news.xml", Route(body=news_sitemap(o.base, MAP_ITEMS), content_type="application/xml"))
+        serve_moved_outlet(o)
         o.add("/forbidden.xml", Route(status=403, body=b"no"))
         moved = Source(id="moved", name="م", homepage=o.base + "/", feeds=[o.url("/old.rss")], discovery=True)
         refusing = Source(id="refusing", name="ر", homepage=o.base + "/", feeds=[o.url("/forbidden.xml")],

@@ -56,6 +56,17 @@ def add_articles(o: Outlet) -> None:
         o.add(p, Route(body=article_html(p)))
 
 
+def serve_moved_outlet(o: Outlet) -> None:
+    """The outlet whose configured feed is gone: its homepage links its real feed and its robots.txt
+    names its news sitemap, each listing different articles."""
+    add_articles(o)
+    o.add("/", Route(body=homepage('<link rel="alternate" type="application/rss+xml" href="/feeds/main.xml">')))
+    o.add("/robots.txt", Route(body=f"User-agent: *\nSitemap: {o.base}/maps/news.xml\n".encode(),
+                               content_type="text/plain"))
+    o.add("/feeds/main.xml", Route(body=rss_feed(o.base, FEED_ITEMS), content_type="application/rss+xml"))
+    o.add("/maps/news.xml", Route(body=news_sitemap(o.base, MAP_ITEMS), content_type="application/xml"))
+
+
 def source_of(o: Outlet, **kw) -> Source:
     return Source(id="local", name="محلي", homepage=o.base + "/", discovery=True, **kw)
 
