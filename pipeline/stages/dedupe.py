@@ -360,7 +360,7 @@ class DedupeIndex:
         event = None
         if decoded is not None:
             cands = self.events.candidates(decoded, t)
-            match = self._best_match(sk, t, rows=[d.aid for d in cands[2]])
+            match = self._best_match(sk, t, rows=self.events.candidate_ids(cands))
             if match is None:
                 event = self.events.best_story(decoded, t, cands)
         else:

@@ -55,8 +55,12 @@ _STOP_RAW = """
 الاحد الأحد الاثنين الإثنين الثلاثاء الاربعاء الأربعاء الخميس الجمعة السبت صباح مساء ساعات الساعات
 عام العام اخرى أخرى آخر اخر آخرين اخرين جديد جديدة جديده ايضا أيضا كذلك فقط نحو حوالي اكثر أكثر اقل أقل
 عدد عدة واحد اثنين ثلاث تم يتم جاء جاءت وذلك الذى بشأن لدى لدي اطار إطار ضمن عبر تجاه اثر إثر مما فيما
-سوريا سورية السورية السوري سوري
+سوريا سورية السورية السوري سوري حين أدى ادى أدت ادت مدينة بلدة محافظة ريف منطقة مناطق شمال جنوب شرق غرب
+شمالي جنوبي شرقي غربي الشمالي الجنوبي الشرقي الغربي وسط
 """
+# Month names: «22 تموز» is a date, not a fact of the event (and the month is shared by everything that week).
+_MONTHS_RAW = """كانون شباط آذار اذار نيسان أيار ايار حزيران تموز آب اب أيلول ايلول تشرين يناير فبراير مارس أبريل
+ابريل مايو يونيو يوليو أغسطس اغسطس سبتمبر أكتوبر اكتوبر نوفمبر ديسمبر"""
 _SUFFIXES = ("يين", "ات", "ين", "ون", "يه", "ها", "هم", "ه", "ي")
 _PREFIXES = ("وبال", "فبال", "وكال", "ولل", "فلل", "وال", "فال", "بال", "كال", "لل", "ال")
 
@@ -71,23 +75,27 @@ def stem(tok: str) -> str:
     else:
         if tok[:1] in ("و", "ف") and len(tok) >= 4:
             tok = tok[1:]
+        if tok[:1] in ("ب", "ل", "ك") and len(tok) >= 5:  # «بادلب» → «ادلب», «بقصف» stays one key with «قصف»
+            tok = tok[1:]
     for s in _SUFFIXES:
         if tok.endswith(s) and len(tok) - len(s) >= 3:
             return tok[: -len(s)]
     return tok
 
 
-STOP = frozenset(stem(t) for w in _STOP_RAW.split() for t in arabic.tokens(w))
+MONTHS = frozenset(t for w in _MONTHS_RAW.split() for t in arabic.tokens(w))
+STOP = frozenset(stem(t) for w in (_STOP_RAW + _MONTHS_RAW).split() for t in arabic.tokens(w))
 
 
 def _is_year(tok: str) -> bool:
     return len(tok) == 4 and tok[:2] in ("19", "20")
 
 
-def _word_keys(tokens: Iterable[str]) -> Iterable[str]:
-    for tok in tokens:
+def _word_keys(tokens: Sequence[str]) -> Iterable[str]:
+    n = len(tokens)
+    for i, tok in enumerate(tokens):
         if tok.isdigit():
-            if len(tok) >= 2 and not _is_year(tok) and len(tok) <= 7:
+            if 2 <= len(tok) <= 7 and not _is_year(tok) and not (i + 1 < n and tokens[i + 1] in MONTHS):
                 yield "#" + tok.lstrip("0")
             continue
         if len(tok) < 3 or not tok.isalpha():
@@ -164,90 +172,153 @@ def decode_features(text: str) -> tuple[bytes, bytes]:
     return keys, ws
 
 
-def _hashes(keys: bytes) -> memoryview:
-    return memoryview(keys).cast("I") if np.little_endian else memoryview(
-        np.frombuffer(keys, "<u4").astype("=u4").tobytes()).cast("I")
+def _hashes(keys: bytes) -> np.ndarray:
+    return np.frombuffer(keys, dtype="<u4")
 
 
-class _Doc:
-    __slots__ = ("aid", "story", "t", "keys", "ws", "serial")
-
-    def __init__(self, aid: str, story: str, t: float, keys: bytes, ws: bytes, serial: int) -> None:
-        self.aid, self.story, self.t, self.keys, self.ws, self.serial = aid, story, t, keys, ws, serial
+_LOG_W = np.array([0.0] + [1.0 + math.log(w) for w in range(1, MAX_WEIGHT + 1)], dtype=np.float32)
 
 
 class EventIndex:
     """The live articles' event keys: candidate retrieval and scoring (see the module doc).
 
     Pure memory: the caller (:class:`pipeline.stages.dedupe.DedupeIndex`) stores the features in its
-    entries and adds/drops articles here as they enter/leave its live window, oldest first."""
+    entries and adds/drops articles here as they enter/leave its live window, oldest first.
 
-    def __init__(self, *, threshold: float = 0.3, window_s: float = 48 * 3600.0, common_df: int = 200,
-                 query_keys: int = 24, max_candidates: int = 64, number_penalty: float = 0.75,
-                 full_until_s: float = 12 * 3600.0, decay_at_window: float = 0.75) -> None:
+    Layout (numpy, so scoring 64 candidates is a few array operations): each live key hash gets a
+    small integer id (reused once no live article holds it) with its document frequency in
+    ``_df``; each live article a row (slot) of ``_ids`` (key ids, -1 padded), ``_lw`` (1 + ln
+    weight), ``_num`` (the key is a count) and ``_t``. Postings: key id → the newest
+    ``common_df + 1`` article serials (ascending)."""
+
+    def __init__(self, *, threshold: float = 0.1, window_s: float = 48 * 3600.0, common_df: int = 200,
+                 query_keys: int = 16, max_candidates: int = 48, number_penalty: float = 0.75,
+                 full_until_s: float = 12 * 3600.0, decay_at_window: float = 0.75, seed_weight: float = 0.5,
+                 formula_score: float = 0.3) -> None:
         self.threshold = threshold
         self.window_s = window_s
         self.common_df = common_df
         self.query_keys = query_keys
         self.max_candidates = max_candidates
         self.number_penalty = number_penalty
+        self.formula_score = formula_score
         self.full_until_s = full_until_s
         self.decay_at_window = decay_at_window
-        self._docs: dict[str, _Doc] = {}
-        self._post: dict[int, list[int]] = {}  # key hash -> newest serials (ascending), at most common_df + 1
-        self._by_serial: dict[int, _Doc] = {}
-        self._df: dict[int, int] = {}
+        self.seed_weight = seed_weight
+        # keys
+        self._kid: dict[int, int] = {}  # key hash -> key id
+        self._hash_of: list[int] = []  # key id -> key hash
+        self._free_kid: list[int] = []
+        self._df = np.zeros(1024, dtype=np.int32)
+        self._post: dict[int, list[int]] = {}  # key id -> serials
+        # articles
+        cap = 64
+        self._ids = np.full((cap, MAX_KEYS), -1, dtype=np.int32)
+        self._lw = np.zeros((cap, MAX_KEYS), dtype=np.float32)
+        self._num = np.zeros((cap, MAX_KEYS), dtype=bool)
+        self._t = np.zeros(cap, dtype=np.float64)
+        self._free_slot: list[int] = []
+        self._used = 0
+        self._slot_of: dict[str, int] = {}  # article id -> slot
+        self._aid: list[str | None] = [None] * cap
+        self._story: list[str | None] = [None] * cap
+        self._serial_slot: dict[int, int] = {}  # serial -> slot
+        self._serial_of = np.zeros(cap, dtype=np.int64)
         self._serial = 0
-        self.last_candidates = 0  # how many articles the last lookup scored (for tests and metrics)
+        self.last_candidates = 0  # how many articles the last lookup scored (tests, benchmark)
 
     def __len__(self) -> int:
-        return len(self._docs)
+        return len(self._slot_of)
 
     # -- membership ------------------------------------------------------------------------
+    def _grow(self) -> None:
+        cap = 2 * len(self._t)
+        self._ids = np.concatenate([self._ids, np.full_like(self._ids, -1)])
+        self._lw = np.concatenate([self._lw, np.zeros_like(self._lw)])
+        self._num = np.concatenate([self._num, np.zeros_like(self._num)])
+        self._t = np.resize(self._t, cap)
+        self._serial_of = np.resize(self._serial_of, cap)
+        self._aid += [None] * (cap - len(self._aid))
+        self._story += [None] * (cap - len(self._story))
+
+    def _key_id(self, h: int) -> int:
+        kid = self._kid.get(h)
+        if kid is None:
+            if self._free_kid:
+                kid = self._free_kid.pop()
+            else:
+                kid = len(self._hash_of)
+                self._hash_of.append(h)
+                if kid >= len(self._df):
+                    self._df = np.concatenate([self._df, np.zeros_like(self._df)])
+            self._hash_of[kid] = h
+            self._kid[h] = kid
+        return kid
+
     def add(self, aid: str, story: str, t: float, features: str | tuple[bytes, bytes]) -> None:
         keys, ws = decode_features(features) if isinstance(features, str) else features
-        if aid in self._docs or not ws:
+        if aid in self._slot_of or not ws:
             return
+        if self._free_slot:
+            slot = self._free_slot.pop()
+        else:
+            slot = self._used
+            self._used += 1
+            if slot >= len(self._t):
+                self._grow()
         self._serial += 1
         s = self._serial
-        doc = _Doc(aid, story, t, keys, ws, s)
-        self._docs[aid] = doc
-        self._by_serial[s] = doc
+        pairs = dict(zip(_hashes(keys).tolist(), ws))  # (a hash collision inside one article: once)
+        hashes = list(pairs)[:MAX_KEYS]
+        w = np.array([pairs[h] for h in hashes], dtype=np.uint8)
         cap = self.common_df + 1
-        for h in _hashes(keys):
-            self._df[h] = self._df.get(h, 0) + 1
-            post = self._post.get(h)
+        kids = []
+        for h in hashes:
+            kid = self._key_id(h)
+            kids.append(kid)
+            self._df[kid] += 1
+            post = self._post.get(kid)
             if post is None:
-                self._post[h] = [s]
+                self._post[kid] = [s]
             else:
                 post.append(s)
                 if len(post) > cap:
                     del post[0]
+        k = len(kids)
+        self._ids[slot] = -1
+        self._ids[slot, :k] = kids
+        self._lw[slot] = 0
+        self._lw[slot, :k] = _LOG_W[w & MAX_WEIGHT]
+        self._num[slot] = False
+        self._num[slot, :k] = (w & NUMBER_FLAG) != 0
+        self._t[slot] = t
+        self._serial_of[slot] = s
+        self._aid[slot], self._story[slot] = aid, story
+        self._slot_of[aid] = slot
+        self._serial_slot[s] = slot
 
     def drop(self, aid: str) -> None:
-        doc = self._docs.pop(aid, None)
-        if doc is None:
+        slot = self._slot_of.pop(aid, None)
+        if slot is None:
             return
-        del self._by_serial[doc.serial]
-        for h in _hashes(doc.keys):
-            n = self._df.get(h, 0) - 1
-            if n <= 0:
-                self._df.pop(h, None)
-                self._post.pop(h, None)
+        serial = int(self._serial_of[slot])
+        del self._serial_slot[serial]
+        for kid in self._ids[slot][self._ids[slot] >= 0].tolist():
+            self._df[kid] -= 1
+            if self._df[kid] <= 0:  # no live article holds the key: its id is free again
+                self._df[kid] = 0
+                self._post.pop(kid, None)
+                del self._kid[self._hash_of[kid]]
+                self._free_kid.append(kid)
             else:
-                self._df[h] = n
-                post = self._post.get(h)
-                if post and post[0] == doc.serial:
+                post = self._post.get(kid)
+                if post and post[0] == serial:
                     del post[0]
+        self._ids[slot] = -1
+        self._aid[slot] = self._story[slot] = None
+        self._free_slot.append(slot)
 
     # -- scoring -----------------------------------------------------------------------------
-    def _idf(self, h: int, n: int) -> float:
-        return math.log(1.0 + (n + 1) / (self._df.get(h, 0) + 1))
-
-    def _vector(self, keys: bytes, ws: bytes, n: int) -> tuple[dict[int, float], set[int]]:
-        q = {h: (1.0 + math.log(w & MAX_WEIGHT)) * self._idf(h, n) for h, w in zip(_hashes(keys), ws)}
-        return q, {h for h, w in zip(_hashes(keys), ws) if w & NUMBER_FLAG}
-
     def time_factor(self, dt_s: float) -> float:
         """1 within ``full_until_s``, then down linearly to ``decay_at_window`` at the window's edge."""
         dt_s = abs(dt_s)
@@ -258,64 +329,103 @@ class EventIndex:
         span = max(1.0, self.window_s - self.full_until_s)
         return 1.0 - (1.0 - self.decay_at_window) * (dt_s - self.full_until_s) / span
 
-    def candidates(self, features: str | tuple[bytes, bytes], t: float
-                   ) -> tuple[dict[int, float], set[int], list[_Doc]]:
-        """(query vector, its count keys, the best-sharing live articles within the window, at most
-        ``max_candidates``)."""
+    def _query(self, features: str | tuple[bytes, bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """(key ids or -1, TF-IDF weights, count mask, norm) of a query article."""
         keys, ws = decode_features(features) if isinstance(features, str) else features
-        n = len(self._docs)
-        q, q_nums = self._vector(keys, ws, n)
-        usable = [(w, h) for h, w in q.items() if 0 < self._df.get(h, 0) <= self.common_df]
-        usable.sort(key=lambda x: (-x[0], x[1]))
-        acc: dict[int, float] = {}
-        for w, h in usable[: self.query_keys]:
-            idf = self._idf(h, n)
-            for s in self._post.get(h, ()):
-                acc[s] = acc.get(s, 0.0) + w * idf
-        best = sorted(acc.items(), key=lambda x: (-x[1], x[0]))
-        out = []
-        for s, _ in best:
-            doc = self._by_serial.get(s)
-            if doc is not None and abs(doc.t - t) <= self.window_s:
-                out.append(doc)
-                if len(out) >= self.max_candidates:
-                    break
-        return q, q_nums, out
+        n = len(self._slot_of) + 1
+        w = np.frombuffer(ws, dtype=np.uint8)
+        kids = np.array([self._kid.get(h, -1) for h in _hashes(keys).tolist()], dtype=np.int64)
+        df = np.where(kids >= 0, self._df[np.maximum(kids, 0)], 0) + 1  # + the query itself
+        qw = _LOG_W[w & MAX_WEIGHT] * np.log1p(n / df)
+        return kids, qw.astype(np.float64), (w & NUMBER_FLAG) != 0, float(np.sqrt((qw * qw).sum()))
 
-    def score(self, q: dict[int, float], q_nums: set[int], doc: _Doc, t: float, n: int,
-              qn: float | None = None) -> float:
-        """Cosine of the TF-IDF vectors × time factor × the count penalty."""
-        dot = 0.0
-        norm = 0.0
-        c_nums = set()
-        for h, w in zip(_hashes(doc.keys), doc.ws):
-            v = (1.0 + math.log(w & MAX_WEIGHT)) * self._idf(h, n)
-            norm += v * v
-            qv = q.get(h)
-            if qv is not None:
-                dot += qv * v
-            if w & NUMBER_FLAG:
-                c_nums.add(h)
-        if qn is None:
-            qn = math.sqrt(sum(v * v for v in q.values()))
-        if not dot or not norm or not qn:
-            return 0.0
-        s = dot / (qn * math.sqrt(norm)) * self.time_factor(doc.t - t)
-        if q_nums and c_nums and not (q_nums & c_nums):
-            s *= self.number_penalty
-        return s
+    def candidates(self, features: str | tuple[bytes, bytes], t: float) -> tuple[tuple, np.ndarray]:
+        """(the query, slots of the best-sharing live articles within the window: at most
+        ``max_candidates``, found through at most ``query_keys`` keys of ``common_df`` postings)."""
+        q = self._query(features)
+        kids, qw = q[0], q[1]
+        ok = (kids >= 0)
+        ok[ok] = self._df[kids[ok]] <= self.common_df
+        order = np.flatnonzero(ok)
+        order = order[np.lexsort((kids[order], -qw[order]))][: self.query_keys]
+        serials, weights = [], []
+        for i in order.tolist():
+            post = self._post.get(int(kids[i]), ())
+            serials.extend(post)
+            weights.extend([qw[i]] * len(post))
+        if not serials:
+            return q, np.zeros(0, dtype=np.int64)
+        uniq, inv = np.unique(np.array(serials, dtype=np.int64), return_inverse=True)
+        acc = np.bincount(inv, weights=np.array(weights))
+        slots = np.array([self._serial_slot.get(int(x), -1) for x in uniq], dtype=np.int64)
+        live = slots >= 0
+        slots, acc, uniq = slots[live], acc[live], uniq[live]
+        near = np.abs(self._t[slots] - t) <= self.window_s
+        slots, acc, uniq = slots[near], acc[near], uniq[near]
+        best = np.lexsort((uniq, -acc))[: self.max_candidates]  # most shared weight, then oldest
+        return q, slots[best]
 
-    def best_story(self, features: str | tuple[bytes, bytes], t: float,
-                   cands: tuple[dict[int, float], set[int], list[_Doc]] | None = None
+    def scores(self, q: tuple, slots: np.ndarray, t: float) -> np.ndarray:
+        """Cosine of the TF-IDF vectors × time factor × the count penalty, for each slot."""
+        if len(slots) == 0:
+            return np.zeros(0)
+        kids, qw, qnum, qn = q
+        n = len(self._slot_of) + 1
+        ids = self._ids[slots]
+        valid = ids >= 0
+        df = np.where(valid, self._df[np.maximum(ids, 0)], 1)
+        cw = np.where(valid, self._lw[slots] * np.log1p(n / np.maximum(df, 1)), 0.0)
+        norms = np.sqrt((cw * cw).sum(axis=1))
+        # the query's weights by key id, looked up for each candidate key
+        known = kids >= 0
+        qmap = dict(zip(kids[known].tolist(), qw[known].tolist()))
+        qnmap = set(kids[known & qnum].tolist())
+        flat = ids.ravel().tolist()
+        qv = np.fromiter((qmap.get(k, 0.0) for k in flat), dtype=np.float64, count=len(flat)).reshape(ids.shape)
+        dot = (qv * cw).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sc = np.where((norms > 0) & (qn > 0), dot / (norms * qn), 0.0)
+        sc *= np.array([self.time_factor(x) for x in (self._t[slots] - t).tolist()])
+        if qnum.any():  # the query states counts (known to the index or not)
+            cnum = self._num[slots] & valid
+            has = cnum.any(axis=1)
+            shared = np.fromiter((k in qnmap for k in flat), dtype=bool, count=len(flat)).reshape(ids.shape) & cnum
+            conflict = has & ~shared.any(axis=1)
+            # another day, the same wording, other figures: a recurring statement (a ministry's daily
+            # tally), not a follow-up (those reword the report; they are never this close)
+            far = np.abs(self._t[slots] - t) > self.full_until_s
+            formula = conflict & far & (sc >= self.formula_score)
+            sc = np.where(formula, 0.0, np.where(conflict, sc * self.number_penalty, sc))
+        return sc
+
+    def best_story(self, features: str | tuple[bytes, bytes], t: float, cands: tuple | None = None
                    ) -> tuple[str, str, float] | None:
         """(story id, best member id, score) of the best story at or above the threshold, else None."""
-        q, q_nums, docs = cands if cands is not None else self.candidates(features, t)
-        self.last_candidates = len(docs)
-        n = len(self._docs)
-        qn = math.sqrt(sum(v * v for v in q.values()))
+        q, slots = cands if cands is not None else self.candidates(features, t)
+        self.last_candidates = len(slots)
+        if not len(slots):
+            return None
+        sc = self.scores(q, slots, t)
+        by_story: dict[str, tuple[float, str]] = {}
+        for slot, x in zip(slots.tolist(), sc.tolist()):
+            story, aid = self._story[slot], self._aid[slot]
+            old = by_story.get(story)
+            if old is None or x > old[0] or (x == old[0] and aid < old[1]):
+                by_story[story] = (x, aid)
         best: tuple[float, str, str] | None = None
-        for doc in docs:
-            sc = self.score(q, q_nums, doc, t, n, qn)
-            if sc >= self.threshold and (best is None or sc > best[0] or (sc == best[0] and doc.story < best[1])):
-                best = (sc, doc.story, doc.aid)
+        for story, (x, aid) in by_story.items():
+            if x < self.threshold:
+                continue
+            if self.seed_weight:
+                # anchored to the story's first article: a chain of follow-ups cannot drift to another event
+                seed = self._slot_of.get(story)
+                seed_x = x if seed is None or story == aid else float(self.scores(q, np.array([seed]), t)[0])
+                x = (1 - self.seed_weight) * x + self.seed_weight * seed_x
+                if x < self.threshold:
+                    continue
+            if best is None or x > best[0] or (x == best[0] and story < best[1]):
+                best = (x, story, aid)
         return (best[1], best[2], best[0]) if best else None
+
+    def candidate_ids(self, cands: tuple) -> list[str]:
+        return [self._aid[s] for s in cands[1].tolist()]

@@ -1,0 +1,153 @@
+"""Event-level stories (pipeline/stages/stories.py through DedupeIndex): rewrites across outlets join,
+the same formula statement or the same town on another day stays apart, ids are deterministic and
+survive a restart from the store, and a lookup's cost is bounded whatever the live count."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from pipeline.core import arabic
+from pipeline.stages.dedupe import DedupeIndex, sketch
+from pipeline.stages.stories import (EventIndex, decode_features, encode_features, event_features, stem)
+
+T0 = datetime(2019, 5, 6, 8, 0, tzinfo=timezone.utc)
+
+SHELLING = ("مقتل سبعة مدنيين بقصف مدفعي على كفرنبل جنوبي إدلب",
+            """قتل سبعة مدنيين بينهم ثلاثة أطفال، صباح اليوم الاثنين، جراء قصف مدفعي لقوات النظام استهدف سوق الخضار في بلدة كفرنبل بريف إدلب الجنوبي، بحسب الدفاع المدني.
+وقال مدير مركز الدفاع المدني في كفرنبل إن فرق الإنقاذ انتشلت الجثث من تحت الأنقاض وأسعفت 14 جريحا إلى مستشفى معرة النعمان.
+وتتعرض بلدات ريف إدلب الجنوبي لقصف متواصل منذ أسابيع رغم اتفاق خفض التصعيد.""", ["كفرنبل", "إدلب", "معرة النعمان"])
+
+SHELLING_REWRITE = ("سبعة قتلى بينهم أطفال في قصف لقوات النظام على سوق كفرنبل",
+                    """استهدفت قوات النظام بقذائف المدفعية سوق الخضار وسط كفرنبل في ريف إدلب، ما أسفر عن سقوط سبعة قتلى مدنيين، ثلاثة منهم أطفال، وإصابة 14 آخرين.
+وأفاد الدفاع المدني بأن متطوعيه انتشلوا الضحايا من تحت أنقاض المحال المدمرة، ونقلوا الجرحى إلى مستشفى في معرة النعمان.
+ويأتي القصف ضمن حملة تصعيد تشنها قوات النظام بدعم روسي على المنطقة.""", ["كفرنبل", "إدلب", "معرة النعمان"])
+
+SAME_TOWN_NEXT_DAY = ("انفجار سيارة مفخخة عند مدخل كفرنبل",
+                      """انفجرت سيارة مفخخة، مساء الثلاثاء، عند حاجز لفصائل المعارضة على المدخل الشمالي لبلدة كفرنبل في ريف إدلب، ما أدى إلى إصابة أربعة عناصر.
+وطوقت الفصائل مكان الانفجار وفتحت تحقيقا لتحديد الجهة المسؤولة، في حين لم تتبن أي جهة التفجير.
+وتشهد مناطق الشمال السوري تفجيرات متكررة بعبوات ناسفة وسيارات مفخخة.""", ["كفرنبل", "إدلب"])
+
+FORMULA_DAY1 = ("مركز المصالحة الروسي: 32 خرقا لوقف إطلاق النار خلال 24 ساعة",
+                """قال مركز حميميم لمصالحة الأطراف المتناحرة التابع لوزارة الدفاع الروسية إنه سجل 32 خرقا لنظام وقف إطلاق النار خلال الساعات الأربع والعشرين الماضية في محافظات إدلب واللاذقية وحماة.
+وأضاف المركز في بيانه اليومي أن المسلحين قصفوا بلدات جورين وشطحة في سهل الغاب بقذائف الهاون.
+وأشار البيان إلى أن الجانب الروسي أبلغ الجانب التركي بالانتهاكات عبر قنوات التنسيق.""", ["حميميم", "إدلب", "اللاذقية", "حماة"])
+
+FORMULA_DAY2 = ("مركز المصالحة الروسي يسجل 27 خرقا لوقف إطلاق النار",
+                """قال مركز حميميم لمصالحة الأطراف المتناحرة التابع لوزارة الدفاع الروسية إنه سجل 27 خرقا لنظام وقف إطلاق النار خلال الساعات الأربع والعشرين الماضية في محافظات إدلب وحلب وحماة.
+وأضاف المركز في بيانه اليومي أن المسلحين استهدفوا أحياء في مدينة حلب ومحيط بلدة كفرنبودة بالقذائف الصاروخية.
+وأشار البيان إلى أن الجانب الروسي أبلغ الجانب التركي بالانتهاكات عبر قنوات التنسيق.""", ["حميميم", "إدلب", "حلب", "حماة"])
+
+FILLER = [
+    ("بيدرسن يبحث في دمشق تشكيل اللجنة الدستورية",
+     """بحث المبعوث الأممي غير بيدرسن مع وزير الخارجية وليد المعلم في دمشق الخلاف على أسماء القائمة الثالثة للجنة الدستورية.
+وقال بيدرسن للصحفيين إن المحادثات كانت بناءة وإنه سيطلع مجلس الأمن على نتائجها الأسبوع المقبل.""", ["دمشق"]),
+    ("الأمم المتحدة: نزوح 150 ألف شخص من ريف حماة الشمالي",
+     """قال مكتب تنسيق الشؤون الإنسانية التابع للأمم المتحدة إن نحو 150 ألف شخص نزحوا من ريف حماة الشمالي خلال أسبوع، معظمهم إلى مخيمات قرب الحدود التركية.
+وحذر المكتب من نقص حاد في الخيام والمياه النظيفة في مخيمات أطمة وقاح.""", ["حماة", "أطمة"]),
+    ("الليرة السورية تهبط إلى مستوى قياسي أمام الدولار",
+     """سجلت الليرة السورية تراجعا جديدا في السوق السوداء بدمشق، إذ تجاوز سعر صرف الدولار 600 ليرة للمرة الأولى.
+ويعزو تجار التراجع إلى شح القطع الأجنبي والعقوبات المفروضة على المصارف.""", ["دمشق"]),
+    ("قسد تعلن اعتقال خلية لتنظيم الدولة في دير الزور",
+     """أعلنت قوات سوريا الديمقراطية اعتقال خمسة عناصر من خلية تابعة لتنظيم الدولة الإسلامية في بلدة الشحيل بريف دير الزور الشرقي، بدعم من التحالف الدولي.
+وقالت قسد إن الخلية مسؤولة عن اغتيال وجهاء عشائريين خلال الأشهر الماضية.""", ["دير الزور", "الشحيل"]),
+]
+
+
+def feats(item: tuple[str, str, list[str]]) -> str:
+    title, body, places = item
+    return encode_features(event_features(title, arabic.normalize(f"{title}\n{body}"), places))
+
+
+def add(index: DedupeIndex, aid: str, item, hours: float):
+    when = T0 + timedelta(hours=hours)
+    return index.assign(aid, sketch(f"{item[0]}\n{item[1]}"), when, now=when, features=feats(item))
+
+
+def scenario(index: DedupeIndex, upto: int | None = None, start: int = 0) -> dict[str, str]:
+    """A day and a half of a desk's feed; returns article id -> story id."""
+    plan = [(f"filler-{i}", f, -6 + i) for i, f in enumerate(FILLER)] + [
+        ("shelling", SHELLING, 0.0),
+        ("formula-1", FORMULA_DAY1, 1.0),
+        ("shelling-rewrite", SHELLING_REWRITE, 3.0),
+        ("formula-2", FORMULA_DAY2, 25.0),
+        ("same-town-next-day", SAME_TOWN_NEXT_DAY, 34.0),
+    ]
+    return {aid: add(index, aid, item, h).story_id for aid, item, h in plan[start:upto]}
+
+
+def test_a_rewrite_by_another_outlet_joins_the_story() -> None:
+    ids = scenario(DedupeIndex())
+    assert ids["shelling-rewrite"] == ids["shelling"] == "shelling"
+
+
+def test_rewrite_is_an_event_match_not_a_near_copy() -> None:
+    index = DedupeIndex()
+    scenario(index, upto=len(FILLER) + 1)
+    v = add(index, "rw", SHELLING_REWRITE, 3.0)
+    assert v.story_id == "shelling" and v.duplicate_of is None and v.event_score is not None
+
+
+def test_the_same_formula_statement_on_another_day_stays_apart() -> None:
+    ids = scenario(DedupeIndex())
+    assert ids["formula-2"] == "formula-2" and ids["formula-1"] == "formula-1"
+
+
+def test_the_same_town_on_another_day_stays_apart() -> None:
+    ids = scenario(DedupeIndex())
+    assert ids["same-town-next-day"] == "same-town-next-day"
+
+
+def test_unrelated_articles_start_their_own_stories() -> None:
+    ids = scenario(DedupeIndex())
+    assert all(ids[f"filler-{i}"] == f"filler-{i}" for i in range(len(FILLER)))
+
+
+def test_ids_are_deterministic_for_the_same_input_order() -> None:
+    assert scenario(DedupeIndex()) == scenario(DedupeIndex())
+
+
+def test_restart_from_the_store_gives_the_same_ids() -> None:
+    straight = scenario(DedupeIndex())
+    store: dict[str, dict] = {}
+    first = scenario(DedupeIndex(store), upto=len(FILLER) + 2)
+    # a new process: the index is rebuilt from the store alone (the faust table's changelog)
+    restarted = DedupeIndex(store)
+    assert len(restarted.events) == len(first)
+    rest = scenario(restarted, start=len(FILLER) + 2)
+    assert {**first, **rest} == straight
+    # a replay of an already assigned article returns its recorded story id
+    again = add(restarted, "shelling-rewrite", SHELLING_REWRITE, 3.0)
+    assert again.replay and again.story_id == straight["shelling-rewrite"]
+
+
+def test_evicted_articles_leave_the_event_index() -> None:
+    index = DedupeIndex(window=timedelta(days=1))
+    scenario(index)
+    later = T0 + timedelta(days=5)
+    index.assign("late", sketch("خبر آخر تماما عن الطقس في الساحل"), later, now=later,
+                 features=encode_features({"طقس": 3, "ساحل": 2}))
+    assert len(index.events) == 1 and index.live == 1
+
+
+def test_a_lookup_is_bounded_whatever_the_live_count() -> None:
+    ev = EventIndex(common_df=50, query_keys=8, max_candidates=16)
+    common = {f"w{i}": 3 for i in range(20)}  # words every article holds
+    for i in range(3000):
+        f = dict(common, **{f"rare{i % 700}": 5, f"r{i}": 2})
+        ev.add(f"a{i:05d}", f"a{i:05d}", 1000.0 + i, encode_features(f))
+    q = encode_features(dict(common, rare5=5))
+    assert ev.best_story(q, 4000.0) is None or ev.last_candidates <= 16
+    assert ev.last_candidates <= 16
+    assert max(len(p) for p in ev._post.values()) <= 51
+    # the over-common keys retrieve nothing; the rare one finds its few holders
+    cands = ev.candidates(q, 4000.0)
+    assert 0 < len(cands[1]) <= 16
+    assert {ev._aid[s] for s in cands[1].tolist()} <= {f"a{i:05d}" for i in range(5, 3000, 700)}
+
+
+def test_features_encoding_and_stemming() -> None:
+    f = event_features("مقتل 22 جنديا في 22 تموز", "مقتل 22 جنديا في 22 تموز بادلب والسوريين", ["إدلب"])
+    assert "#22" in f and "p:ادلب" in f and "تموز" not in f
+    keys, ws = decode_features(encode_features(f))
+    assert len(keys) == 4 * len(ws) == 4 * len(f)
+    assert stem("بادلب") == stem("ادلب") and stem("السوريين") == stem("سوريه")
