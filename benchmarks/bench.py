@@ -230,11 +230,20 @@ def parse_worker_spec(spec: str) -> tuple[int, int]:
               help="Length of the half-load latency phase (0 = skip).")
 @click.option("--profile", is_flag=True, help="Also write profiles (offline chain: pyinstrument; worker main: cProfile CPU time).")
 @click.option("--keep", is_flag=True, help="Keep the benchmark namespaces (topics, indices) and worker data.")
+@click.option("--stories", "stories_sizes", default=None, metavar="SIZES",
+              help="Only the story-assignment benchmark (benchmarks/stories_bench.py) at these live counts, "
+                   "e.g. 10000,50000,200000.")
 def bench_cmd(pages: int, quick: bool, offline_only: bool, out: Path | None, seed: int, jobs: int, workers: str,
-              latency_seconds: float, profile: bool, keep: bool) -> None:
+              latency_seconds: float, profile: bool, keep: bool, stories_sizes: str | None) -> None:
     """Benchmark the whole pipeline on a realistic corpus: offline `rasid process` vs trafilatura,
     streaming through Kafka and workers into Elasticsearch, latency at half load, worker memory."""
     import logging
+
+    if stories_sizes:
+        from benchmarks.stories_bench import main as stories_main
+
+        sys.exit(stories_main(["--sizes", stories_sizes, "--seed", str(seed)]
+                              + (["--out", str(out)] if out else [])))
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     try:

@@ -12,7 +12,7 @@ spread over the story window (every live article is a possible candidate: the ha
 MinHash signatures (no near-copies: the event path always runs to the end).
 
     .venv/bin/python -m benchmarks.stories_bench [--sizes 10000,50000,200000] [--measure 2000]
-    rasid bench --stories
+    rasid bench --stories 10000,50000,200000
 """
 
 from __future__ import annotations
@@ -117,6 +117,7 @@ def run_size(live: int, measure: int = 2000, seed: int = 0, common_df: int = 200
     rebuild_s = time.perf_counter() - t0
     gc.collect()
     rss_live = _rss_mb()
+    live_before = len(index.events)
     times, cands, joined = [], [], 0
     feats_list = list(syn.stream(measure))
     sketches = [syn.sketch() for _ in range(measure)]
@@ -130,7 +131,7 @@ def run_size(live: int, measure: int = 2000, seed: int = 0, common_df: int = 200
         joined += v.event_score is not None
     ms = np.array(times) * 1000
     p50, p95 = float(np.percentile(ms, 50)), float(np.percentile(ms, 95))
-    return {"live": len(index.events), "p50_ms": round(p50, 3), "p95_ms": round(p95, 3),
+    return {"live": live_before, "live_after": len(index.events), "p50_ms": round(p50, 3), "p95_ms": round(p95, 3),
             "mean_ms": round(float(ms.mean()), 3), "max_candidates_seen": int(max(cands)),
             "joined_share": round(joined / measure, 3),
             "rate_per_s_at_mean": round(1000 / float(ms.mean())),
