@@ -139,13 +139,62 @@ def run_size(live: int, measure: int = 2000, seed: int = 0, common_df: int = 200
             "build_s": round(built_s, 1), "rebuild_s": round(rebuild_s, 1)}
 
 
+BACKGROUND_DIRS = ("articles", "heldout", "heldout2", "heldout3", "heldout4", "blind", "claims/tune", "claims/heldout")
+
+
+def write_background(out: Path, min_df: int = 2) -> int:
+    """Write the story stage's background document frequencies (``pipeline/stages/story_background.txt``)
+    from the labelled topic/claims corpora of ``tests/quality`` (Syria news of every kind; not the
+    stories splits): each article's event keys as the stream computes them (title, body, the
+    gazetteer's places, organisations, people)."""
+    from collections import Counter
+
+    import yaml
+
+    from pipeline.core.settings import get_settings
+    from pipeline.stages.enrich import enrich
+    from pipeline.stages.gazetteer import load_gazetteer
+    from pipeline.stages.stories import article_features
+
+    root = Path(__file__).resolve().parents[1] / "tests" / "quality"
+    gaz = load_gazetteer(get_settings().gazetteer_file)
+    df: Counter = Counter()
+    n = 0
+    seen = set()
+    for d in BACKGROUND_DIRS:
+        for f in sorted((root / d).glob("*.yaml")):
+            a = yaml.safe_load(f.read_text(encoding="utf-8"))
+            if not isinstance(a, dict) or a.get("language", "ar") != "ar" or not a.get("paragraphs"):
+                continue
+            body = "\n".join(a["paragraphs"]) if isinstance(a["paragraphs"], list) else str(a["paragraphs"])
+            if (a.get("title"), body[:200]) in seen:
+                continue
+            seen.add((a.get("title"), body[:200]))
+            e = enrich(a.get("title") or "", body, None, gazetteer=gaz)
+            feats = article_features({"title": a.get("title") or "", "body": body, "places": e.places,
+                                      "organizations": e.organizations, "people": e.people}, max_keys=100_000)
+            df.update(feats.keys())
+            n += 1
+    lines = [f"# {n} articles: document frequencies of event keys (benchmarks/stories_bench.py --write-background)"]
+    lines += [f"{k}\t{c}" for k, c in sorted(df.items(), key=lambda kv: (-kv[1], kv[0])) if c >= min_df]
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return n
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--write-background", action="store_true",
+                    help="(re)write pipeline/stages/story_background.txt and exit")
     ap.add_argument("--sizes", default="10000,50000,200000")
     ap.add_argument("--measure", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "stories_bench.json")
     args = ap.parse_args(argv)
+    if args.write_background:
+        from pipeline.stages import stories
+
+        print(write_background(stories.BACKGROUND_FILE), "articles")
+        return 0
     rows = []
     print(f"{'live':>8} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8} {'art/s':>7} {'cands':>6} {'state MB':>9} {'RSS MB':>8} {'rebuild s':>9}")
     for n in [int(x) for x in args.sizes.split(",") if x.strip()]:

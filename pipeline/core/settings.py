@@ -134,7 +134,7 @@ class Settings(BaseSettings):
     dedupe_max_entries: int = Field(50_000, ge=100)  # matchable sketches kept (~2 KB each)
     dedupe_retention_days: float = Field(90.0, gt=0)  # id -> story kept this long for idempotent replays
     # event-level stories (pipeline/stages/stories.py): score threshold chosen on tests/quality/stories/tune
-    story_threshold: float = Field(0.1, gt=0, le=1)
+    story_threshold: float = Field(0.06, gt=0, le=1)
     story_window_hours: float = Field(48.0, gt=0)  # articles published further apart never share an event story
     story_common_df: int = Field(200, ge=10)  # a key in more live articles than this retrieves nothing (bounds a lookup)
 
