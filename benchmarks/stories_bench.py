@@ -191,9 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "stories_bench.json")
     args = ap.parse_args(argv)
     if args.write_background:
-        from pipeline.stages import stories
+        from pipeline.stages import story_keys
 
-        print(write_background(stories.BACKGROUND_FILE), "articles")
+        print(write_background(story_keys.BACKGROUND_FILE), "articles")
         return 0
     rows = []
     print(f"{'live':>8} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8} {'art/s':>7} {'cands':>6} {'state MB':>9} {'RSS MB':>8} {'rebuild s':>9}")

@@ -6,231 +6,52 @@ and names. So each article is reduced to its most telling keys (:func:`event_fea
 compared with the articles of the time window that share the rarest of them:
 
 - Keys: light-stemmed content words of the match form (title words and the lead weigh more,
-  function words dropped), numbers (counts, convoy sizes: the key facts of a report), and the
-  enrich stage's places, organisations and people. At most ``MAX_KEYS`` per article, stored as
-  32-bit hashes with a small weight (``encode_features``): ~330 bytes on the changelog.
+  function words and month names dropped), counts (not dates), and the enrich stage's places,
+  organisations and people (a one-word name is keyed once, as the name). At most ``MAX_KEYS`` per
+  article, the rarest first by a background corpus (``story_background.txt``, :mod:`pipeline.stages.story_keys`), stored as 32-bit
+  hashes with a weight and flags (count, name, in the headline): ~330 bytes on the changelog.
 - Retrieval: an inverted index key → the newest ``common_df`` article serials holding it. Keys
   held by more live articles than that are too common to tell events apart and are skipped, so a
   lookup reads at most ``query_keys × common_df`` postings whatever the number of live articles;
   then only the ``max_candidates`` best are scored.
-- Score: cosine of TF-IDF vectors (document frequencies over the live articles) times a time
-  factor (publication times more than ``window`` apart never join; the score decays within it), a
-  penalty when both articles state counts and share none (the same ministry's daily formula
-  statement with other figures), and the best member decides a story. The article joins the best
-  story at or above ``threshold`` (chosen on ``tests/quality/stories/tune``), else starts one.
-  Ties go to the smaller story id: the same input order gives the same ids.
+- Score: cosine of TF-IDF vectors (document frequencies over the live articles), times a time
+  factor (publication times more than ``window`` apart never join; the score decays within it),
+  times a headline factor (two outlets' headlines of one event share at least two keys; one or
+  none lowers the score: the same actors in another event), lowered when both state counts and
+  share none, zero for the same wording with other figures on another day (a ministry's daily
+  statement), and lowered when only names are shared (the same town hit again). A story is scored
+  by its best member (half anchored on its first article, so chains cannot drift) and as a whole
+  (its newest members' vectors summed: together they cover the event's words better than one
+  outlet). The article joins the best story at or above ``threshold`` (chosen on
+  ``tests/quality/stories/tune``), else starts one. Ties go to the smaller story id: the same input
+  order gives the same ids.
 - The index is a cache: the state lives in the dedupe store entries (``"w"`` = encoded features,
   ``"s"`` = story), so a restart rebuilds it from the changelog and answers as before.
 """
 
 from __future__ import annotations
 
-import base64
 import math
-import zlib
-from collections import Counter
-from functools import lru_cache
-from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
-from pipeline.core import arabic
-
-MAX_KEYS = 48
-LEAD_TOKENS = 60
-W_TITLE = 3
-W_LEAD = 1
-W_ENTITY = 4
-TF_CAP = 4
-MAX_WEIGHT = 31
-NUMBER_FLAG = 0x80  # high bit of a stored weight: the key is a count ("#12")
-ENTITY_FLAG = 0x40  # next bit: a place, organisation or person
-TITLE_FLAG = 0x20  # next: the key is in the title (event_features returns it with this bit set)
-ENTITY_PREFIX = ("p:", "o:", "e:")  # places, organisations, people
-
-# Function words and newsroom verbs (match form, after :func:`stem`): they say nothing of the event.
-_STOP_RAW = """
-في من على الى إلى عن مع ان أن إن او أو ثم قد لقد كان كانت يكون تكون كانوا هذا هذه ذلك تلك هؤلاء التي الذي
-الذين هو هي هم هما نحن انه انها أنه أنها له لها لهم منه منها عليه عليها فيه فيها به بها ما لا لم لن ليس
-غير بين بعد قبل خلال حتى عند منذ حول ضد دون كل بعض اي أي اذا إذا كما لكن بل اما أما حيث وقد وكان ذات
-قال قالت يقول تقول اضاف أضاف اضافت أضافت اكد أكد اكدت أكدت اوضح أوضح اشار أشار اشارت أشارت وفق وفقا بحسب حسب
-ذكر ذكرت افاد أفاد افادت أفادت اعلن أعلن اعلنت أعلنت نقل نقلت مصدر مصادر مراسل اليوم امس أمس الان الآن يوم
-الاحد الأحد الاثنين الإثنين الثلاثاء الاربعاء الأربعاء الخميس الجمعة السبت صباح مساء ساعات الساعات
-عام العام اخرى أخرى آخر اخر آخرين اخرين جديد جديدة جديده ايضا أيضا كذلك فقط نحو حوالي اكثر أكثر اقل أقل
-عدد عدة واحد اثنين ثلاث تم يتم جاء جاءت وذلك الذى بشأن لدى لدي اطار إطار ضمن عبر تجاه اثر إثر مما فيما
-سوريا سورية السورية السوري سوري حين أدى ادى أدت ادت مدينة بلدة محافظة ريف منطقة مناطق شمال جنوب شرق غرب
-شمالي جنوبي شرقي غربي الشمالي الجنوبي الشرقي الغربي وسط
-"""
-# Month names: «22 تموز» is a date, not a fact of the event (and the month is shared by everything that week).
-_MONTHS_RAW = """كانون شباط آذار اذار نيسان أيار ايار حزيران تموز آب اب أيلول ايلول تشرين يناير فبراير مارس أبريل
-ابريل مايو يونيو يوليو أغسطس اغسطس سبتمبر أكتوبر اكتوبر نوفمبر ديسمبر"""
-_SUFFIXES = ("يين", "ات", "ين", "ون", "يه", "ها", "هم", "ه", "ي")
-_PREFIXES = ("وبال", "فبال", "وكال", "ولل", "فلل", "وال", "فال", "بال", "كال", "لل", "ال")
-
-
-STEM_PATTERN_PREFIX = False
-SELECT_BY_IDF = True
-
-
-def stem(tok: str) -> str:
-    """A crude, consistent stem of a match-form token: one article/conjunction prefix and one
-    common suffix off (so «السوريين», «سوريه» and «سوري» meet). Consistency matters, not linguistics."""
-    for p in _PREFIXES:
-        if tok.startswith(p) and len(tok) - len(p) >= 3:
-            tok = tok[len(p):]
-            break
-    else:
-        if tok[:1] in ("و", "ف") and len(tok) >= 4:
-            tok = tok[1:]
-        if tok[:1] in ("ب", "ل", "ك") and len(tok) >= 5:  # «بادلب» → «ادلب», «بقصف» stays one key with «قصف»
-            tok = tok[1:]
-    for s in _SUFFIXES:
-        if tok.endswith(s) and len(tok) - len(s) >= 3:
-            tok = tok[: -len(s)]
-            break
-    if STEM_PATTERN_PREFIX and tok[:1] in "مينت" and len(tok) >= 4:  # «مقتل», «يقتل», «تقتل» → «قتل»
-        tok = tok[1:]
-    return tok
-
-
-MONTHS = frozenset(t for w in _MONTHS_RAW.split() for t in arabic.tokens(w))
-STOP = frozenset(stem(t) for w in (_STOP_RAW + _MONTHS_RAW).split() for t in arabic.tokens(w))
-
-
-def _is_year(tok: str) -> bool:
-    return len(tok) == 4 and tok[:2] in ("19", "20")
-
-
-def _word_keys(tokens: Sequence[str]) -> Iterable[str]:
-    n = len(tokens)
-    for i, tok in enumerate(tokens):
-        if tok.isdigit():
-            if 2 <= len(tok) <= 7 and not _is_year(tok) and not (i + 1 < n and tokens[i + 1] in MONTHS):
-                yield "#" + tok.lstrip("0")
-            continue
-        if len(tok) < 3 or not tok.isalpha():
-            continue
-        s = stem(tok)
-        if len(s) >= 3 and s not in STOP:
-            yield s
-
-
-def _entity_key(prefix: str, name: str) -> str:
-    return prefix + "_".join(arabic.tokens(name))
-
-
-def event_features(title: str | None, match_text: str, places: Sequence = (), organizations: Sequence = (),
-                   people: Sequence = (), *, max_keys: int | None = None) -> dict[str, int]:
-    """The article's event keys → integer weight (title and lead count more; entities a fixed weight).
-
-    ``match_text`` is the match form of title + body (``Cleaned.match_text``); ``places`` items may be
-    dicts with ``name`` (the Article's form) or names."""
-    body = match_text.split()
-    weights: Counter = Counter()
-    # a one-word name («كفرنبل») is keyed once, as the entity: counted twice it would make the same town
-    # on another day look like the same event
-    named = set()
-    for names in (places, organizations, people):
-        for n in names or ():
-            name = n.get("name") if isinstance(n, dict) else getattr(n, "name", n)
-            if name:
-                named.update(_word_keys(arabic.tokens(str(name))))
-    tf: Counter = Counter(k for k in _word_keys(body) if k not in named)
-    for k, n in tf.items():
-        weights[k] = min(n, TF_CAP)
-    for k in set(_word_keys(body[:LEAD_TOKENS])) - named:
-        weights[k] += W_LEAD
-    title_toks = arabic.tokens(title or "")
-    in_title = set(_word_keys(title_toks))
-    for k in in_title - named:
-        weights[k] += W_TITLE
-    title_text = " " + " ".join(title_toks) + " "
-    for prefix, names in zip(ENTITY_PREFIX, (places, organizations, people)):
-        for n in names or ():
-            name = n.get("name") if isinstance(n, dict) else getattr(n, "name", n)
-            if name:
-                key = _entity_key(prefix, str(name))
-                if len(key) > 2:
-                    weights[key] = W_ENTITY
-                    if f" {key[2:].replace('_', ' ')} " in title_text or (
-                            set(_word_keys(arabic.tokens(str(name)))) & in_title):
-                        in_title.add(key)
-    if SELECT_BY_IDF:
-        # the most telling keys: weight × rarity in the background corpus (a common word fills no slot)
-        bg_n, bg = background()
-        rank = {k: w * math.log1p((bg_n + 1) / (bg.get(key_hash(k), 0) + 1)) for k, w in weights.items()}
-        top = sorted(weights.items(), key=lambda kv: (-rank[kv[0]], kv[0]))[:max_keys or MAX_KEYS]
-    else:
-        top = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:max_keys or MAX_KEYS]
-    return {k: min(w, MAX_WEIGHT) | (TITLE_FLAG if k in in_title else 0) for k, w in top}
-
-
-def article_features(art: dict, match_text: str | None = None, max_keys: int | None = None) -> dict[str, int]:
-    """:func:`event_features` of an Article dict (``match_text`` recomputed when not given)."""
-    title = art.get("title") or ""
-    if match_text is None:
-        match_text = arabic.normalize(f"{title}\n{art.get('body') or ''}")
-    return event_features(title, match_text, art.get("places") or (), art.get("organizations") or (),
-                          art.get("people") or (), max_keys=max_keys)
-
-
-def encoded_article_features(art: dict, match_text: str | None = None) -> str | None:
-    """What the dedupe envelope carries (``"event"``): the encoded features, None without keys."""
-    feats = article_features(art, match_text)
-    return encode_features(feats) if feats else None
-
-
-def key_hash(key: str) -> int:
-    return zlib.crc32(key.encode("utf-8"))
-
-
-def encode_features(feats: dict[str, int]) -> str:
-    """``"<b64 uint32 key hashes>.<b64 uint8 weights>"``, keys in hash order (compact, stable)."""
-    pairs = sorted((key_hash(k), min(MAX_WEIGHT, max(1, int(w) & MAX_WEIGHT)) | (int(w) & TITLE_FLAG)
-                    | (NUMBER_FLAG if k.startswith("#") else 0) | (ENTITY_FLAG if k[:2] in ENTITY_PREFIX else 0))
-                   for k, w in feats.items())
-    keys = np.array([p[0] for p in pairs], dtype="<u4").tobytes()
-    ws = bytes(p[1] for p in pairs)
-    return base64.b64encode(keys).decode("ascii") + "." + base64.b64encode(ws).decode("ascii")
-
-
-def decode_features(text: str) -> tuple[bytes, bytes]:
-    """(little-endian uint32 key hashes, uint8 weights) of :func:`encode_features`."""
-    k, _, w = text.partition(".")
-    keys, ws = base64.b64decode(k), base64.b64decode(w)
-    if len(keys) != 4 * len(ws):
-        raise ValueError("bad features")
-    return keys, ws
-
-
-BACKGROUND_FILE = Path(__file__).with_name("story_background.txt")
-
-
-@lru_cache(maxsize=1)
-def background() -> tuple[int, dict[int, int]]:
-    """(articles, key hash → document frequency) of a background corpus of Syria news.
-
-    It decides which keys an article keeps (:func:`event_features`: weight × background rarity, so
-    «سوريا»-like words never crowd out the names and facts), computed in the pool without any state.
-    Adding it to the live counts at scoring time (``EventIndex(use_background=True)``) was measured on
-    the tune split and lowered the rewrites' scores more than the others' (rewrites share common event
-    words), so scoring uses the live window's counts only."""
-    try:
-        lines = BACKGROUND_FILE.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return 0, {}
-    n = 0
-    df: dict[int, int] = {}
-    for line in lines:
-        if line.startswith("#"):
-            head = line[1:].split()
-            n = int(head[0]) if head and head[0].isdigit() else n
-            continue
-        key, _, count = line.partition("\t")
-        if key and count.isdigit():
-            df[key_hash(key)] = int(count)
-    return n, df
+# the key functions are re-exported: callers name one module for the stage
+from pipeline.stages.story_keys import (
+    ENTITY_FLAG,
+    ENTITY_PREFIX,
+    MAX_KEYS,
+    MAX_WEIGHT,
+    NUMBER_FLAG,
+    TITLE_FLAG,
+    article_features,
+    background,
+    decode_features,
+    encode_features,
+    encoded_article_features,
+    event_features,
+    key_hash,
+    stem,
+)
 
 
 def _hashes(keys: bytes) -> np.ndarray:

@@ -20,8 +20,15 @@ from typing import IO, Any, BinaryIO
 
 from pipeline.core.settings import Settings
 from pipeline.stages.dedupe import index_from_settings, sketch
-from pipeline.stages.process import (ChainConfig, StageFailed, canonical, dedupe_time, event_features_of,
-                                     process_page_full, warm_up)
+from pipeline.stages.process import (
+    ChainConfig,
+    StageFailed,
+    canonical,
+    dedupe_time,
+    event_features_of,
+    process_page_full,
+    warm_up,
+)
 from pipeline.stream.pool import StagePool, default_size
 
 # The fields of the `rasid process` contract, in order (docs/ARCHITECTURE.md).
@@ -71,7 +78,7 @@ def process_file(task: tuple[str, bytes | None, str | None, str | None, ChainCon
                 "event": event_features_of(p) if want_sketch else None}
     except StageFailed as e:
         return {"file": name, "error": e.reason, "stage": e.stage, "detail": e.detail}
-    except Exception as e:  # noqa: BLE001 - one bad file never stops the run
+    except Exception as e:
         return {"file": name, "error": "internal_error", "stage": "process", "detail": f"{type(e).__name__}: {e}"}
 
 

@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE / "stories") not in sys.path:
     sys.path.insert(0, str(HERE / "stories"))
 
-import load  # noqa: E402  (tests/quality/stories/load.py)
+import load
 
 FLOORS = {"precision": 0.98, "recall": 0.90}
 

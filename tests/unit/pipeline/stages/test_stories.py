@@ -8,7 +8,13 @@ from datetime import datetime, timedelta, timezone
 
 from pipeline.core import arabic
 from pipeline.stages.dedupe import DedupeIndex, sketch
-from pipeline.stages.stories import (EventIndex, decode_features, encode_features, event_features, stem)
+from pipeline.stages.stories import (
+    EventIndex,
+    decode_features,
+    encode_features,
+    event_features,
+    stem,
+)
 
 T0 = datetime(2019, 5, 6, 8, 0, tzinfo=timezone.utc)
 
