@@ -53,10 +53,23 @@ from pipeline.stages.story_keys import (
     stem,
 )
 
-
-__all__ = ["EventIndex", "ENTITY_FLAG", "ENTITY_PREFIX", "MAX_KEYS", "MAX_WEIGHT", "NUMBER_FLAG", "TITLE_FLAG",
-           "article_features", "background", "decode_features", "encode_features", "encoded_article_features",
-           "event_features", "key_hash", "stem"]
+__all__ = [
+    "ENTITY_FLAG",
+    "ENTITY_PREFIX",
+    "MAX_KEYS",
+    "MAX_WEIGHT",
+    "NUMBER_FLAG",
+    "TITLE_FLAG",
+    "EventIndex",
+    "article_features",
+    "background",
+    "decode_features",
+    "encode_features",
+    "encoded_article_features",
+    "event_features",
+    "key_hash",
+    "stem",
+]
 
 
 def _hashes(keys: bytes) -> np.ndarray:
