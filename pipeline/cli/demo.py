@@ -93,6 +93,10 @@ def _report(es: Any, settings: Any, console: Console, visual: bool) -> None:
             console.print(Text(f"    {a['_source'].get('source')}: {rtl(a['_source'].get('title') or '', visual)}"))
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 @click.command("demo")
 @click.option("--keep", is_flag=True, help="Leave the outlets and the pipeline running (Ctrl-C to stop).")
 @click.option("--timeout", "timeout_s", default=100.0, show_default=True, help="Seconds to wait for the indexing.")
@@ -115,6 +119,9 @@ def demo_cmd(keep: bool, timeout_s: float) -> None:
     setup_namespace(settings)
     console.print(f"[bold]Rasid demo[/] · namespace [cyan]{ns}[/] · {spec['articles']} articles on "
                   f"{len(spec['sources']['sources'])} outlets at {outlet.base} · log {work / 'run.log'}")
+    # a closed terminal (SIGHUP) or a kill (SIGTERM) must stop the pipeline too: it runs in its own session
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     run = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "--skip-init", "--grace", "10"], env=env,
                            stdout=subprocess.DEVNULL, stderr=(work / "run.log").open("wb"), start_new_session=True)
     es = es_client(settings)
