@@ -56,6 +56,19 @@ _SPLIT_PARTS_RE = re.compile(r"[-_]+|(?<=[a-z])(?=[A-Z])")
 _ROLE_NOISE = {"navigation", "banner", "contentinfo", "complementary", "search", "dialog", "alert", "menu", "menubar"}
 
 
+# "content-with-sidebar", "has-sidebar", "no-comments": the class describes a layout that has (or lacks)
+# such a region, it is not that region; such a wrapper often holds the story itself
+_LAYOUT_QUALIFIERS = {"with", "has", "no", "without", "one", "two", "three"}
+
+
+def _noise_in(parts: list[str], noise: set[str]) -> bool:
+    """Whether a class token (split into lowercase parts) names a chrome region itself."""
+    for k, p in enumerate(parts):
+        if p in noise and not (k and parts[k - 1] in _LAYOUT_QUALIFIERS):
+            return True
+    return False
+
+
 def _tokens_of(el) -> list[str]:
     c = el.get("class")
     i = el.get("id")
@@ -75,8 +88,8 @@ def _attr_kind(attrs: str) -> int:
             noise = noise or bool(_BUILDER_NOISE_RE.search(t))
             continue
         parts = [p.lower() for p in _SPLIT_PARTS_RE.split(t) if p]
-        noisy = bool(_NOISE_TOKEN_RE.search(t)) or any(p in _NOISE_PARTS for p in parts)
-        if _CONTENT_TOKEN_RE.match(t) and not any(p in _NOISE_PARTS for p in parts):
+        noisy = bool(_NOISE_TOKEN_RE.search(t)) or _noise_in(parts, _NOISE_PARTS)
+        if _CONTENT_TOKEN_RE.match(t) and not _noise_in(parts, _NOISE_PARTS):
             content = True
         noise = noise or noisy
     return 2 if content else (1 if noise else 0)
@@ -169,7 +182,7 @@ def _in_chrome_region(el) -> bool:
                 if t.startswith(_BUILDER_PREFIXES):
                     if _BUILDER_NOISE_RE.search(t):
                         return True
-                elif any(p.lower() in _REGION_NOISE_PARTS for p in _SPLIT_PARTS_RE.split(t) if p):
+                elif _noise_in([p.lower() for p in _SPLIT_PARTS_RE.split(t) if p], _REGION_NOISE_PARTS):
                     return True
         node = node.getparent()
     return False
@@ -405,7 +418,9 @@ def prune(tree, keep, author: str | None = None, elements=None) -> int:
             if _text_len(el) >= 300:
                 keeps.append(el)
             continue  # a content marker is never noise
-        if tag in _DROP_TAGS or kind == 1:
+        if tag in _DROP_TAGS or (kind == 1 and tag != "blockquote"):
+            # an embedded tweet or post (blockquote.twitter-tweet, .instagram-media) is quoted in the
+            # story: its class names the platform, not page chrome
             noisy.append(el)
             continue
         role = get("role") if "role" in names else None

@@ -1,0 +1,80 @@
+"""One fixture of our own per cause found on real outlets' pages (tests/quality/test_realpages_gate.py),
+so each fix stays tested where those pages are absent. The pages are written here, in the shapes
+the real ones had: a layout wrapper named after its sidebar, an embedded tweet, a lead in its own
+container before the body, and footer and date lines under the story."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.core.settings import load_settings
+from pipeline.stages.process import ChainConfig, process_page_full
+
+PARAS = [
+    "أعلنت الأمم المتحدة أن أكثر من مئة ألف شخص نزحوا من ريف إدلب الجنوبي خلال الأسبوع الماضي، مع تصاعد القصف "
+    "على البلدات القريبة من خطوط التماس، وسط ظروف شتوية قاسية ونقص في الخيام والوقود.",
+    "وقال المتحدث باسم مكتب تنسيق الشؤون الإنسانية إن معظم النازحين توجهوا إلى المخيمات المكتظة قرب الحدود "
+    "التركية، وإن المنظمات الإغاثية لا تستطيع تلبية سوى جزء من الاحتياجات العاجلة.",
+    "وأضاف أن فرق الإغاثة سجلت نقصاً حاداً في مياه الشرب والأدوية، داعياً الأطراف كافة إلى احترام القانون "
+    "الدولي الإنساني وتجنيب المدنيين والمنشآت الطبية آثار العمليات العسكرية.",
+]
+
+
+@pytest.fixture(scope="module")
+def config() -> ChainConfig:
+    return ChainConfig.from_settings(load_settings())
+
+
+def page(body: str, title: str = "نزوح أكثر من مئة ألف من ريف إدلب خلال أسبوع") -> bytes:
+    return (f'<!DOCTYPE html><html lang="ar" dir="rtl"><head><meta charset="utf-8"><title>{title}</title></head>'
+            f'<body><header class="site-header"><nav><a href="/">الرئيسية</a> <a href="/syria">سوريا</a></nav></header>'
+            f'{body}</body></html>').encode()
+
+
+def ps(paras=PARAS) -> str:
+    return "".join(f"<p>{p}</p>" for p in paras)
+
+
+def body_of(config, html: bytes) -> str:
+    return process_page_full(html, "https://outlet.example/news/2024/1/idlib", "t", config=config).article.body
+
+
+def test_a_layout_wrapper_named_after_its_sidebar_keeps_the_story(config):
+    html = page(f'<div class="content-with-sidebar-wrp"><div class="main-col"><h1>نزوح</h1>{ps()}</div>'
+                '<div class="sidebar"><h3>الأكثر قراءة</h3><ul><li><a href="/a">خبر آخر عن حلب وريفها</a></li>'
+                '<li><a href="/b">خبر ثالث عن دمشق</a></li></ul></div></div>'
+                '<div class="copyright-wrp"><div class="block-copyright">© 2024 جميع الحقوق محفوظة لشبكة المنفذ</div></div>')
+    body = body_of(config, html)
+    for p in PARAS:
+        assert p[:40] in body
+    assert "الأكثر قراءة" not in body and "جميع الحقوق" not in body
+
+
+def test_an_embedded_tweet_is_part_of_the_story(config):
+    tweet = ('<blockquote class="twitter-tweet"><p lang="ar" dir="rtl">ندعو جميع الأطراف إلى وقف فوري لإطلاق '
+             'النار في إدلب وحماية المدنيين والعاملين في المجال الإنساني</p>&mdash; مكتب الأمم المتحدة '
+             '(@UNOCHA_Syria) <a href="https://twitter.com/x/status/1">February 10, 2020</a></blockquote>')
+    html = page(f'<article><div class="entry-content">{ps(PARAS[:2])}{tweet}<p>{PARAS[2]}</p></div></article>'
+                '<div class="share-bar"><a href="https://twitter.com/share">تويتر</a></div>')
+    body = body_of(config, html)
+    assert "وقف فوري لإطلاق النار في إدلب" in body
+    assert PARAS[2][:40] in body
+    assert "تويتر" not in body
+
+
+def test_a_lead_in_its_own_container_before_the_body_is_kept(config):
+    lead = "الأمم المتحدة تحذر من كارثة إنسانية مع موجة نزوح هي الأكبر منذ بداية الحرب في شمال غربي سوريا"
+    html = page(f'<article class="b-article"><h1>نزوح</h1><div class="b-article__lead"><p>{lead}</p></div>'
+                f'<div class="b-article__text">{ps()}</div></article>')
+    body = body_of(config, html)
+    assert lead[:40] in body
+    assert all(p[:40] in body for p in PARAS)
+
+
+def test_footer_and_date_lines_under_the_story_are_dropped(config):
+    html = page(f'<div class="article-body">{ps()}<p>الثلاثاء 12 شباط 2020 - 10:45</p>'
+                '<p>شركة المنفذ للإعلام المحدودة، رقم السجل التجاري 123456، هاتف: +90 212 555 0101</p></div>')
+    body = body_of(config, html)
+    assert all(p[:40] in body for p in PARAS)
+    assert "السجل التجاري" not in body
+    assert "10:45" not in body
