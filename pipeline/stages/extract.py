@@ -105,14 +105,40 @@ def _body_paragraphs(body) -> list[tuple[str, float, str]]:
                 refs = [r.xpath("string()").strip() for r in row.iter("ref")]
                 _emit(" ".join(c for c in cells if c), refs, "td", out)
         elif tag == "quote":
-            ps = [p for p in child if p.tag == "p"]
-            for p in ps or [child]:
-                t, r = _node_text(p)
-                _emit(t, r, "quote", out)
+            _quote_paragraphs(child, out)
         else:
             t, r = _node_text(child)
             _emit(t, r, "h" if tag == "head" else "p", out)
     return out
+
+
+def _quote_paragraphs(quote, out: list[tuple[str, float, str]]) -> None:
+    """A quote's <p>s, and the text around them in document order: an embedded tweet's
+    attribution ("— name (@handle) date") is loose text after its <p>, and belongs to the quote."""
+    if not any(c.tag == "p" for c in quote):
+        t, r = _node_text(quote)
+        _emit(t, r, "quote", out)
+        return
+    loose: list[str] = [quote.text or ""]
+    refs: list[str] = []
+
+    def flush() -> None:
+        if "".join(loose).strip():  # (trafilatura trims the space before a link: put one back)
+            _emit(" ".join(loose), refs[:], "quote", out)
+        loose.clear()
+        refs.clear()
+
+    for c in quote:
+        if c.tag == "p":
+            flush()
+            t, r = _node_text(c)
+            _emit(t, r, "quote", out)
+        else:
+            t, r = _node_text(c)
+            loose.append(t)
+            refs.extend(r)
+        loose.append(c.tail or "")
+    flush()
 
 
 def _lead_lines(block, limit: int = 4) -> list[str]:

@@ -172,19 +172,27 @@ _REGION_TAGS = {"aside", "footer", "nav", "header"}
 
 
 def _in_chrome_region(el) -> bool:
+    """Whether ``el`` sits in a comments/related/sidebar region. A classed wrapper that also holds
+    the page's headline (``<h1>``) is the story's own layout ("sidebar-layout" around the headline,
+    the story and a sidebar), never such a region: no class word may take the story along."""
     node = el
     while node is not None and node.tag not in ("body", "html"):
         if node.tag in _REGION_TAGS:
             return True
         a = _attrs(node)
-        if a and not _is_content_marker(node):
-            for t in a.split():
-                if t.startswith(_BUILDER_PREFIXES):
-                    if _BUILDER_NOISE_RE.search(t):
-                        return True
-                elif _noise_in([p.lower() for p in _SPLIT_PARTS_RE.split(t) if p], _REGION_NOISE_PARTS):
-                    return True
+        if a and not _is_content_marker(node) and _region_classes(a) and node.find(".//h1") is None:
+            return True
         node = node.getparent()
+    return False
+
+
+def _region_classes(attrs: str) -> bool:
+    for t in attrs.split():
+        if t.startswith(_BUILDER_PREFIXES):
+            if _BUILDER_NOISE_RE.search(t):
+                return True
+        elif _noise_in([p.lower() for p in _SPLIT_PARTS_RE.split(t) if p], _REGION_NOISE_PARTS):
+            return True
     return False
 
 
@@ -376,6 +384,49 @@ def _author_boxes(tree, author_keys: set[str], protected: set) -> list:
     return out
 
 
+def _outer_quotes(el) -> list:
+    """The blockquotes under ``el`` that are not inside another blockquote under it."""
+    out = []
+    for q in el.iter("blockquote"):
+        node = q.getparent()
+        while node is not None and node is not el and node.tag != "blockquote":
+            node = node.getparent()
+        if node is el:
+            out.append(q)
+    return out
+
+
+def _wraps_embedded_post(el, keep) -> bool:
+    """A "widget"/"embed" wrapper inside the story block whose text is a quoted post (a tweet's
+    blockquote): the outlet quotes it as part of the story, so its wrapper's class is no verdict."""
+    if keep is None or el.find(".//blockquote") is None:
+        return False
+    if not any(a is keep for a in el.iterancestors()):
+        return False
+    quoted = sum(_text_len(q) for q in _outer_quotes(el))
+    return quoted >= 0.8 * max(1, _text_len(el))
+
+
+def _unwrap_embeds(wrappers) -> None:
+    """Put each kept embed's blockquote where its wrapper was and remove the wrapper: the wrapper's
+    "widget"/"tweet" class would still make trafilatura discard the quote."""
+    for el in wrappers:
+        parent = el.getparent()
+        if parent is None or any(a in wrappers for a in el.iterancestors()):
+            continue  # gone, or handled with an outer wrapper
+        for q in _outer_quotes(el):
+            q.tail = None
+            el.addprevious(q)
+        tail = el.tail
+        prev = el.getprevious()
+        parent.remove(el)
+        if tail:
+            if prev is not None:
+                prev.tail = (prev.tail or "") + tail
+            else:
+                parent.text = (parent.text or "") + tail
+
+
 def prune(tree, keep, author: str | None = None, elements=None) -> int:
     """Remove chrome (by tag/role/class/id), teaser cards, author boxes and link blocks,
     except ``keep`` and its ancestors. Returns the number of elements left."""
@@ -431,14 +482,18 @@ def prune(tree, keep, author: str | None = None, elements=None) -> int:
         while node is not None and node not in protected:
             protected.add(node)
             node = node.getparent()
-    doomed = []
+    doomed, embeds = [], []
     for el in noisy:
         if el in protected:
             continue
         if el.tag == "figure" and el.find(".//table") is not None:
             continue  # WordPress wraps tables in <figure>
+        if el.tag not in _DROP_TAGS and _wraps_embedded_post(el, keep):
+            embeds.append(el)
+            continue
         doomed.append(el)
     _drop(doomed)
+    _unwrap_embeds(embeds)
     containers = [el for el in tree.iter(*_CONTAINERS) if el not in protected]
     author_keys = {normalize(a) for a in re.split(r"[،,]", author or "") if len(normalize(a).split()) >= 2}
     with_links = _ancestors_of(tree.iter("a"))  # only these can be link blocks or cards

@@ -78,3 +78,41 @@ def test_footer_and_date_lines_under_the_story_are_dropped(config):
     assert all(p[:40] in body for p in PARAS)
     assert "السجل التجاري" not in body
     assert "10:45" not in body
+
+
+SIDE = ('<div class="sidebar"><h3>الأكثر قراءة</h3><ul><li><a href="/a">خبر آخر عن حلب وريفها</a></li>'
+        '<li><a href="/b">خبر ثالث عن دمشق</a></li></ul></div>')
+COPYRIGHT = ('<div class="copyright"><p>© 2024 جميع الحقوق محفوظة لشبكة المنفذ الإعلامية وشركائها في المنطقة '
+             'العربية كلها</p></div>')
+
+
+@pytest.mark.parametrize("cls", ["sidebar-layout", "main-sidebar-wrap", "layout sidebar-right"])
+def test_a_sidebar_named_wrapper_around_the_headline_is_the_story_not_chrome(config, cls):
+    """Whatever word the wrapper's class holds, the wrapper of the headline and the story stays."""
+    html = page(f'<div class="{cls}"><div class="col-main"><h1>نزوح</h1>{ps()}</div>{SIDE}</div>{COPYRIGHT}')
+    body = body_of(config, html)
+    assert all(p[:40] in body for p in PARAS)
+    assert "الأكثر قراءة" not in body
+
+
+def test_a_real_sidebar_beside_the_story_still_goes(config):
+    html = page(f'<h1>نزوح</h1><div class="article-body">{ps()}</div>'
+                '<div class="sidebar-box"><p>تقرير مطول عن أسعار الذهب في الأسواق المحلية وتأثير سعر صرف الليرة التركية '
+                'على القدرة الشرائية للسكان في مدن الشمال السوري خلال الشهر الماضي وفق تجار محليين.</p></div>')
+    body = body_of(config, html)
+    assert all(p[:40] in body for p in PARAS)
+    assert "أسعار الذهب" not in body
+
+
+def test_a_tweet_in_a_widget_wrapper_keeps_its_text_and_attribution(config):
+    """Outlets wrap the embed in "widget"/"tweet" containers; the quoted post and its
+    "— name (@handle) date" line are part of the story."""
+    tweet = ('<div class="article-widget article-tweet"><div class="tweet__inner"><blockquote class="twitter-tweet">'
+             '<p lang="ar" dir="rtl">بيان الوزارة بشأن عودة اللاجئين</p>&mdash; وزارة الخارجية (@MFA_example) '
+             '<a href="https://twitter.com/MFA_example/status/1">February 10, 2020</a></blockquote>'
+             '<script async src="https://platform.twitter.com/widgets.js"></script></div></div>')
+    html = page(f'<div class="story-body">{ps(PARAS[:2])}{tweet}<p>{PARAS[2]}</p></div>')
+    body = body_of(config, html)
+    assert "بيان الوزارة بشأن عودة اللاجئين" in body
+    assert "وزارة الخارجية (@MFA_example) February 10, 2020" in body
+    assert all(p[:40] in body for p in PARAS)
