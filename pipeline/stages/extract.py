@@ -19,6 +19,7 @@ density per paragraph so that stage can judge lines by shape.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 import lxml.html
@@ -158,6 +159,36 @@ def _lead_lines(block, limit: int = 4) -> list[str]:
     return out
 
 
+# a container whose class or id names the story's lead ("b-article__lead", "article__summary", "standfirst")
+_LEAD_PART_RE = re.compile(r"(?:^|[-_])(lead|leadin|summary|intro|standfirst|strapline|sapo|chapo|dek|excerpt|abstract)(?:$|[-_])", re.I)
+_LEAD_SIBLINGS = 3  # element siblings looked at before the story block, at its level and its parent's
+
+
+def _lead_container(block, description: str | None) -> str | None:
+    """The story's lead when it sits in its own container just before the body: a preceding sibling
+    (of the story block or of its parent) named as a lead, or whose text is the page's description,
+    holding one or two sentences of plain text. Extractors take only the body block and drop it."""
+    desc_key = normalize(description or "")
+    node = block
+    for _ in range(2):
+        if node is None:
+            return None
+        sib, seen = node.getprevious(), 0
+        while sib is not None and seen < _LEAD_SIBLINGS:
+            if isinstance(sib.tag, str) and sib.tag not in ("script", "style", "h1"):
+                text = squash_ws(sib.text_content())
+                if text:
+                    seen += 1
+                    named = any(_LEAD_PART_RE.search(t) for t in f"{sib.get('class') or ''} {sib.get('id') or ''}".split())
+                    links = sum(len(a.text_content().strip()) for a in sib.iter("a"))
+                    if (named or (desc_key and normalize(text) == desc_key)) and 8 <= len(text.split()) <= 120 \
+                            and links < 0.3 * len(text):
+                        return text
+            sib = sib.getprevious()
+        node = node.getparent()
+    return None
+
+
 def _block_paragraphs(block) -> list[tuple[str, float, str]]:
     """Fallback: the densest block's paragraphs (its <p>/heading/list children, or <br>-separated text)."""
     out: list[tuple[str, float, str]] = []
@@ -264,6 +295,13 @@ def _extract(html: bytes | str, url: str | None, charset: str | None) -> Extract
         paras = []
         _emit(body.replace("\r", "\n"), [], "p", paras)
         method = "jsonld"
+
+    if block is not None and method != "jsonld":
+        lead_text = _lead_container(block, meta.description)
+        if lead_text:
+            key = normalize(lead_text)
+            if not any(key in normalize(p[0]) or normalize(p[0]) in key for p in paras[:3] if p[0]):
+                paras.insert(0, (lead_text, 0.0, "p"))
 
     total = 0
     for i, p in enumerate(paras):

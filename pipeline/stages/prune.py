@@ -504,7 +504,27 @@ def prune(tree, keep, author: str | None = None, elements=None) -> int:
     for el in reversed(containers):
         if el in with_links and el.getparent() is not None and _is_link_block(el):
             _drop([el])
+    _drop(_hover_cards(tree))
     return count - len(doomed)
+
+
+def _hover_cards(tree) -> list:
+    """Pop-up cards inside a sentence: a name's link followed, in the same paragraph, by an inline
+    element holding a photo and a list of links (the person's latest stories), shown on hover.
+    The smallest such element goes; the name and the sentence around it stay."""
+    out = []
+    for img in tree.iter("img"):
+        node, card = img.getparent(), None
+        while node is not None and node.tag in _INLINE:
+            anchors = list(node.iter("a"))
+            text = _text_len(node)
+            if len(anchors) >= 2 and text and sum(len(a.text_content().strip()) for a in anchors) >= 0.6 * text:
+                card = node
+                break
+            node = node.getparent()
+        if card is not None and any(a.tag == "p" for a in card.iterancestors()):
+            out.append(card)
+    return out
 
 
 def _drop(elements) -> None:

@@ -116,3 +116,40 @@ def test_a_tweet_in_a_widget_wrapper_keeps_its_text_and_attribution(config):
     assert "بيان الوزارة بشأن عودة اللاجئين" in body
     assert "وزارة الخارجية (@MFA_example) February 10, 2020" in body
     assert all(p[:40] in body for p in PARAS)
+
+
+def test_a_lead_as_loose_text_in_a_summary_container_after_the_photo_is_kept(config):
+    """The lead in its own container (text straight in a <div>, no <p>), between the photo and the
+    body: the body block alone would lose it."""
+    lead = "قُتل ثلاثة مدنيين وأصيب عشرة آخرون في قصف مدفعي استهدف سوقاً شعبية في مدينة أريحا صباح اليوم."
+    html = page(f'<article class="article"><h1>نزوح</h1><div class="article__cover"><img src="/a.jpg" alt=""></div>'
+                f'<div class="article__share"><a href="https://facebook.com/share">فيسبوك</a></div>'
+                f'<div class="article__summary summary">\n  {lead}\n</div><div class="article__text">{ps()}</div>'
+                '</article>')
+    body = body_of(config, html)
+    assert body.startswith(lead[:30])
+    assert all(p[:40] in body for p in PARAS)
+    assert body.count(lead[:30]) == 1
+
+
+def test_a_name_s_hover_card_inside_a_sentence_goes_and_the_name_stays(config):
+    card = ('<span class="person-rollover"><a href="/people/x">غير بيدرسن</a><span class="rollover-block"><span>'
+            '<img src="/p.jpg" alt=""><a href="/people/x">غير بيدرسن</a><a href="/a">بيدرسن يلتقي وفد المعارضة في جنيف</a> '
+            '<a href="/b">المبعوث الأممي يدعو إلى استئناف عمل اللجنة الدستورية</a><a href="/people/x">المزيد</a>'
+            '</span></span></span>')
+    first = f"<p>وقال المبعوث الأممي {card} إن الحل السياسي هو الطريق الوحيد لإنهاء معاناة السوريين، داعياً إلى وقف التصعيد.</p>"
+    html = page(f'<div class="article-body">{first}{ps()}</div>')
+    body = body_of(config, html)
+    assert "وقال المبعوث الأممي غير بيدرسن إن الحل السياسي" in body
+    assert "اللجنة الدستورية" not in body and "المزيد" not in body
+
+
+@pytest.mark.parametrize("line", [
+    "شبكة المنفذ الإعلامية - دمشق - شارع بغداد، بناء 12 - هاتف: +963 11 555 0101 - فاكس: +963 11 555 0102",
+    "Outlet Media Ltda - CNPJ: 83.102.459/0001-23 - Rua Central, 1111 - Fone: (047) 2106-8000",
+])
+def test_a_publisher_s_address_and_contact_line_is_dropped(config, line):
+    html = page(f'<div class="article-body">{ps()}<p>{line}</p></div>')
+    body = body_of(config, html)
+    assert all(p[:40] in body for p in PARAS)
+    assert line[:20] not in body
