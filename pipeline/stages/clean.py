@@ -164,16 +164,32 @@ def _chrome_only(ln: _Line, rules: Rules) -> bool:
     return all(t in vocab or t.isdigit() for t in toks) and any(t in strong for t in toks)
 
 
+# Clock notation, whatever the site's language: "a.m."/"p.m." (split by normalisation into "a m"),
+# "at" before a time, time-zone abbreviations, and relative times ("منذ 3 ساعات", "2 hours ago").
+# Not vocabulary to tune, so not in the rules file.
+_MERIDIEM_RE = re.compile(r"\b([ap]) m\b")
+_CLOCK_WORDS = frozenset({
+    "at", "et", "est", "edt", "ct", "cst", "cdt", "pt", "pst", "pdt", "bst", "cet", "cest", "eet", "eest", "ast", "msk",
+    "منذ", "قبل", "مضت", "ساعه", "ساعات", "دقيقه", "دقائق", "ago", "hour", "hours", "minute", "minutes", "min", "mins",
+})
+
+
 def _date_only(ln: _Line, rules: Rules) -> bool:
+    """A bare date/time line ("Updated at 1:23 p.m.", «الثلاثاء 12 شباط 2020 - 10:45»): page chrome
+    between paragraphs, never story text."""
     toks = ln.key.split()
     if not toks or len(toks) > 20:
         return False
     label_words = rules.vocab.get("date_label_words", frozenset())
+    if any(t in label_words for t in toks):
+        # ("10 p.m." alone stays: a live story's update heading, whose text follows it)
+        toks = _MERIDIEM_RE.sub(r"\1m", ln.key).split()
     toks = [t for t in toks if t not in label_words]
     if not toks or not any(t.isdigit() for t in toks):
         return False
     words = rules.vocab.get("date_words", frozenset())
-    return all(t.isdigit() or t in words or re.fullmatch(r"\d+(ص|م|am|pm|h|t\d+)?", t) for t in toks)
+    return all(t.isdigit() or t in words or t in _CLOCK_WORDS or re.fullmatch(r"\d+(ص|م|am|pm|h|t\d+)?", t)
+               for t in toks)
 
 
 def _credit_tokens_ok(part: str, rules: Rules) -> bool:

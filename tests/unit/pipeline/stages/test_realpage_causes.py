@@ -153,3 +153,29 @@ def test_a_publisher_s_address_and_contact_line_is_dropped(config, line):
     body = body_of(config, html)
     assert all(p[:40] in body for p in PARAS)
     assert line[:20] not in body
+
+
+@pytest.mark.parametrize("line", [
+    "نشر في: 12/02/2020 - 10:45",
+    "آخر تحديث: 12 فبراير 2020 الساعة 10:45 بتوقيت دمشق",
+    "منذ 3 ساعات",
+    "Updated at 1:23 p.m.",
+    "Updated 10:45 a.m. ET Feb. 12, 2020",
+])
+def test_a_bare_date_line_in_the_story_is_dropped(config, line):
+    html = page(f'<div class="article-body">{ps(PARAS[:2])}<p>{line}</p><p>{PARAS[2]}</p></div>')
+    body = body_of(config, html)
+    assert all(p[:40] in body for p in PARAS)
+    assert line[:8] not in body
+
+
+def test_a_live_story_s_time_heading_stays(config):
+    """A time alone ("10 p.m.") heads the update that follows it in a live story: not a date line."""
+    en = ["Police said a man was stabbed to death near the central market late on Monday, and that a suspect "
+          "was arrested at the scene after a short chase.",
+          "Officers said the victim was taken to hospital, where he died of his injuries a few hours later, and "
+          "that the motive of the attack remained unclear."]
+    html = page(f'<div class="article-body"><p>10 p.m.</p><p>{en[0]}</p><p>4:14 p.m.</p><p>{en[1]}</p></div>',
+                title="The Latest: man stabbed to death near the market")
+    body = body_of(config, html)
+    assert "4:14 p.m." in body and en[1] in body
