@@ -90,3 +90,19 @@ def test_mostly_not_utf8_still_falls_back_to_windows_1256():
     body = fixture_bytes("articles/a5.html").replace(b'<meta charset="windows-1256">', b"")
     d = decode_html(body + "سوريا".encode("utf-8"), "text/html; charset=utf-8")
     assert d.charset == "cp1256" and TITLE in d.text
+
+
+@pytest.mark.parametrize("ctype", ["text/html; charset=windows-1256", "text/html; charset=iso-8859-1"])
+def test_utf8_with_a_few_bad_bytes_under_a_wrong_label_stays_utf8(ctype):
+    """The label asks for more evidence, but a page whose multi-byte sequences are nearly all valid
+    UTF-8 is UTF-8 whatever its header says."""
+    body = fixture_bytes("articles/a1.html")
+    broken = body[:3000] + b"\xff" + body[3000:6000] + b"\xe9" + body[6000:]
+    d = decode_html(broken, ctype)
+    assert d.charset == "utf-8" and "تحرير الشام" in d.text and not looks_like_mojibake(d.text)
+
+
+def test_a_real_windows_1256_page_labelled_utf8_is_read_as_windows_1256():
+    body = fixture_bytes("articles/a5.html")
+    d = decode_html(body, "text/html; charset=utf-8")
+    assert d.charset == "cp1256" and TITLE in d.text and "\ufffd" not in d.text
