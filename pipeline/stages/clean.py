@@ -479,8 +479,14 @@ def _top_region(lines: list[_Line], ex, title: str | None, rules: Rules) -> dict
     if lead.key in sub_keys and not _has_terminal(lead.text):
         lead.reason = "subtitle"
     if dateline is None:
-        for ln in lines[first: first + 1]:
-            dateline = _dateline_from_prefix(ln.text, rules)
+        dateline = _dateline_from_prefix(lines[first].text, rules)
+    if dateline is None:
+        # a lead in its own container comes first; the dateline opens the body after it. Only a
+        # prefix that names its agency ("إدلب - سانا:") counts there, a place and a dash alone do not.
+        nxt = _next_kept(lines, first)
+        d = _dateline_from_prefix(nxt.text, rules) if nxt is not None else None
+        if d is not None and d["agency"]:
+            dateline = d
     if dateline is None:
         # a dateline the extractor dropped (its own bold <div>), seen at the top of the story block
         for raw in getattr(ex, "lead_lines", None) or []:

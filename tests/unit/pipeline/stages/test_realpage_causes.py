@@ -179,3 +179,13 @@ def test_a_live_story_s_time_heading_stays(config):
                 title="The Latest: man stabbed to death near the market")
     body = body_of(config, html)
     assert "4:14 p.m." in body and en[1] in body
+
+
+def test_the_dateline_opening_the_body_is_still_found_after_a_lead(config):
+    lead = "قُتل ثلاثة مدنيين وأصيب عشرة آخرون في قصف مدفعي استهدف سوقاً شعبية في مدينة أريحا صباح اليوم."
+    paras = ["إدلب - سانا: " + PARAS[0]] + PARAS[1:]
+    html = page(f'<article><h1>نزوح</h1><div class="article__lead">{lead}</div>'
+                f'<div class="article__text">{ps(paras)}</div></article>')
+    a = process_page_full(html, "https://outlet.example/news/2024/1/idlib", "t", config=config).article
+    assert a.body.startswith(lead[:30])
+    assert a.dateline and a.dateline["place"] == "إدلب" and a.dateline["agency"] == "سانا"
