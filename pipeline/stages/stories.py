@@ -297,17 +297,21 @@ class EventIndex:
         best = np.lexsort((uniq, -acc))[: self.max_candidates]  # most shared weight, then oldest
         return q, slots[best]
 
-    def scores(self, q: tuple, slots: np.ndarray, t: float) -> np.ndarray:
-        """Cosine of the TF-IDF vectors × time factor × the count penalty, for each slot."""
-        if len(slots) == 0:
-            return np.zeros(0)
-        kids, qw, qnum, qn, qtit = q
+    def _tfidf(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(key ids, which are real keys, TF-IDF weights) of the articles in ``slots``, one row each."""
         n = len(self._slot_of) + 1 + self._bg_n
         ids = self._ids[slots]
         valid = ids >= 0
         safe = np.maximum(ids, 0)
         df = np.where(valid, self._df[safe] + self._bdf[safe], 1)
-        cw = np.where(valid, self._lw[slots] * np.log1p(n / np.maximum(df, 1)), 0.0)
+        return ids, valid, np.where(valid, self._lw[slots] * np.log1p(n / np.maximum(df, 1)), 0.0)
+
+    def scores(self, q: tuple, slots: np.ndarray, t: float) -> np.ndarray:
+        """Cosine of the TF-IDF vectors × time factor × the count penalty, for each slot."""
+        if len(slots) == 0:
+            return np.zeros(0)
+        kids, qw, qnum, qn, qtit = q
+        ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1))
         # the query's weights by key id, looked up for each candidate key
         known = kids >= 0
@@ -388,12 +392,7 @@ class EventIndex:
         time, count, content and title factors as :meth:`scores` (taken against the story as a whole)."""
         kids, qw, qnum, qn, qtit = q
         slots = np.array(members, dtype=np.int64)
-        n = len(self._slot_of) + 1 + self._bg_n
-        ids = self._ids[slots]
-        valid = ids >= 0
-        safe = np.maximum(ids, 0)
-        df = np.where(valid, self._df[safe] + self._bdf[safe], 1)
-        cw = np.where(valid, self._lw[slots] * np.log1p(n / np.maximum(df, 1)), 0.0)
+        ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1, keepdims=True))
         cw = np.where(norms > 0, cw / np.maximum(norms, 1e-12), 0.0)
         cent: dict[int, float] = {}
