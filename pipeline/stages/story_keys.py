@@ -50,8 +50,6 @@ _SUFFIXES = ("يين", "ات", "ين", "ون", "يه", "ها", "هم", "ه", "ي
 _PREFIXES = ("وبال", "فبال", "وكال", "ولل", "فلل", "وال", "فال", "بال", "كال", "لل", "ال")
 
 
-STEM_PATTERN_PREFIX = False
-SELECT_BY_IDF = True
 
 
 def stem(tok: str) -> str:
@@ -70,8 +68,6 @@ def stem(tok: str) -> str:
         if tok.endswith(s) and len(tok) - len(s) >= 3:
             tok = tok[: -len(s)]
             break
-    if STEM_PATTERN_PREFIX and tok[:1] in "مينت" and len(tok) >= 4:  # «مقتل», «يقتل», «تقتل» → «قتل»
-        tok = tok[1:]
     return tok
 
 
@@ -137,13 +133,10 @@ def event_features(title: str | None, match_text: str, places: Sequence = (), or
                     if f" {key[2:].replace('_', ' ')} " in title_text or (
                             set(_word_keys(arabic.tokens(str(name)))) & in_title):
                         in_title.add(key)
-    if SELECT_BY_IDF:
-        # the most telling keys: weight × rarity in the background corpus (a common word fills no slot)
-        bg_n, bg = background()
-        rank = {k: w * math.log1p((bg_n + 1) / (bg.get(key_hash(k), 0) + 1)) for k, w in weights.items()}
-        top = sorted(weights.items(), key=lambda kv: (-rank[kv[0]], kv[0]))[:max_keys or MAX_KEYS]
-    else:
-        top = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:max_keys or MAX_KEYS]
+    # the most telling keys: weight × rarity in the background corpus (a common word fills no slot)
+    bg_n, bg = background()
+    rank = {k: w * math.log1p((bg_n + 1) / (bg.get(key_hash(k), 0) + 1)) for k, w in weights.items()}
+    top = sorted(weights.items(), key=lambda kv: (-rank[kv[0]], kv[0]))[:max_keys or MAX_KEYS]
     return {k: min(w, MAX_WEIGHT) | (TITLE_FLAG if k in in_title else 0) for k, w in top}
 
 
