@@ -278,7 +278,8 @@ def test_wire_copies_share_a_story_id(e2e):
 
 def test_unreachable_source_is_reported_not_fatal(e2e):
     run = e2e["run"]
-    wait_for(lambda: any('"source": "unreachable"' in line and "failed" in line
+    # told once, as a WARNING naming the source and its next retry (connectors.failures)
+    wait_for(lambda: any('"source": "unreachable"' in line and "source failing" in line and "WARNING" in line
                          for line in run.text().splitlines()), 60, what="the unreachable source reported")
     assert run.alive()
     assert "connectors exited" not in run.text()
