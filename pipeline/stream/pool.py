@@ -14,7 +14,12 @@ this adds:
   retried once, *one at a time*, so only the culprit fails the second time
   (reason ``worker_crashed`` or ``timeout``) and innocent neighbours succeed;
 - pool processes exit on their own when the process that owns the pool dies
-  (even by SIGKILL), instead of lingering forever.
+  (even by SIGKILL), instead of lingering forever;
+- processes are recycled after ``max_tasks_per_child`` tasks each (bounding leaks in C parsers) by
+  this class, not by the executor's own parameter: on Python 3.11-3.13 that parameter deadlocks the
+  executor once a process reaches its limit with tasks queued (CPython gh-115634), which stalled the
+  stream for ``timeout_s`` every few thousand pages. Here the executor is retired whole: new tasks go
+  to a fresh one while the old one finishes what it holds and its processes exit.
 """
 
 from __future__ import annotations
@@ -104,10 +109,12 @@ class StagePool:
         self._ctx = multiprocessing.get_context(context)
         self._initializer = initializer
         self._initargs = initargs
-        # not allowed with "fork"; elsewhere it bounds leaks in C parsers
-        self._max_tasks = max_tasks_per_child if context != "fork" else None
+        # bounds leaks in C parsers: after this many tasks per process the executor is retired
+        self._max_tasks = max_tasks_per_child
         self._pool: ProcessPoolExecutor | None = None
+        self._submitted = 0  # tasks given to the current executor
         self.restarts = 0
+        self.recycled = 0
         # Several maps may share the pool (the agent keeps a second batch queued
         # so the processes never wait for the event loop): stall detection looks
         # at the pool's progress, not one map's, and retries run alone.
@@ -117,16 +124,18 @@ class StagePool:
 
     # -- lifecycle -------------------------------------------------------------
     def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is not None and self._max_tasks and self._submitted >= self._max_tasks * self.size:
+            # retired, not killed: it finishes the tasks it holds, then its processes exit
+            old, self._pool = self._pool, None
+            old.shutdown(wait=False)
+            self.recycled += 1
         if self._pool is None:
-            kw: dict[str, Any] = {}
-            if self._max_tasks:
-                kw["max_tasks_per_child"] = self._max_tasks
+            self._submitted = 0
             self._pool = ProcessPoolExecutor(
                 max_workers=self.size,
                 mp_context=self._ctx,
                 initializer=_child_init,
                 initargs=(os.getpid(), self._initializer, self._initargs),
-                **kw,
             )
         return self._pool
 
@@ -176,6 +185,8 @@ class StagePool:
         if not self._inflight:
             self._progress = time.monotonic()  # an idle pool is not a stalled one
         fut = loop.run_in_executor(pool, fn, item)
+        if pool is self._pool:
+            self._submitted += 1
         self._inflight.add(fut)
         fut.add_done_callback(self._on_done)
         return fut

@@ -230,6 +230,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--rate", type=float, default=20.0, help="articles a second, all outlets together")
     ap.add_argument("--outlets", type=int, default=50)
+    ap.add_argument("--no-faults", action="store_true", help="no scheduled faults (to study the steady state)")
     args = ap.parse_args()
     duration = args.minutes * 60
     OUT.mkdir(parents=True, exist_ok=True)
@@ -251,7 +252,7 @@ def main() -> int:
     world.thread.start()
     faults: list[dict] = []
     schedule = [(duration / 6, "worker_sigkill"), (2 * duration / 6, "elasticsearch_stopped_60s"),
-                (3 * duration / 6, "broker_restart")]
+                (3 * duration / 6, "broker_restart")] if not args.no_faults else []
     samples: list[dict] = []
     peak_lag = 0
     try:

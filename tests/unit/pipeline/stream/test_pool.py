@@ -57,6 +57,27 @@ async def test_a_stuck_page_in_one_batch_fails_only_itself() -> None:
         pool.shutdown()
 
 
+def _pid(_: int) -> int:
+    return os.getpid()
+
+
+async def test_processes_are_recycled_without_a_stall() -> None:
+    # The executor's own max_tasks_per_child deadlocks on Python 3.11-3.13 once a process reaches
+    # its limit with tasks queued (CPython gh-115634): the stream stalled for timeout_s each time.
+    pool = StagePool(1, timeout_s=5.0, context="forkserver", max_tasks_per_child=3)
+    try:
+        t0 = time.monotonic()
+        batches = [await pool.map(_pid, list(range(3))) for _ in range(4)]
+        batches += await asyncio.gather(*(pool.map(_pid, [1, 2, 3]) for _ in range(3)))
+        assert all(o.ok for b in batches for o in b)
+        assert time.monotonic() - t0 < 4.5, "a recycle waited for the stall timeout"
+        assert pool.restarts == 0 and pool.recycled >= 5
+        # one executor per 3 tasks: the first four batches ran in four different processes
+        assert len({b[0].value for b in batches[:4]}) == 4
+    finally:
+        pool.shutdown()
+
+
 # --------------------------------------------------------------------------- the agent's batch slots
 
 async def test_batch_slots_wait_for_a_free_slot_and_fail_loudly_if_the_finisher_died() -> None:
