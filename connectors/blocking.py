@@ -22,22 +22,20 @@ BLOCKED_REASONS = frozenset({"http_401", "http_403", "http_451", "waf_challenge"
                              "connection_reset"})
 
 # Markers of the usual WAF / bot-protection interstitials (Cloudflare, Imperva/Incapsula, Sucuri,
-# Akamai, AWS WAF, DataDome, PerimeterX, DDoS-Guard), matched on the head of small bodies only.
+# Akamai, AWS WAF, DataDome, PerimeterX, DDoS-Guard), matched on the lower-cased head of small bodies.
 # Strong ones appear only on challenge/block pages; weak ones are also injected into ordinary pages
 # of protected sites (Cloudflare's JS detections, Incapsula's resource script), so they count only
-# on a refusing status.
-_STRONG = re.compile(
-    rb"<title>\s*(?:just a moment\.\.\.|attention required! \| cloudflare)|cf-browser-verification"
-    rb"|Incapsula incident ID|sucuri_cloudproxy_js|Sucuri WebSite Firewall - Access Denied"
-    rb"|<title>\s*Access Denied\s*</title>[\s\S]{0,2000}?Reference&#32;&#35;|geo\.captcha-delivery\.com"
-    rb"|DDoS-Guard</title>",
-    re.I,
+# on a refusing status. Plain substrings, and patterns that start with a literal: a case-insensitive
+# alternation scanned every position of every page (~2 ms a page, a sixth of the connectors' time).
+_STRONG_TEXT = (b"cf-browser-verification", b"incapsula incident id", b"sucuri_cloudproxy_js",
+                b"sucuri website firewall - access denied", b"geo.captcha-delivery.com", b"ddos-guard</title>")
+_STRONG_TITLE = re.compile(
+    rb"<title>\s*(?:just a moment\.\.\.|attention required! \| cloudflare)"
+    rb"|<title>\s*access denied\s*</title>[\s\S]{0,2000}?reference&#32;&#35;"
 )
-_WEAK = re.compile(
-    rb"/cdn-cgi/challenge-platform/|_Incapsula_Resource|AwsWafIntegration|awswaf\.com|captcha-delivery\.com"
-    rb"|_pxCaptcha|px-captcha|ddos-guard\.net/|<title>\s*(?:access denied|forbidden|403 forbidden)",
-    re.I,
-)
+_WEAK_TEXT = (b"/cdn-cgi/challenge-platform/", b"_incapsula_resource", b"awswafintegration", b"awswaf.com",
+              b"captcha-delivery.com", b"_pxcaptcha", b"px-captcha", b"ddos-guard.net/")
+_WEAK_TITLE = re.compile(rb"<title>\s*(?:access denied|forbidden|403 forbidden)")
 REFUSING_STATUSES = frozenset({403, 429, 503})
 CHALLENGE_SCAN_BYTES = 32_768  # markers sit in the head of the page
 MAX_CHALLENGE_PAGE = 256_000  # a real article or feed is not mistaken for an interstitial
@@ -50,10 +48,10 @@ def challenge_marker(status: int, headers: dict[str, str], body: bytes) -> bool:
         return True
     if len(body) > MAX_CHALLENGE_PAGE:
         return False
-    head = body[:CHALLENGE_SCAN_BYTES]
-    if _STRONG.search(head):
+    head = body[:CHALLENGE_SCAN_BYTES].lower()
+    if any(m in head for m in _STRONG_TEXT) or _STRONG_TITLE.search(head):
         return True
-    return status in REFUSING_STATUSES and bool(_WEAK.search(head))
+    return status in REFUSING_STATUSES and (any(m in head for m in _WEAK_TEXT) or bool(_WEAK_TITLE.search(head)))
 
 
 def network_refusal(exc: BaseException) -> str | None:
