@@ -225,8 +225,10 @@ class PoliteClient:
             pool=settings.http_connect_timeout_s + settings.http_read_timeout_s,
         )
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30)
+        # per origin (connectors.netguard.OriginPools): politeness keeps a host to a few at a time
+        per_origin = httpx.Limits(max_connections=16, max_keepalive_connections=4, keepalive_expiry=30)
         if transport is None:
-            transport = GuardedTransport(allow=settings.fetch_allow, resolver=resolver, limits=limits)
+            transport = GuardedTransport(allow=settings.fetch_allow, resolver=resolver, limits=per_origin)
         self._client = httpx.AsyncClient(
             timeout=timeout,
             follow_redirects=False,

@@ -173,3 +173,26 @@ def test_the_default_allows_nothing_and_bad_entries_stop_start_up():
     with pytest.raises(SystemExit) as e:
         load_settings(fetch_allow_hosts="127.0.0.1:8000, http://x/")
     assert "RASID_FETCH_ALLOW_HOSTS" in str(e.value)
+
+
+async def test_each_origin_has_its_own_guarded_pool_and_idle_ones_are_forgotten(outlet, monkeypatch):
+    # one small pool per origin (httpcore walks every connection of a pool on each request)
+    second = Outlet("127.0.0.2").start()
+    try:
+        for o in (outlet, second):
+            o.add("/robots.txt", Route(body=b"User-agent: *\nAllow: /\n", content_type="text/plain"))
+        second.add("/a", PAGE)
+        async with PoliteClient(settings(fetch_allow_hosts=f"{outlet.allow},{second.allow}")) as c:
+            for url in (outlet.url("/a"), second.url("/a"), outlet.url("/a")):
+                assert (await c.get(url, source="t", kind="article")).status == 200
+            pools = c._client._transport._pool
+            assert len(pools._pools) == 2
+            assert all(p._network_backend is c._client._transport.backend for p in pools._pools.values())
+            monkeypatch.setattr(type(pools), "MAX_IDLE_POOLS", 2)
+            for host in ("127.0.0.3", "127.0.0.4"):  # refused: their pools never hold a connection
+                with pytest.raises(FetchError):
+                    await c.get(f"http://{host}:9/a", source="t", kind="article")
+            hosts = sorted(k[1].decode() for k in pools._pools)
+            assert hosts == ["127.0.0.1", "127.0.0.2", "127.0.0.4"]  # kept-alive ones stay, the idle one went
+    finally:
+        second.stop()
