@@ -224,8 +224,8 @@ class PoliteClient:
             write=settings.http_read_timeout_s,
             pool=settings.http_connect_timeout_s + settings.http_read_timeout_s,
         )
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30)
-        # per origin (connectors.netguard.OriginPools): politeness keeps a host to a few at a time
+        # per origin (connectors.netguard.OriginPools): politeness keeps a host to a few at a time;
+        # the client's own limits are unused, a transport is always given
         per_origin = httpx.Limits(max_connections=16, max_keepalive_connections=4, keepalive_expiry=30)
         if transport is None:
             transport = GuardedTransport(allow=settings.fetch_allow, resolver=resolver, limits=per_origin)
@@ -236,7 +236,6 @@ class PoliteClient:
             transport=transport,
             headers={"User-Agent": settings.user_agent, "Accept-Language": "ar, en;q=0.5",
                      "Accept-Encoding": ACCEPT_ENCODING},
-            limits=limits,
         )
         # A trickling server answers every read just inside the read timeout; cap the whole exchange.
         self._deadline = settings.http_connect_timeout_s + 3 * settings.http_read_timeout_s
