@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 
@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     worker_web_port: int = Field(6066, ge=1, le=65535)
     worker_web_bind: str = "127.0.0.1"  # faust's web server (no auth): loopback unless a deployment opens it
     data_dir: Path = PROJECT_ROOT / ".faust-data"
+    # where the dedupe and story tables live between changelog recoveries: "disk" (SQLite under data_dir, off the
+    # heap: they hold 90 days of entries) or "memory" (faust's dict) — pipeline/stream/tablestore.py
+    table_store: Literal["disk", "memory"] = "disk"
     process_pool_size: int = Field(0, ge=0)  # 0 = one per core
     batch_size: int = Field(32, ge=1)
     batch_timeout_s: float = Field(0.5, gt=0)

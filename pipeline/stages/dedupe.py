@@ -42,6 +42,7 @@ import heapq
 import importlib.util
 import sys
 import zlib
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import MutableMapping
@@ -178,6 +179,65 @@ class Verdict:
     event_of: str | None = None  # ... through this member
 
 
+class ArrivalLog:
+    """Every stored article id by arrival, oldest first, for the retention sweep.
+
+    It spans ``retention`` (90 days): as ``(time, str)`` tuples in a heap that is ~170 bytes an id,
+    hundreds of MB after months. Here ids of up to 32 ASCII characters (every article id: 32 hex
+    digits) sit in chunks of a float64 and an ``S32`` array, 40 bytes an id; any other key in a
+    small heap. Times are kept non-decreasing (a clock stepping back keeps an id a little longer)."""
+
+    CHUNK = 4096
+    WIDTH = 32
+
+    def __init__(self) -> None:
+        self._t: deque[np.ndarray] = deque()
+        self._k: deque[np.ndarray] = deque()
+        self._head = 0  # first unread position in the oldest chunk
+        self._fill = self.CHUNK  # used positions in the newest chunk (CHUNK: a new one is needed)
+        self._last = float("-inf")
+        self._odd: list[tuple[float, str]] = []
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def push(self, a: float, key: str) -> None:
+        a = self._last = max(a, self._last)
+        self._n += 1
+        if len(key) > self.WIDTH or not key.isascii():
+            heapq.heappush(self._odd, (a, key))
+            return
+        if self._fill == self.CHUNK:
+            self._t.append(np.empty(self.CHUNK, dtype=np.float64))
+            self._k.append(np.empty(self.CHUNK, dtype=f"S{self.WIDTH}"))
+            self._fill = 0
+        self._t[-1][self._fill] = a
+        self._k[-1][self._fill] = key.encode("ascii")
+        self._fill += 1
+
+    def pop_older(self, floor: float) -> list[tuple[float, str]]:
+        """Remove and return the (time, id) pairs older than ``floor``."""
+        out = []
+        while self._odd and self._odd[0][0] < floor:
+            out.append(heapq.heappop(self._odd))
+        while self._t:
+            t, k = self._t[0], self._k[0]
+            end = self._fill if len(self._t) == 1 else self.CHUNK
+            i = self._head + int(np.searchsorted(t[self._head:end], floor, side="left"))
+            out += zip(t[self._head:i].tolist(), (x.decode("ascii") for x in k[self._head:i].tolist()))
+            if i < end:
+                self._head = i
+                break
+            self._t.popleft()
+            self._k.popleft()
+            self._head = 0
+            if not self._t:
+                self._fill = self.CHUNK
+        self._n -= len(out)
+        return out
+
+
 class DedupeIndex:
     """Assigns story ids over a stream of (id, sketch, time); the state lives in ``store``.
 
@@ -228,7 +288,7 @@ class DedupeIndex:
         self._free: list[int] = []
         self._arrived: dict[str, float] = {}  # live id -> arrival
         self._live_heap: list[tuple[float, str]] = []  # live ids by arrival
-        self._ids_heap: list[tuple[float, str]] = []  # every stored id by arrival
+        self._ids_log = ArrivalLog()  # every stored id by arrival
         self._now = float("-inf")  # latest arrival seen
         self._rebuild()
 
@@ -238,7 +298,7 @@ class DedupeIndex:
 
         Live entries are added in arrival order (then id), as they were assigned, so the event
         index's postings and document frequencies are those of the uninterrupted run."""
-        live = []
+        live, arrivals = [], []
         for key, entry in list(self.store.items()):
             try:
                 t = float(entry["t"])
@@ -247,7 +307,7 @@ class DedupeIndex:
                 feats = decode_features(entry["w"]) if sk is not None and entry.get("w") else None
             except (KeyError, TypeError, ValueError):
                 continue  # an unreadable entry only costs one missed link
-            self._ids_heap.append((a, key))
+            arrivals.append((a, key))
             self._now = max(self._now, a)
             if sk is not None:
                 live.append((a, key, sk, t, feats, entry.get("s") or key))
@@ -256,7 +316,8 @@ class DedupeIndex:
             self._live_heap.append((a, key))
             if feats is not None:
                 self.events.add(key, story, t, feats)
-        heapq.heapify(self._ids_heap)
+        for a, key in sorted(arrivals):
+            self._ids_log.push(a, key)
         heapq.heapify(self._live_heap)
         self._evict()
 
@@ -382,7 +443,7 @@ class DedupeIndex:
             "h": sk.encode() if sk is not None else None,
             "w": features if decoded is not None else None,
         }
-        heapq.heappush(self._ids_heap, (a, article_id))
+        self._ids_log.push(a, article_id)
         if sk is not None:
             self._add_live(article_id, sk, t, a)
             if decoded is not None:
@@ -402,10 +463,10 @@ class DedupeIndex:
             if entry is not None and entry.get("h"):
                 self.store[key] = {**entry, "h": None, "w": None}
         ids_floor = self._now - self.retention_s
-        while self._ids_heap and self._ids_heap[0][0] < ids_floor:
-            a, key = heapq.heappop(self._ids_heap)
+        for a, key in self._ids_log.pop_older(ids_floor):
             entry = self.store.get(key)
-            if entry is not None and key not in self._slot and float(entry.get("a", entry.get("t", a))) == a:
+            # not if the id was stored again since (a later arrival; it has its own place in the log)
+            if entry is not None and key not in self._slot and float(entry.get("a", entry.get("t", a))) <= a:
                 del self.store[key]
 
 

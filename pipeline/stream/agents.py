@@ -35,6 +35,7 @@ from pipeline.stream.delivery import Delivery, Out, event_key
 from pipeline.stream.sink import register as register_sink
 from pipeline.stream.storyhook import attach as attach_story_hook
 from pipeline.stream.storysink import register as register_story_sink
+from pipeline.stream.tablestore import store_url
 from pipeline.stream.webhooks import register as register_webhooks
 
 log = get_logger("rasid.agents")
@@ -250,6 +251,7 @@ def register_dedupe(app: Any) -> Any:
         # writes go to the changelog's single partition without needing the
         # current event (we write while handling a whole batch)
         use_partitioner=True,
+        store=store_url(s.table_store),
         help="article id -> story id, duplicate_of, time, MinHash sketch and event keys",
     )
     state = DedupeState(app, table)

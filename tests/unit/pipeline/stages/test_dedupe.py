@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from pipeline.stages import dedupe
-from pipeline.stages.dedupe import DedupeIndex, Sketch, sketch
+from pipeline.stages.dedupe import ArrivalLog, DedupeIndex, Sketch, sketch
 
 T0 = datetime(2019, 12, 12, 18, 0, tzinfo=timezone.utc)
 
@@ -261,3 +261,39 @@ print("ok")
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_arrival_log_returns_ids_oldest_first_across_chunks_and_odd_keys() -> None:
+    log = ArrivalLog()
+    ids = [f"{i:032x}" for i in range(ArrivalLog.CHUNK * 2 + 10)]
+    for i, key in enumerate(ids):
+        log.push(float(i), key)
+    log.push(9000.0, "a key longer than thirty-two characters, or not ascii: خبر")
+    log.push(8500.0, "clock-stepped-back")  # kept as 9000: never before what came earlier
+    assert len(log) == len(ids) + 2
+    first = log.pop_older(3.0)
+    assert first == [(0.0, ids[0]), (1.0, ids[1]), (2.0, ids[2])]
+    middle = log.pop_older(ArrivalLog.CHUNK + 1.0)
+    assert [k for _, k in middle] == ids[3:ArrivalLog.CHUNK + 1]
+    rest = log.pop_older(20_000.0)
+    assert rest[-1] == (9000.0, "clock-stepped-back")
+    assert [k for _, k in rest][:1] == ["a key longer than thirty-two characters, or not ascii: خبر"]
+    assert [k for _, k in rest][1:] == ids[ArrivalLog.CHUNK + 1:] + ["clock-stepped-back"]
+    assert len(log) == 0 and log.pop_older(1e12) == []
+    log.push(1.0, "again")  # an emptied log takes new ids
+    assert log.pop_older(1e12) == [(9000.0, "again")]
+
+
+def test_retention_keeps_an_id_stored_again_after_its_first_arrival() -> None:
+    store: dict[str, dict] = {}
+    idx = DedupeIndex(store, window=timedelta(days=1), retention=timedelta(days=10))
+    idx.assign("a", sk(WIRE_ORIGINAL), T0, now=T0)
+    del store["a"]  # e.g. dropped by hand; it comes back 5 days later
+    day5 = T0 + timedelta(days=5)
+    idx.assign("a", sk(WIRE_ORIGINAL), day5, now=day5)
+    day12 = T0 + timedelta(days=12)
+    idx.assign("b", sk(LAVROV_DAY1), day12, now=day12)
+    assert "a" in store  # its first arrival passed the retention, its second did not
+    day16 = T0 + timedelta(days=16)
+    idx.assign("c", sk(LAVROV_DAY2), day16, now=day16)
+    assert "a" not in store and "b" in store
