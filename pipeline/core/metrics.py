@@ -48,6 +48,10 @@ END_TO_END = Histogram(
     "rasid_end_to_end_seconds", "fetched_at to indexed", buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
 )
 CONSUMER_LAG = Gauge("rasid_consumer_lag", "Consumer lag", ["topic", "partition"])
+STATE_ENTRIES = Gauge("rasid_state_entries",
+                      "Entries a worker holds in memory: dedupe_live (matchable sketches, at most "
+                      "RASID_DEDUPE_MAX_ENTRIES), story_live (event index), ids_retained (the retention log)",
+                      ["state"])
 COMMIT_STALLED = Counter("rasid_commit_stalled_total",
                          "Commits held for more than two offset checks below acked offsets", ["topic"])
 COMMIT_STUCK = Counter("rasid_commit_stuck_total",

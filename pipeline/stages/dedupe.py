@@ -357,6 +357,11 @@ class DedupeIndex:
         """Sketches currently matchable."""
         return len(self._slot)
 
+    @property
+    def ids_retained(self) -> int:
+        """Stored ids waiting in the arrival log for the retention sweep."""
+        return len(self._ids_log)
+
     # -- the one operation ---------------------------------------------------
     def _best_match(self, sk: Sketch, t: float, rows: list[str] | None = None) -> tuple[str, float] | None:
         """The closest near-copy among every live sketch, or only among ``rows`` (article ids: the

@@ -237,6 +237,9 @@ async def _dedupe_batch(app: Any, delivery: Delivery, state: DedupeState, events
         if time.monotonic() - yielded > DEDUPE_SLICE_S:  # let heartbeats and other agents run now and then
             await asyncio.sleep(0)
             yielded = time.monotonic()
+    metrics.STATE_ENTRIES.labels(state="dedupe_live").set(index.live)
+    metrics.STATE_ENTRIES.labels(state="story_live").set(len(index.events))
+    metrics.STATE_ENTRIES.labels(state="ids_retained").set(len(index.ids_retained))
     return outs
 
 

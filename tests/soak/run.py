@@ -37,7 +37,9 @@ import yaml
 
 from devstack.outlet import Outlet, Route
 from devstack.pages import render
+from pipeline.cli.run import free_port_block
 from pipeline.core.ids import article_id
+from pipeline.core.metrics import metrics_port_for
 from pipeline.core.urls import canonicalize
 from tests.faults import harness as h
 from tests.faults.private_kafka import PrivateKafka
@@ -172,6 +174,18 @@ def _tree(proc: psutil.Process) -> dict[str, float]:
     return dict(out)
 
 
+def _state_entries(port: int) -> dict[str, float]:
+    """The worker's ``rasid_state_entries`` gauges (how full its bounded windows are)."""
+    import re
+    import urllib.request
+
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+    except OSError:
+        return {}
+    return {m[1]: float(m[2]) for m in re.finditer(r'^rasid_state_entries\{state="([^"]+)"\} (\S+)$', text, re.M)}
+
+
 def _missing(s, ledger: list[str]) -> dict:
     """Ledger ids not indexed: how many reached <ns>.raw (lost in the stream) or never did (not fetched)."""
     from elasticsearch import Elasticsearch
@@ -250,7 +264,8 @@ def main() -> int:
     env = {**os.environ, "RASID_NAMESPACE": s.namespace, "RASID_KAFKA_BOOTSTRAP": kafka.bootstrap,
            "RASID_ES_URL": f"http://127.0.0.1:{proxy.port}", "RASID_SOURCES_FILE": str(_sources(sites, OUT / "sources.yaml")),
            "RASID_STATE_DIR": str(OUT / "state"), "RASID_DATA_DIR": str(OUT / "faust"), "RASID_LOG_FORMAT": "json",
-           "RASID_FETCH_ALLOW_HOSTS": ",".join(f"{x.outlet.host}:{x.outlet.port}" for x in sites)}
+           "RASID_FETCH_ALLOW_HOSTS": ",".join(f"{x.outlet.host}:{x.outlet.port}" for x in sites),
+           "RASID_METRICS_PORT": str(metrics_base := free_port_block(2))}
     log = (OUT / "run.log").open("wb")
     run = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "--skip-init"], env=env, cwd=ROOT,
                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -287,7 +302,8 @@ def main() -> int:
                 lag = None
             if lag is not None:
                 peak_lag = max(peak_lag, lag)
-            samples.append({"t_s": round(time.time() - t0, 1), "lag": lag, "rss_mb": _tree(psutil.Process(run.pid))})
+            samples.append({"t_s": round(time.time() - t0, 1), "lag": lag, "rss_mb": _tree(psutil.Process(run.pid)),
+                            "state": _state_entries(metrics_port_for(metrics_base, "worker"))})
             time.sleep(10)
         world.stop.set()
         published_s = time.time() - t0
@@ -312,6 +328,13 @@ def main() -> int:
         for role, mb in smp["rss_mb"].items():
             rss[role].append((smp["t_s"], mb))
     slopes = {role: _slope([p for p in pts if p[0] >= WARM_UP_S]) for role, pts in rss.items()}
+    # The worker's live window (sketches and event keys) fills up to RASID_DEDUPE_MAX_ENTRIES: growth until
+    # then is that bounded state arriving, not a leak. The slope once it is full (given 5 minutes of samples).
+    cap = s.dedupe_max_entries
+    full_at = next((smp["t_s"] for smp in samples if smp.get("state", {}).get("dedupe_live", 0) >= 0.98 * cap), None)
+    full_slopes = None
+    if full_at is not None and samples[-1]["t_s"] - full_at >= 300:
+        full_slopes = {role: _slope([p for p in pts if p[0] >= full_at + 60]) for role, pts in rss.items()}
     result = {
         "minutes": args.minutes, "rate_per_s": args.rate, "outlets": args.outlets, "published": len(ledger),
         "updates": world.updates, "poison_pages": len(world.poison), "published_for_s": round(published_s, 1),
@@ -319,7 +342,10 @@ def main() -> int:
         "latency_per_5min": lat,
         "p95_outside_faults_max_s": max((w["p95_s"] for w in lat if not w["fault_window"]), default=None),
         "peak_consumer_lag": peak_lag, "rss_slope_mb_per_hour_after_warmup": slopes,
-        "rss_mb_last": samples[-1]["rss_mb"] if samples else {}, "samples": samples,
+        "rss_mb_last": samples[-1]["rss_mb"] if samples else {},
+        "dedupe_max_entries": cap, "live_window_full_at_s": full_at,
+        "rss_slope_mb_per_hour_after_window_full": full_slopes,
+        "state_entries_last": samples[-1].get("state") if samples else {}, "samples": samples,
     }
     (OUT / "soak.json").write_text(json.dumps(result, indent=1, ensure_ascii=False))
     print(json.dumps({k: v for k, v in result.items() if k not in ("samples", "latency_per_5min")}, indent=1,
