@@ -56,6 +56,7 @@ from connectors.kafka import (
 from connectors.kinds import discovery_for
 from connectors.polling import PollSchedule
 from connectors.registry import Endpoint, Kind, Source, load_registry
+from pipeline.core import memtrim
 from pipeline.core.deadletters import send_dead_letter
 from pipeline.core.errors import BadRecord
 from pipeline.core.ids import article_id
@@ -164,7 +165,7 @@ class ConnectorRunner:
             except Exception:  # noqa: BLE001
                 pass
             raise KafkaSetupError(f"cannot start a Kafka producer on {self.settings.kafka_bootstrap}: {e}") from None
-        digest: asyncio.Task[None] | None = None
+        digest: asyncio.Future[Any] | None = None
         try:
             await self.seen.start()
             log.info("seen state loaded", extra={"stage": "fetch", "entries": self.seen.loaded})
@@ -178,7 +179,7 @@ class ConnectorRunner:
                 stop.cancel()
             self._load_validators()
             tasks = self.schedule()
-            digest = asyncio.create_task(self._summarise_failures(), name="failure-summary")
+            digest = asyncio.gather(self._summarise_failures(), memtrim.trim_every(self.settings.memory_trim_s))
             self.stats.started = time.monotonic()  # rates measure polling, not start-up
             log.info("connectors started", extra={
                 "stage": "fetch", "sources": len(self.sources), "endpoints": len(tasks), "once": self.once})

@@ -124,6 +124,7 @@ class Settings(BaseSettings):
     # where the dedupe and story tables live between changelog recoveries: "disk" (SQLite under data_dir, off the
     # heap: they hold 90 days of entries) or "memory" (faust's dict) — pipeline/stream/tablestore.py
     table_store: Literal["disk", "memory"] = "disk"
+    memory_trim_s: float = Field(60.0, ge=0)  # give freed heap back to the OS this often (0 = never): pipeline/core/memtrim.py
     process_pool_size: int = Field(0, ge=0)  # 0 = one per core
     batch_size: int = Field(32, ge=1)
     batch_timeout_s: float = Field(0.5, gt=0)
