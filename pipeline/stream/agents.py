@@ -239,7 +239,7 @@ async def _dedupe_batch(app: Any, delivery: Delivery, state: DedupeState, events
             yielded = time.monotonic()
     metrics.STATE_ENTRIES.labels(state="dedupe_live").set(index.live)
     metrics.STATE_ENTRIES.labels(state="story_live").set(len(index.events))
-    metrics.STATE_ENTRIES.labels(state="ids_retained").set(len(index.ids_retained))
+    metrics.STATE_ENTRIES.labels(state="ids_retained").set(index.ids_retained)
     return outs
 
 
