@@ -15,7 +15,7 @@ SIGKILL. Values come back as JSON gives them (tuples as lists).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import ItemsView, Iterable, Iterator, KeysView, MutableMapping, ValuesView
+from collections.abc import ItemsView, Iterable, Iterator, MutableMapping, ValuesView
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +73,6 @@ class DiskMapping(MutableMapping[str, Any]):
     def __iter__(self) -> Iterator[str]:
         for k, _ in self._pages("k"):
             yield k
-
-    def keys(self) -> KeysView[str]:
-        return KeysView(self)
 
     def items(self) -> ItemsView[str, Any]:
         return _Items(self)

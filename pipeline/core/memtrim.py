@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
-import os
 
 _trim = None
 
@@ -28,15 +27,6 @@ def _load():
         except (OSError, AttributeError):
             _trim = False
     return _trim
-
-
-def resident_mb() -> float | None:
-    """This process's resident memory in MB (Linux), None elsewhere."""
-    try:
-        with open(f"/proc/{os.getpid()}/statm", encoding="ascii") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def trim() -> bool:

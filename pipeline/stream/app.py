@@ -29,6 +29,7 @@ from typing import Any, Iterable
 import faust
 from faust.worker import Worker
 
+from pipeline.core import memtrim
 from pipeline.core.kafka import internal_topics, workers_group
 from pipeline.core.log import logging_config
 from pipeline.core.settings import Settings
@@ -132,7 +133,13 @@ def create_app(
     commits.apply()
     commits.check(app)
     offsets.install(app, settings)
+    if settings.memory_trim_s > 0:  # freed heap back to the OS (pipeline/core/memtrim.py)
+        app.timer(settings.memory_trim_s)(_trim_memory)
     return app
+
+
+async def _trim_memory() -> None:
+    memtrim.trim()
 
 
 def run_worker(app: RasidApp) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from faust.transport import consumer as _consumer
 
-from pipeline.core import memtrim, metrics
+from pipeline.core import metrics
 from pipeline.core.settings import Settings
 from pipeline.stream.commits import floor_of, floors_of, holes, offsets_in_flight, read_end_of
 
@@ -186,11 +186,6 @@ def install(app: Any, settings: Settings) -> OffsetWatch:
             await watch.tick()
         except Exception:  # noqa: BLE001 - one failed round must not stop the next
             log.exception("offset check failed; next round in %.0fs", settings.offset_check_s)
-
-    if settings.memory_trim_s > 0:
-        @app.timer(settings.memory_trim_s)
-        async def trim_memory() -> None:
-            memtrim.trim()
 
     @app.timer(settings.lag_report_s)
     async def report_lag() -> None:
