@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 
 from pipeline.stages import dedupe
@@ -297,3 +298,50 @@ def test_retention_keeps_an_id_stored_again_after_its_first_arrival() -> None:
     day16 = T0 + timedelta(days=16)
     idx.assign("c", sk(LAVROV_DAY2), day16, now=day16)
     assert "a" not in store and "b" in store
+
+
+def test_arrival_log_load_sorts_any_order_like_pushes_in_order() -> None:
+    rng = np.random.default_rng(7)
+    pairs = [(float(rng.integers(0, 500)), f"{i:032x}") for i in range(ArrivalLog.CHUNK + 300)]
+    pairs.append((42.0, "an odd key: خبر"))
+    pushed = ArrivalLog()
+    for a, key in sorted(pairs):
+        pushed.push(a, key)
+    loaded = ArrivalLog()
+    loaded.push(0.0, "already-there")
+    loaded.load(reversed(pairs))  # a store's key order is not arrival order
+    assert len(loaded) == len(pairs) + 1
+    got, want = loaded.pop_older(1e12), pushed.pop_older(1e12)
+    assert got[0] == want[0] == (42.0, "an odd key: خبر")  # odd keys wait in their own small heap
+    assert got[1:] == [(0.0, "already-there")] + want[1:]
+    later = ArrivalLog()
+    later.push(600.0, "late")
+    later.load([(10.0, "early")])  # never before what came earlier
+    assert later.pop_older(1e12) == [(600.0, "late"), (600.0, "early")]
+
+
+def test_restart_reads_the_store_as_a_stream_and_each_live_entry_once() -> None:
+    class CountingStore(dict):
+        gets = 0
+
+        def get(self, key, default=None):
+            CountingStore.gets += 1
+            return super().get(key, default)
+
+        def items(self):  # a faust table or DiskMapping pages through its rows: no list of them all
+            return iter(list(super().items()))
+
+    store = CountingStore()
+    idx = DedupeIndex(store, window=timedelta(hours=5), retention=timedelta(days=10))
+    texts = [WIRE_ORIGINAL, LAVROV_DAY1, LAVROV_DAY2]
+    for i, text in enumerate(texts * 3):
+        t = T0 + timedelta(hours=2 * i)
+        idx.assign(f"a{i}", sk(text), t, now=t)
+    live_before = idx.live
+    assert live_before == 3  # a6, a7, a8: within 5 hours of the last arrival
+    CountingStore.gets = 0
+    again = DedupeIndex(store, window=timedelta(hours=5), retention=timedelta(days=10))
+    assert again.live == live_before and again.ids_retained == idx.ids_retained == len(store)
+    assert CountingStore.gets == live_before  # only the live entries are read back one by one
+    t = T0 + timedelta(hours=16, minutes=30)
+    assert again.assign("x", sk(WIRE_ORIGINAL), t, now=t).duplicate_of == "a6"  # the live one, as before
