@@ -172,23 +172,34 @@ def register_process(app: Any) -> Any:
 # --------------------------------------------------------------------------- dedupe
 
 class DedupeState:
-    """The DedupeIndex over the faust Table, rebuilt after every rebalance (the table may have moved)."""
+    """The DedupeIndex over the faust Table, rebuilt after a rebalance that changed the table (it may
+    have moved). A store that counts the changes it did not make itself (``changes``: the disk store)
+    spares the rebuild when a rebalance left the table as it was (a broker restart, a worker that
+    joined and took other partitions): the index already holds what it holds."""
 
     def __init__(self, app: Any, table: Any) -> None:
         self.app = app
         self.table = table
         self.index = None
         self.generation: int | None = None
+        self.changes: int | None = None
+
+    def _store_changes(self) -> int | None:
+        return getattr(getattr(self.table, "data", None), "changes", None)
 
     def get(self):
         from pipeline.stages.dedupe import index_from_settings
 
         gen = self.app.consumer_generation_id
-        if self.index is None or gen != self.generation:
+        changes = self._store_changes()
+        if self.index is None or (gen != self.generation and (changes is None or changes != self.changes)):
+            self.index = None  # (the old one goes before the new one is built: one at a time in memory)
             self.index = index_from_settings(self.table, settings=self.app.settings)
+            self.changes = self._store_changes()
             self.generation = gen
             log.info("dedupe state loaded", extra={"stage": "dedupe", "entries": len(self.index),
                                                    "live": self.index.live})
+        self.generation = gen
         return self.index
 
 

@@ -7,8 +7,14 @@ entry: a worker's memory grew with every article it had seen. Here the entries l
 :class:`pipeline.core.diskmap.DiskMapping` under the app's table dir.
 
 The file is a cache of the table's changelog, exactly as the memory store's dict is: it is emptied
-when the store opens and filled by faust's recovery from the changelog (``persisted_offset`` is
-None, as in memory), so a restart, a rebalance or a SIGKILL behaves as before.
+when the store opens and filled by faust's recovery from the changelog, so a restart or a SIGKILL
+behaves as before. Within one process the store knows the changelog offset its rows reflect (the
+last record recovered or written, per partition: ``persisted_offset``, as faust's RocksDB store
+does), so a rebalance that leaves a partition here reads only the records written since, not the
+whole changelog again: with the memory store every rebalance (a broker restart, a worker joining)
+re-read every entry of the retention, millions after months, through the heap. ``changes`` counts
+the rows that came from elsewhere (recovery, partition cleanup): a cache built over the table (the
+dedupe index) is still valid while it stays the same.
 
 Selected with ``RASID_TABLE_STORE`` (``disk``, the default, or ``memory``).
 """
@@ -34,17 +40,41 @@ class DiskStore(memory.Store):
         super().__init__(*args, **kwargs)  # (the app and table name are known only after it)
         self.data: DiskMapping = DiskMapping(Path(self.app.conf.tabledir) / f"{self.table_name}.sqlite")
         self._key_partition: dict = {}  # kept in the file's rows instead
+        self._offsets: dict[Any, int] = {}  # changelog TP -> offset of the last record in the rows
+        self.changes = 0
+
+    def persisted_offset(self, tp: Any) -> int | None:
+        return self._offsets.get(tp)
+
+    def set_persisted_offset(self, tp: Any, offset: int) -> None:
+        """faust calls this when a write of this worker reached the changelog."""
+        self._offsets[tp] = max(offset, self._offsets.get(tp, -1))
 
     def apply_changelog_batch(self, batch: Iterable[Any], to_key: Callable[[Any], Any],
                               to_value: Callable[[Any], Any]) -> None:
-        self.data.apply((to_key(ev.key), ev.message.partition,
-                         None if ev.message.value is None else to_value(ev.value)) for ev in batch)
+        last: dict[Any, int] = {}
+
+        def rows():
+            for ev in batch:
+                msg = ev.message
+                last[msg.tp] = max(msg.offset, last.get(msg.tp, -1))
+                yield to_key(ev.key), msg.partition, None if msg.value is None else to_value(ev.value)
+
+        self.data.apply(rows())
+        for tp, offset in last.items():
+            self.set_persisted_offset(tp, offset)
+        self.changes += len(last)
 
     async def on_recovery_completed(self, active_tps: set, standby_tps: set) -> None:
-        self.data.keep_partitions({partition for _, partition in active_tps})
+        keep = {tp.partition for tp in active_tps}
+        self.changes += self.data.keep_partitions(keep)
+        for tp in [tp for tp in self._offsets if tp.partition not in keep]:
+            del self._offsets[tp]  # its rows are gone: a later assignment recovers it in full
 
     def _clear(self) -> None:
         self.data.clear()
+        self._offsets.clear()
+        self.changes += 1
 
 
 def store_url(kind: str) -> str:

@@ -10,7 +10,7 @@ import orjson
 from pipeline.core import metrics
 from pipeline.core.settings import load_settings
 from pipeline.stages.dedupe import DedupeIndex, sketch
-from pipeline.stream.agents import _dedupe_batch
+from pipeline.stream.agents import DedupeState, _dedupe_batch
 
 TEXT = "قصف مدفعي على ريف إدلب الجنوبي صباح اليوم وسط نزوح الأهالي نحو الشمال السوري هربا من المعارك"
 
@@ -38,3 +38,27 @@ def test_a_batch_links_copies_dead_letters_bad_envelopes_and_reports_its_state()
     assert [(a["id"][0], a["story_id"][0], a["duplicate_of"]) for a in arts] == [("a", "a", None), ("b", "a", "a" * 32)]
     assert [d["reason"] for d in dead] == ["bad_envelope"]
     assert gauge("dedupe_live") == 2 and gauge("ids_retained") == 2 and gauge("story_live") == 0
+
+
+def test_a_rebalance_rebuilds_the_index_only_when_the_table_changed_under_it(monkeypatch) -> None:
+    import pipeline.stages.dedupe as dedupe
+
+    store = SimpleNamespace(changes=0)
+    table = SimpleNamespace(data=store)
+    app = SimpleNamespace(consumer_generation_id=1, settings=load_settings(namespace="unit"))
+    state = DedupeState(app, {})
+    state.table = table
+    built = []
+    monkeypatch.setattr(dedupe, "index_from_settings", lambda t, settings: built.append(t) or DedupeIndex())
+    first = state.get()
+    app.consumer_generation_id = 2  # a broker restart: same assignment, nothing recovered
+    assert state.get() is first and len(built) == 1
+    store.changes += 1  # recovery applied records written elsewhere
+    app.consumer_generation_id = 3
+    assert state.get() is not first and len(built) == 2
+    state.table = {}  # a store that does not count its changes (faust's memory store)
+    app.consumer_generation_id = 4
+    state.get()
+    app.consumer_generation_id = 5
+    state.get()
+    assert len(built) == 4
