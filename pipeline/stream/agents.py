@@ -35,7 +35,7 @@ from pipeline.stream.delivery import Delivery, Out, event_key
 from pipeline.stream.sink import register as register_sink
 from pipeline.stream.storyhook import attach as attach_story_hook
 from pipeline.stream.storysink import register as register_story_sink
-from pipeline.stream.tablestore import store_url
+from pipeline.stream.tablestore import RECOVERY_BUFFER, store_url
 from pipeline.stream.webhooks import register as register_webhooks
 
 log = get_logger("rasid.agents")
@@ -266,6 +266,7 @@ def register_dedupe(app: Any) -> Any:
         # current event (we write while handling a whole batch)
         use_partitioner=True,
         store=store_url(s.table_store),
+        recovery_buffer_size=RECOVERY_BUFFER,
         help="article id -> story id, duplicate_of, time, MinHash sketch and event keys",
     )
     state = DedupeState(app, table)

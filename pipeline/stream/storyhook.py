@@ -25,7 +25,7 @@ from pipeline.core.yamlfile import ConfigError
 from pipeline.stages.alert_rules import AlertConfig, alerts_in_force
 from pipeline.stages.monitor import StoryMonitor
 from pipeline.stream.delivery import Out
-from pipeline.stream.tablestore import store_url
+from pipeline.stream.tablestore import RECOVERY_BUFFER, store_url
 
 log = get_logger("rasid.stories")
 
@@ -124,6 +124,7 @@ def attach(app: Any) -> StoryHook:
         key_type=str,  # keys and values travel as JSON on the changelog
         use_partitioner=True,  # written while handling a whole batch, like the dedupe table
         store=store_url(app.settings.table_store),
+        recovery_buffer_size=RECOVERY_BUFFER,
         help="story id -> members, representative, fired rules; spike counters; alerts awaiting Kafka",
     )
     hook = StoryHook(app, table)

@@ -31,6 +31,11 @@ from faust.stores import memory
 from pipeline.core.diskmap import DiskMapping
 
 SCHEME = "rasid-disk"
+# Changelog records faust's recovery holds, decoded, before it hands them to the store (its default
+# is 1000). A story entry decodes into thousands of small objects (up to 500 members): a thousand of
+# them at once was the largest part of a restarted worker's peak, and the heap it left fragmented
+# stayed resident. A hundred costs a few more (unsynced) SQLite transactions.
+RECOVERY_BUFFER = 100
 
 
 class DiskStore(memory.Store):

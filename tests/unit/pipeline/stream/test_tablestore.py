@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from faust.types import TP
 
 from pipeline.core.settings import load_settings
-from pipeline.stream.tablestore import DiskStore
+from pipeline.stream.tablestore import RECOVERY_BUFFER, DiskStore
 
 
 def test_tables_use_the_store_the_settings_name(tmp_path) -> None:
@@ -17,6 +17,8 @@ def test_tables_use_the_store_the_settings_name(tmp_path) -> None:
     app = create_app(load_settings(namespace="unit"), ("dedupe",), data_dir=tmp_path)
     assert isinstance(app.dedupe_table.data, DiskStore) and isinstance(app.story_table.data, DiskStore)
     assert app.dedupe_table.data.data.path.parent == app.conf.tabledir
+    # recovery hands records to the store in small batches (a batch is held decoded in the heap)
+    assert app.dedupe_table.recovery_buffer_size == app.story_table.recovery_buffer_size == RECOVERY_BUFFER <= 100
     app = create_app(load_settings(namespace="unit", table_store="memory"), ("dedupe",), data_dir=tmp_path)
     assert type(app.dedupe_table.data).__name__ == "Store" and isinstance(app.dedupe_table.data.data, dict)
 
