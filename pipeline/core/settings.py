@@ -135,7 +135,7 @@ class Settings(BaseSettings):
     dedupe_threshold: float = Field(0.4, gt=0, le=1)  # Jaccard of 4-word shingles for a near-duplicate
     dedupe_containment: float = Field(0.8, gt=0, le=1)  # or: share of a shortened copy found in the story
     dedupe_window_days: float = Field(7.0, gt=0)  # copies published further apart never link; sketches kept this long after arrival
-    dedupe_max_entries: int = Field(50_000, ge=100)  # matchable sketches kept (~2 KB each)
+    dedupe_max_entries: int = Field(50_000, ge=100)  # matchable sketches kept (~2 KB each; the arrays, ~1.1 KB each, claimed at start)
     dedupe_retention_days: float = Field(90.0, gt=0)  # id -> story kept this long for idempotent replays
     # event-level stories (pipeline/stages/stories.py): score threshold chosen on tests/quality/stories/tune
     story_threshold: float = Field(0.06, gt=0, le=1)

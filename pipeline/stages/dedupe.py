@@ -305,6 +305,7 @@ class DedupeIndex:
         max_entries: int = 50_000,
         retention: timedelta = timedelta(days=90),
         events: EventIndex | None = None,
+        preallocate: bool = False,
     ) -> None:
         self.store: MutableMapping[str, dict] = {} if store is None else store
         # event-level stories (pipeline/stages/stories.py): live with the sketches, fed from "w"
@@ -314,10 +315,17 @@ class DedupeIndex:
         self.window_s = window.total_seconds()
         self.retention_s = max(retention, window).total_seconds()
         self.max_entries = max_entries
-        # live sketches: one matrix row per slot; freed slots are reused
+        # live sketches: one matrix row per slot; freed slots are reused. At most max_entries + 1 are
+        # live at once (an article is added, then the oldest evicted), so the arrays never outgrow that.
+        # ``preallocate`` (the worker) sizes them for it at once and writes every page: the window's
+        # memory is claimed at start, like a JVM with -Xms = -Xmx, so a worker does not grow for days
+        # while its window fills (a leak shows from the first hour) and no doubling copies ~70 MB later.
         self._mat = np.zeros((0, NUM_PERM), dtype=np.uint32)
         self._t = np.zeros(0, dtype=np.float64)  # NaN = free slot
         self._n = np.zeros(0, dtype=np.int64)  # shingle counts
+        if preallocate:
+            self._reserve(self.max_entries + 1, touch=True)
+            self.events.reserve(self.max_entries + 1)
         self._ids: list[str | None] = []
         self._slot: dict[str, int] = {}
         self._free: list[int] = []
@@ -374,10 +382,7 @@ class DedupeIndex:
         else:
             slot = len(self._ids)
             if slot >= len(self._t):
-                cap = max(64, 2 * len(self._t))
-                self._mat = np.resize(self._mat, (cap, NUM_PERM))
-                self._t = np.concatenate([self._t, np.full(cap - len(self._t), np.nan)])
-                self._n = np.resize(self._n, cap)
+                self._reserve(max(slot + 1, min(max(64, 2 * len(self._t)), self.max_entries + 1)))
             self._ids.append(None)
         self._mat[slot] = sk.sig
         self._t[slot] = t
@@ -387,6 +392,16 @@ class DedupeIndex:
         self._arrived[key] = a
         if push:
             heapq.heappush(self._live_heap, (a, key))
+
+    def _reserve(self, cap: int, touch: bool = False) -> None:
+        """Room for ``cap`` slots (rows past the used ones are never read before they are written)."""
+        n = len(self._t)
+        if cap <= n:
+            return
+        alloc = np.ones if touch else np.zeros  # (zeros: calloc'd pages stay unresident until written)
+        mat, t, sizes = alloc((cap, NUM_PERM), dtype=np.uint32), alloc(cap, dtype=np.float64), alloc(cap, dtype=np.int64)
+        mat[:n], t[:n], sizes[:n] = self._mat, self._t, self._n
+        self._mat, self._t, self._n = mat, t, sizes
 
     def _drop_live(self, key: str) -> None:
         self.events.drop(key)
@@ -522,8 +537,10 @@ class DedupeIndex:
                 del self.store[key]
 
 
-def index_from_settings(store: MutableMapping[str, dict] | None = None, *, settings: Settings) -> DedupeIndex:
-    """A DedupeIndex configured from Settings: the same parameters in the stream and offline."""
+def index_from_settings(store: MutableMapping[str, dict] | None = None, *, settings: Settings,
+                        preallocate: bool = False) -> DedupeIndex:
+    """A DedupeIndex configured from Settings: the same parameters in the stream and offline (the
+    worker preallocates its live window; a command over a few files does not)."""
     return DedupeIndex(
         store,
         threshold=settings.dedupe_threshold,
@@ -533,4 +550,5 @@ def index_from_settings(store: MutableMapping[str, dict] | None = None, *, setti
         retention=timedelta(days=settings.dedupe_retention_days),
         events=EventIndex(threshold=settings.story_threshold, window_s=settings.story_window_hours * 3600.0,
                           common_df=settings.story_common_df),
+        preallocate=preallocate,
     )

@@ -143,14 +143,24 @@ class EventIndex:
 
     # -- membership ------------------------------------------------------------------------
     def _grow(self) -> None:
-        cap = 2 * len(self._t)
-        self._ids = np.concatenate([self._ids, np.full_like(self._ids, -1)])
-        self._lw = np.concatenate([self._lw, np.zeros_like(self._lw)])
-        self._num = np.concatenate([self._num, np.zeros_like(self._num)])
-        self._ent = np.concatenate([self._ent, np.zeros_like(self._ent)])
-        self._tit = np.concatenate([self._tit, np.zeros_like(self._tit)])
-        self._t = np.resize(self._t, cap)
-        self._serial_of = np.resize(self._serial_of, cap)
+        self.reserve(2 * len(self._t), touch=False)
+
+    def reserve(self, cap: int, touch: bool = True) -> None:
+        """Room for ``cap`` article rows (a row is written in full by :meth:`add` before it is read).
+        ``touch`` writes every page now (the worker claims its window's memory at start); else new
+        rows stay calloc'd, unresident until used."""
+        n = len(self._t)
+        if cap <= n:
+            return
+        alloc = np.ones if touch else np.zeros
+
+        def grown(a: np.ndarray) -> np.ndarray:
+            b = alloc((cap,) + a.shape[1:], dtype=a.dtype)
+            b[:n] = a
+            return b
+
+        self._ids, self._lw, self._num, self._ent, self._tit, self._t, self._serial_of = map(
+            grown, (self._ids, self._lw, self._num, self._ent, self._tit, self._t, self._serial_of))
         self._aid += [None] * (cap - len(self._aid))
         self._story += [None] * (cap - len(self._story))
 

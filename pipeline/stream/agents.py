@@ -194,7 +194,7 @@ class DedupeState:
         changes = self._store_changes()
         if self.index is None or (gen != self.generation and (changes is None or changes != self.changes)):
             self.index = None  # (the old one goes before the new one is built: one at a time in memory)
-            self.index = index_from_settings(self.table, settings=self.app.settings)
+            self.index = index_from_settings(self.table, settings=self.app.settings, preallocate=True)
             self.changes = self._store_changes()
             self.generation = gen
             log.info("dedupe state loaded", extra={"stage": "dedupe", "entries": len(self.index),

@@ -345,3 +345,19 @@ def test_restart_reads_the_store_as_a_stream_and_each_live_entry_once() -> None:
     assert CountingStore.gets == live_before  # only the live entries are read back one by one
     t = T0 + timedelta(hours=16, minutes=30)
     assert again.assign("x", sk(WIRE_ORIGINAL), t, now=t).duplicate_of == "a6"  # the live one, as before
+
+
+def test_the_live_window_is_sized_for_its_cap_and_answers_the_same_preallocated_or_not() -> None:
+    texts = [WIRE_ORIGINAL, LAVROV_DAY1, LAVROV_DAY2] * 30
+    runs = []
+    for pre in (False, True):
+        idx = DedupeIndex({}, max_entries=70, window=timedelta(days=30), preallocate=pre)
+        if pre:  # claimed at start: room for the cap plus the one added before the oldest goes
+            assert len(idx._t) == 71 and len(idx.events._t) >= 71
+        verdicts = []
+        for i, text in enumerate(texts):
+            t = T0 + timedelta(minutes=i)
+            verdicts.append(idx.assign(f"a{i}", sk(text), t, now=t))
+        assert idx.live == 70 and len(idx._t) == 71  # grown by doubling, never past the cap
+        runs.append([(v.story_id, v.duplicate_of) for v in verdicts])
+    assert runs[0] == runs[1]

@@ -49,7 +49,7 @@ def test_a_rebalance_rebuilds_the_index_only_when_the_table_changed_under_it(mon
     state = DedupeState(app, {})
     state.table = table
     built = []
-    monkeypatch.setattr(dedupe, "index_from_settings", lambda t, settings: built.append(t) or DedupeIndex())
+    monkeypatch.setattr(dedupe, "index_from_settings", lambda t, settings, **kw: built.append(t) or DedupeIndex())
     first = state.get()
     app.consumer_generation_id = 2  # a broker restart: same assignment, nothing recovered
     assert state.get() is first and len(built) == 1
