@@ -52,7 +52,7 @@ import numpy as np
 
 from pipeline.core import arabic
 from pipeline.core.settings import Settings
-from pipeline.stages.stories import EventIndex, decode_features, encode_features
+from pipeline.stages.stories import EventIndex, decode_features, encode_features, grown
 
 NUM_PERM = 128
 SHINGLE_WORDS = 4
@@ -232,8 +232,7 @@ class ArrivalLog:
         if not at:
             return
         t = np.frombuffer(at, dtype=np.float64)
-        k = np.frombuffer(bytes(ks), dtype=f"S{self.WIDTH}")
-        del ks
+        k = np.frombuffer(ks, dtype=f"S{self.WIDTH}")
         order = np.lexsort((k, t))
         t, k = np.maximum.accumulate(np.maximum(t[order], self._last)), k[order]
         self._last = float(t[-1])
@@ -395,13 +394,8 @@ class DedupeIndex:
 
     def _reserve(self, cap: int, touch: bool = False) -> None:
         """Room for ``cap`` slots (rows past the used ones are never read before they are written)."""
-        n = len(self._t)
-        if cap <= n:
-            return
-        alloc = np.ones if touch else np.zeros  # (zeros: calloc'd pages stay unresident until written)
-        mat, t, sizes = alloc((cap, NUM_PERM), dtype=np.uint32), alloc(cap, dtype=np.float64), alloc(cap, dtype=np.int64)
-        mat[:n], t[:n], sizes[:n] = self._mat, self._t, self._n
-        self._mat, self._t, self._n = mat, t, sizes
+        if cap > len(self._t):
+            self._mat, self._t, self._n = (grown(a, cap, touch) for a in (self._mat, self._t, self._n))
 
     def _drop_live(self, key: str) -> None:
         self.events.drop(key)

@@ -67,6 +67,7 @@ __all__ = [
     "encode_features",
     "encoded_article_features",
     "event_features",
+    "grown",
     "key_hash",
     "stem",
 ]
@@ -74,6 +75,14 @@ __all__ = [
 
 def _hashes(keys: bytes) -> np.ndarray:
     return np.frombuffer(keys, dtype="<u4")
+
+
+def grown(a: np.ndarray, cap: int, touch: bool) -> np.ndarray:
+    """``a`` with room for ``cap`` rows, the new ones unset. ``touch`` writes every page now (the
+    worker claims its live window's memory at start); else they stay calloc'd, unresident until used."""
+    b = (np.ones if touch else np.zeros)((cap,) + a.shape[1:], dtype=a.dtype)
+    b[:len(a)] = a
+    return b
 
 
 _LOG_W = np.array([0.0] + [1.0 + math.log(w) for w in range(1, MAX_WEIGHT + 1)], dtype=np.float32)
@@ -147,20 +156,12 @@ class EventIndex:
 
     def reserve(self, cap: int, touch: bool = True) -> None:
         """Room for ``cap`` article rows (a row is written in full by :meth:`add` before it is read).
-        ``touch`` writes every page now (the worker claims its window's memory at start); else new
-        rows stay calloc'd, unresident until used."""
-        n = len(self._t)
-        if cap <= n:
+        ``touch``: see :func:`grown`."""
+        if cap <= len(self._t):
             return
-        alloc = np.ones if touch else np.zeros
-
-        def grown(a: np.ndarray) -> np.ndarray:
-            b = alloc((cap,) + a.shape[1:], dtype=a.dtype)
-            b[:n] = a
-            return b
-
-        self._ids, self._lw, self._num, self._ent, self._tit, self._t, self._serial_of = map(
-            grown, (self._ids, self._lw, self._num, self._ent, self._tit, self._t, self._serial_of))
+        self._ids, self._lw, self._num, self._ent, self._tit, self._t, self._serial_of = (
+            grown(a, cap, touch) for a in (self._ids, self._lw, self._num, self._ent, self._tit, self._t,
+                                           self._serial_of))
         self._aid += [None] * (cap - len(self._aid))
         self._story += [None] * (cap - len(self._story))
 

@@ -195,8 +195,7 @@ class DedupeState:
         if self.index is None or (gen != self.generation and (changes is None or changes != self.changes)):
             self.index = None  # (the old one goes before the new one is built: one at a time in memory)
             self.index = index_from_settings(self.table, settings=self.app.settings, preallocate=True)
-            self.changes = self._store_changes()
-            self.generation = gen
+            self.changes = changes  # (the rebuild's own writes, evictions, are not counted)
             log.info("dedupe state loaded", extra={"stage": "dedupe", "entries": len(self.index),
                                                    "live": self.index.live})
         self.generation = gen

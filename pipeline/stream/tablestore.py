@@ -63,12 +63,12 @@ class DiskStore(memory.Store):
             for ev in batch:
                 msg = ev.message
                 last[msg.tp] = max(msg.offset, last.get(msg.tp, -1))
+                self.changes += 1
                 yield to_key(ev.key), msg.partition, None if msg.value is None else to_value(ev.value)
 
         self.data.apply(rows())
         for tp, offset in last.items():
             self.set_persisted_offset(tp, offset)
-        self.changes += len(last)
 
     async def on_recovery_completed(self, active_tps: set, standby_tps: set) -> None:
         keep = {tp.partition for tp in active_tps}
