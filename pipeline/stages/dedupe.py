@@ -52,7 +52,8 @@ import numpy as np
 
 from pipeline.core import arabic
 from pipeline.core.settings import Settings
-from pipeline.stages.stories import EventIndex, decode_features, encode_features, grown
+from pipeline.stages.packed import KeyTable, LiveQueue, Names, grown, id_hash
+from pipeline.stages.stories import EventIndex, decode_features, encode_features
 
 NUM_PERM = 128
 SHINGLE_WORDS = 4
@@ -322,14 +323,14 @@ class DedupeIndex:
         self._mat = np.zeros((0, NUM_PERM), dtype=np.uint32)
         self._t = np.zeros(0, dtype=np.float64)  # NaN = free slot
         self._n = np.zeros(0, dtype=np.int64)  # shingle counts
+        self._ids = Names()  # slot -> article id
+        self._used = 0  # slots ever used
+        self._slot = KeyTable()  # article id hash -> slot
+        self._free: list[int] = []
+        self._queue = LiveQueue()  # live slots by (arrival, id hash): the eviction order
         if preallocate:
             self._reserve(self.max_entries + 1, touch=True)
             self.events.reserve(self.max_entries + 1)
-        self._ids: list[str | None] = []
-        self._slot: dict[str, int] = {}
-        self._free: list[int] = []
-        self._arrived: dict[str, float] = {}  # live id -> arrival
-        self._live_heap: list[tuple[float, str]] = []  # live ids by arrival
         self._ids_log = ArrivalLog()  # every stored id by arrival
         self._now = float("-inf")  # latest arrival seen
         self._rebuild()
@@ -367,43 +368,45 @@ class DedupeIndex:
                 feats = decode_features(entry["w"]) if entry.get("w") else None
             except (KeyError, TypeError, ValueError):
                 continue
-            self._add_live(key, sk, t, a, push=False)
-            self._live_heap.append((a, key))
+            self._add_live(key, sk, t, a)
             if feats is not None:
                 self.events.add(key, entry.get("s") or key, t, feats)
         del live
-        heapq.heapify(self._live_heap)
         self._evict()
 
-    def _add_live(self, key: str, sk: Sketch, t: float, a: float, push: bool = True) -> None:
+    def _add_live(self, key: str, sk: Sketch, t: float, a: float) -> None:
         if self._free:
             slot = self._free.pop()
         else:
-            slot = len(self._ids)
+            slot = self._used
+            self._used += 1
             if slot >= len(self._t):
                 self._reserve(max(slot + 1, min(max(64, 2 * len(self._t)), self.max_entries + 1)))
-            self._ids.append(None)
+        h = id_hash(key)
         self._mat[slot] = sk.sig
         self._t[slot] = t
         self._n[slot] = sk.size
         self._ids[slot] = key
-        self._slot[key] = slot
-        self._arrived[key] = a
-        if push:
-            heapq.heappush(self._live_heap, (a, key))
+        self._slot.put(h, slot)
+        self._queue.push(a, h, slot)
 
     def _reserve(self, cap: int, touch: bool = False) -> None:
         """Room for ``cap`` slots (rows past the used ones are never read before they are written)."""
         if cap > len(self._t):
             self._mat, self._t, self._n = (grown(a, cap, touch) for a in (self._mat, self._t, self._n))
+            self._ids.reserve(cap, touch)
+            self._queue.reserve(cap, touch)
+            if touch:
+                self._slot.reserve(cap)
 
-    def _drop_live(self, key: str) -> None:
+    def _drop_live(self, slot: int) -> str:
+        key = self._ids[slot]
         self.events.drop(key)
-        slot = self._slot.pop(key)
-        del self._arrived[key]
+        self._slot.pop(id_hash(key))
         self._t[slot] = np.nan
-        self._ids[slot] = None
+        self._ids.clear(slot)
         self._free.append(slot)
+        return key
 
     def __len__(self) -> int:
         return len(self.store)
@@ -422,18 +425,17 @@ class DedupeIndex:
     def _best_match(self, sk: Sketch, t: float, rows: list[str] | None = None) -> tuple[str, float] | None:
         """The closest near-copy among every live sketch, or only among ``rows`` (article ids: the
         event index's candidates, which bounds the cost whatever the number of live sketches)."""
-        used = len(self._ids)
-        if not self._slot or not used:
+        used = self._used
+        if not len(self._slot) or not used:
             return None
         if rows is None:
             idx = slice(0, used)
-            ids = self._ids
+            slot_at = np.arange(used)
         else:
-            slots = [self._slot[r] for r in rows if r in self._slot]
+            slots = [x for x in (self._slot.get(id_hash(r)) for r in rows) if x >= 0]
             if not slots:
                 return None
-            idx = np.array(slots, dtype=np.int64)
-            ids = [self._ids[i] for i in slots]
+            idx = slot_at = np.array(slots, dtype=np.int64)
         j = np.count_nonzero(self._mat[idx] == sk.sig, axis=1) / NUM_PERM
         times = self._t[idx]
         with np.errstate(invalid="ignore"):
@@ -448,7 +450,7 @@ class DedupeIndex:
         cand = np.flatnonzero(ok)
         # most similar first, then the earliest
         best = cand[np.lexsort((times[cand], -j[cand]))[0]]
-        return ids[best], float(j[best])
+        return self._ids[int(slot_at[best])], float(j[best])
 
     def assign(
         self,
@@ -515,11 +517,8 @@ class DedupeIndex:
 
     def _evict(self) -> None:
         live_floor = self._now - self.window_s
-        while self._live_heap and (self._live_heap[0][0] < live_floor or len(self._slot) > self.max_entries):
-            a, key = heapq.heappop(self._live_heap)
-            if self._arrived.get(key) != a:
-                continue
-            self._drop_live(key)
+        while len(self._queue) and (self._queue.oldest() < live_floor or len(self._slot) > self.max_entries):
+            key = self._drop_live(self._queue.pop())
             entry = self.store.get(key)
             if entry is not None and entry.get("h"):
                 self.store[key] = {**entry, "h": None, "w": None}
@@ -527,7 +526,7 @@ class DedupeIndex:
         for a, key in self._ids_log.pop_older(ids_floor):
             entry = self.store.get(key)
             # not if the id was stored again since (a later arrival; it has its own place in the log)
-            if entry is not None and key not in self._slot and float(entry.get("a", entry.get("t", a))) <= a:
+            if entry is not None and id_hash(key) not in self._slot and float(entry.get("a", entry.get("t", a))) <= a:
                 del self.store[key]
 
 

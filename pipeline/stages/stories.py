@@ -10,10 +10,10 @@ compared with the articles of the time window that share the rarest of them:
   organisations and people (a one-word name is keyed once, as the name). At most ``MAX_KEYS`` per
   article, the rarest first by a background corpus (``story_background.txt``, :mod:`pipeline.stages.story_keys`), stored as 32-bit
   hashes with a weight and flags (count, name, in the headline): ~330 bytes on the changelog.
-- Retrieval: an inverted index key → the newest ``common_df`` article serials holding it. Keys
-  held by more live articles than that are too common to tell events apart and are skipped, so a
-  lookup reads at most ``query_keys × common_df`` postings whatever the number of live articles;
-  then only the ``max_candidates`` best are scored.
+- Retrieval: an inverted index key → the live articles holding it (linked lists in numpy arrays,
+  :class:`EventIndex`). Keys held by more than ``common_df`` live articles are too common to tell
+  events apart and are skipped, so a lookup reads at most ``query_keys × common_df`` postings
+  whatever the number of live articles; then only the ``max_candidates`` best are scored.
 - Score: cosine of TF-IDF vectors (document frequencies over the live articles), times a time
   factor (publication times more than ``window`` apart never join; the score decays within it),
   times a headline factor (two outlets' headlines of one event share at least two keys; one or
@@ -34,6 +34,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from pipeline.stages.packed import KeyTable, Names, grown, id_hash
 
 # the key functions are re-exported: callers name one module for the stage
 from pipeline.stages.story_keys import (
@@ -77,14 +79,6 @@ def _hashes(keys: bytes) -> np.ndarray:
     return np.frombuffer(keys, dtype="<u4")
 
 
-def grown(a: np.ndarray, cap: int, touch: bool) -> np.ndarray:
-    """``a`` with room for ``cap`` rows, the new ones unset. ``touch`` writes every page now (the
-    worker claims its live window's memory at start); else they stay calloc'd, unresident until used."""
-    b = (np.ones if touch else np.zeros)((cap,) + a.shape[1:], dtype=a.dtype)
-    b[:len(a)] = a
-    return b
-
-
 _LOG_W = np.array([0.0] + [1.0 + math.log(w) for w in range(1, MAX_WEIGHT + 1)], dtype=np.float32)
 
 
@@ -94,11 +88,18 @@ class EventIndex:
     Pure memory: the caller (:class:`pipeline.stages.dedupe.DedupeIndex`) stores the features in its
     entries and adds/drops articles here as they enter/leave its live window, oldest first.
 
-    Layout (numpy, so scoring 64 candidates is a few array operations): each live key hash gets a
-    small integer id (reused once no live article holds it) with its document frequency in
-    ``_df``; each live article a row (slot) of ``_ids`` (key ids, -1 padded), ``_lw`` (1 + ln
-    weight), ``_num`` (the key is a count) and ``_t``. Postings: key id → the newest
-    ``common_df + 1`` article serials (ascending)."""
+    Layout: numpy arrays only (:mod:`pipeline.stages.packed`), so scoring 64 candidates is a few
+    array operations and a full window allocates nothing once :meth:`reserve` d. Each live key hash
+    gets a small integer id (reused once no live article holds it, :class:`KeyTable` hash → id) with
+    its document frequency in ``_df``; each live article a row (slot) of ``_ids`` (key ids, -1
+    padded), ``_lw`` (1 + ln weight), ``_num`` (the key is a count) and ``_t``. Postings: each
+    (slot, key position) cell links to the next older and newer cell holding the same key
+    (``_nx``/``_pv``, doubly linked from ``_head[key id]``, the newest), so adding or dropping an
+    article relinks its cells in place; a lookup walks the lists of keys held by at most
+    ``common_df`` articles. Stories: id → a small story number with its newest
+    ``centroid_members`` member slots in a row of ``_mem``."""
+
+    KEYS_PER_ARTICLE = 8  # key ids reserved per article slot (new keys an article brings, on average, with margin)
 
     def __init__(self, *, threshold: float = 0.06, window_s: float = 48 * 3600.0, common_df: int = 200,
                  query_keys: int = 16, max_candidates: int = 48, number_penalty: float = 0.75,
@@ -120,14 +121,15 @@ class EventIndex:
         self.full_until_s = full_until_s
         self.decay_at_window = decay_at_window
         self.seed_weight = seed_weight
-        # keys
-        self._kid: dict[int, int] = {}  # key hash -> key id
-        self._hash_of: list[int] = []  # key id -> key hash
-        self._free_kid: list[int] = []
-        self._df = np.zeros(1024, dtype=np.int32)  # live articles holding the key
         self._bg_n, self._bg = background() if use_background else (0, {})
+        # keys
+        self._kid = KeyTable()  # key hash -> key id
+        self._free_kid: list[int] = []
+        self._kids = 0  # key ids ever handed out
+        self._hash_of = np.zeros(1024, dtype=np.uint32)  # key id -> key hash
+        self._df = np.zeros(1024, dtype=np.int32)  # live articles holding the key
         self._bdf = np.zeros(1024, dtype=np.int32)  # the key's background document frequency
-        self._post: dict[int, list[int]] = {}  # key id -> serials
+        self._head = np.zeros(1024, dtype=np.int32)  # key id -> newest cell holding it (-1: none)
         # articles
         cap = 64
         self._ids = np.full((cap, MAX_KEYS), -1, dtype=np.int32)
@@ -136,16 +138,25 @@ class EventIndex:
         self._ent = np.zeros((cap, MAX_KEYS), dtype=bool)
         self._tit = np.zeros((cap, MAX_KEYS), dtype=bool)
         self._t = np.zeros(cap, dtype=np.float64)
+        self._nx = np.zeros((cap, MAX_KEYS), dtype=np.int32)  # cell -> next older cell of its key (-1: none)
+        self._pv = np.zeros((cap, MAX_KEYS), dtype=np.int32)  # cell -> next newer cell of its key (-1: none)
+        self._sid = np.zeros(cap, dtype=np.int32)  # slot -> story number
+        self._serial_of = np.zeros(cap, dtype=np.int64)
+        self._aid = Names(cap)
+        self._slot_of = KeyTable()  # article id hash -> slot
         self._free_slot: list[int] = []
         self._used = 0
-        self._slot_of: dict[str, int] = {}  # article id -> slot
-        self._aid: list[str | None] = [None] * cap
-        self._story: list[str | None] = [None] * cap
-        self._serial_slot: dict[int, int] = {}  # serial -> slot
-        self._members: dict[str, list[int]] = {}  # story -> slots of its newest live members
-        self._serial_of = np.zeros(cap, dtype=np.int64)
         self._serial = 0
+        # stories
+        self._sid_of = KeyTable()  # story id hash -> story number
+        self._story = Names(cap)  # story number -> story id
+        self._mem = np.zeros((cap, centroid_members), dtype=np.int32)  # its newest live members' slots
+        self._mn = np.zeros(cap, dtype=np.int32)  # how many
+        self._refs = np.zeros(cap, dtype=np.int32)  # its live members (the story number is freed at 0)
+        self._free_sid: list[int] = []
+        self._sids = 0
         self.last_candidates = 0  # how many articles the last lookup scored (tests, benchmark)
+        self.last_postings = 0  # how many postings it read
 
     def __len__(self) -> int:
         return len(self._slot_of)
@@ -155,35 +166,68 @@ class EventIndex:
         self.reserve(2 * len(self._t), touch=False)
 
     def reserve(self, cap: int, touch: bool = True) -> None:
-        """Room for ``cap`` article rows (a row is written in full by :meth:`add` before it is read).
-        ``touch``: see :func:`grown`."""
+        """Room for ``cap`` article rows and their stories and keys (a row is written in full by
+        :meth:`add` before it is read). ``touch``: see :func:`grown`."""
         if cap <= len(self._t):
             return
-        self._ids, self._lw, self._num, self._ent, self._tit, self._t, self._serial_of = (
-            grown(a, cap, touch) for a in (self._ids, self._lw, self._num, self._ent, self._tit, self._t,
-                                           self._serial_of))
-        self._aid += [None] * (cap - len(self._aid))
-        self._story += [None] * (cap - len(self._story))
+        self._ids, self._lw, self._num, self._ent, self._tit, self._t, self._nx, self._pv, self._sid, \
+            self._serial_of, self._mem, self._mn, self._refs = (
+                grown(a, cap, touch) for a in (self._ids, self._lw, self._num, self._ent, self._tit, self._t,
+                                               self._nx, self._pv, self._sid, self._serial_of, self._mem, self._mn,
+                                               self._refs))
+        self._aid.reserve(cap, touch)
+        self._story.reserve(cap, touch)  # a live story has a live member: at most one story a slot
+        if touch:
+            self._slot_of.reserve(cap)
+            self._sid_of.reserve(cap)
+            self._kid.reserve(cap * self.KEYS_PER_ARTICLE)
+            self._reserve_keys(cap * self.KEYS_PER_ARTICLE, touch)
+
+    def _reserve_keys(self, n: int, touch: bool) -> None:
+        if n > len(self._df):
+            self._hash_of, self._df, self._bdf, self._head = (
+                grown(a, n, touch) for a in (self._hash_of, self._df, self._bdf, self._head))
 
     def _key_id(self, h: int) -> int:
         kid = self._kid.get(h)
-        if kid is None:
+        if kid < 0:
             if self._free_kid:
                 kid = self._free_kid.pop()
             else:
-                kid = len(self._hash_of)
-                self._hash_of.append(h)
+                kid = self._kids
+                self._kids += 1
                 if kid >= len(self._df):
-                    self._df = np.concatenate([self._df, np.zeros_like(self._df)])
-                    self._bdf = np.concatenate([self._bdf, np.zeros_like(self._bdf)])
+                    self._reserve_keys(2 * len(self._df), touch=False)
             self._hash_of[kid] = h
             self._bdf[kid] = self._bg.get(h, 0)
-            self._kid[h] = kid
+            self._head[kid] = -1
+            self._df[kid] = 0
+            self._kid.put(h, kid)
         return kid
+
+    def _story_number(self, story: str) -> int:
+        h = id_hash(story)
+        sid = self._sid_of.get(h)
+        if sid < 0:
+            if self._free_sid:
+                sid = self._free_sid.pop()
+            else:
+                sid = self._sids
+                self._sids += 1
+            self._story[sid] = story
+            self._mn[sid] = self._refs[sid] = 0
+            self._sid_of.put(h, sid)
+        return sid
+
+    def _members(self, story: str) -> list[int]:
+        """Slots of the story's newest live members, oldest first."""
+        sid = self._sid_of.get(id_hash(story))
+        return self._mem[sid, :self._mn[sid]].tolist() if sid >= 0 else []
 
     def add(self, aid: str, story: str, t: float, features: str | tuple[bytes, bytes]) -> None:
         keys, ws = decode_features(features) if isinstance(features, str) else features
-        if aid in self._slot_of or not ws:
+        ah = id_hash(aid)
+        if not ws or ah in self._slot_of:
             return
         if self._free_slot:
             slot = self._free_slot.pop()
@@ -193,24 +237,21 @@ class EventIndex:
             if slot >= len(self._t):
                 self._grow()
         self._serial += 1
-        s = self._serial
         pairs = dict(zip(_hashes(keys).tolist(), ws))  # (a hash collision inside one article: once)
         hashes = list(pairs)[:MAX_KEYS]
         w = np.array([pairs[h] for h in hashes], dtype=np.uint8)
-        cap = self.common_df + 1
-        kids = []
-        for h in hashes:
-            kid = self._key_id(h)
-            kids.append(kid)
-            self._df[kid] += 1
-            post = self._post.get(kid)
-            if post is None:
-                self._post[kid] = [s]
-            else:
-                post.append(s)
-                if len(post) > cap:
-                    del post[0]
+        kids = np.array([self._key_id(h) for h in hashes], dtype=np.int64)  # distinct: one per hash
         k = len(kids)
+        self._df[kids] += 1
+        # link the article's cells at the head of their keys' lists
+        cells = slot * MAX_KEYS + np.arange(k)
+        heads = self._head[kids]
+        nx, pv = self._nx.reshape(-1), self._pv.reshape(-1)
+        nx[cells] = heads
+        pv[cells] = -1
+        older = heads >= 0
+        pv[heads[older]] = cells[older]
+        self._head[kids] = cells
         self._ids[slot] = -1
         self._ids[slot, :k] = kids
         self._lw[slot] = 0
@@ -222,40 +263,53 @@ class EventIndex:
         self._tit[slot] = False
         self._tit[slot, :k] = (w & TITLE_FLAG) != 0
         self._t[slot] = t
-        self._serial_of[slot] = s
-        self._aid[slot], self._story[slot] = aid, story
-        members = self._members.setdefault(story, [])
-        members.append(slot)
-        if len(members) > self.centroid_members:
-            del members[0]
-        self._slot_of[aid] = slot
-        self._serial_slot[s] = slot
+        self._serial_of[slot] = self._serial
+        self._aid[slot] = aid
+        sid = self._sid[slot] = self._story_number(story)
+        n = int(self._mn[sid])
+        if n == self.centroid_members:  # keep the newest
+            self._mem[sid, :-1] = self._mem[sid, 1:]
+            n -= 1
+        self._mem[sid, n] = slot
+        self._mn[sid] = n + 1
+        self._refs[sid] += 1
+        self._slot_of.put(ah, slot)
 
     def drop(self, aid: str) -> None:
-        slot = self._slot_of.pop(aid, None)
-        if slot is None:
+        slot = self._slot_of.pop(id_hash(aid))
+        if slot < 0:
             return
-        serial = int(self._serial_of[slot])
-        del self._serial_slot[serial]
-        for kid in self._ids[slot][self._ids[slot] >= 0].tolist():
-            self._df[kid] -= 1
-            if self._df[kid] <= 0:  # no live article holds the key: its id is free again
-                self._df[kid] = 0
-                self._post.pop(kid, None)
-                del self._kid[self._hash_of[kid]]
-                self._free_kid.append(kid)
-            else:
-                post = self._post.get(kid)
-                if post and post[0] == serial:
-                    del post[0]
+        row = self._ids[slot]
+        k = int(np.count_nonzero(row >= 0))
+        kids = row[:k].astype(np.int64)
+        # unlink its cells (each in another key's list, so they can be relinked at once)
+        cells = slot * MAX_KEYS + np.arange(k)
+        nx, pv = self._nx.reshape(-1), self._pv.reshape(-1)
+        older, newer = nx[cells], pv[cells]
+        has_newer = newer >= 0
+        nx[newer[has_newer]] = older[has_newer]
+        self._head[kids[~has_newer]] = older[~has_newer]
+        has_older = older >= 0
+        pv[older[has_older]] = newer[has_older]
+        self._df[kids] -= 1
+        for kid in kids[self._df[kids] <= 0].tolist():  # no live article holds the key: its id is free again
+            self._df[kid] = 0
+            self._kid.pop(int(self._hash_of[kid]))
+            self._free_kid.append(kid)
         self._ids[slot] = -1
-        members = self._members.get(self._story[slot])
-        if members is not None:
-            if slot in members:
-                members.remove(slot)
-            if not members:
-                del self._members[self._story[slot]]
-        self._aid[slot] = self._story[slot] = None
+        sid = int(self._sid[slot])
+        n = int(self._mn[sid])
+        at = np.flatnonzero(self._mem[sid, :n] == slot)
+        if len(at):
+            i = int(at[0])
+            self._mem[sid, i:n - 1] = self._mem[sid, i + 1:n]
+            self._mn[sid] = n - 1
+        self._refs[sid] -= 1
+        if self._refs[sid] <= 0:
+            self._sid_of.pop(id_hash(self._story[sid]))
+            self._story.clear(sid)
+            self._free_sid.append(sid)
+        self._aid.clear(slot)
         self._free_slot.append(slot)
 
     # -- scoring -----------------------------------------------------------------------------
@@ -275,7 +329,7 @@ class EventIndex:
         n = len(self._slot_of) + 1 + self._bg_n
         w = np.frombuffer(ws, dtype=np.uint8)
         hs = _hashes(keys).tolist()
-        kids = np.array([self._kid.get(h, -1) for h in hs], dtype=np.int64)
+        kids = np.array([self._kid.get(h) for h in hs], dtype=np.int64)
         bdf = np.array([self._bg.get(h, 0) for h in hs], dtype=np.int64)
         df = np.where(kids >= 0, self._df[np.maximum(kids, 0)], 0) + bdf + 1  # + the query itself
         qw = _LOG_W[w & MAX_WEIGHT] * np.log1p(n / df)
@@ -291,21 +345,24 @@ class EventIndex:
         ok[ok] = self._df[kids[ok]] <= self.common_df
         order = np.flatnonzero(ok)
         order = order[np.lexsort((kids[order], -qw[order]))][: self.query_keys]
-        serials, weights = [], []
+        cells: list[int] = []
+        weights: list[float] = []
+        nx = self._nx.reshape(-1)
         for i in order.tolist():
-            post = self._post.get(int(kids[i]), ())
-            serials.extend(post)
-            weights.extend([qw[i]] * len(post))
-        if not serials:
+            before = len(cells)
+            c = int(self._head[kids[i]])
+            while c >= 0:
+                cells.append(c)
+                c = int(nx[c])
+            weights.extend([qw[i]] * (len(cells) - before))
+        self.last_postings = len(cells)
+        if not cells:
             return q, np.zeros(0, dtype=np.int64)
-        uniq, inv = np.unique(np.array(serials, dtype=np.int64), return_inverse=True)
+        slots, inv = np.unique(np.array(cells, dtype=np.int64) // MAX_KEYS, return_inverse=True)
         acc = np.bincount(inv, weights=np.array(weights))
-        slots = np.array([self._serial_slot.get(int(x), -1) for x in uniq], dtype=np.int64)
-        live = slots >= 0
-        slots, acc, uniq = slots[live], acc[live], uniq[live]
         near = np.abs(self._t[slots] - t) <= self.window_s
-        slots, acc, uniq = slots[near], acc[near], uniq[near]
-        best = np.lexsort((uniq, -acc))[: self.max_candidates]  # most shared weight, then oldest
+        slots, acc = slots[near], acc[near]
+        best = np.lexsort((self._serial_of[slots], -acc))[: self.max_candidates]  # most shared weight, then oldest
         return q, slots[best]
 
     def _tfidf(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -369,7 +426,7 @@ class EventIndex:
         sc = self.scores(q, slots, t)
         by_story: dict[str, tuple[float, str]] = {}
         for slot, x in zip(slots.tolist(), sc.tolist()):
-            story, aid = self._story[slot], self._aid[slot]
+            story, aid = self._story[int(self._sid[slot])], self._aid[slot]
             old = by_story.get(story)
             if old is None or x > old[0] or (x == old[0] and aid < old[1]):
                 by_story[story] = (x, aid)
@@ -379,8 +436,8 @@ class EventIndex:
                 continue
             if self.seed_weight:
                 # anchored to the story's first article: a chain of follow-ups cannot drift to another event
-                seed = self._slot_of.get(story)
-                seed_x = x if seed is None or story == aid else float(self.scores(q, np.array([seed]), t)[0])
+                seed = self._slot_of.get(id_hash(story))
+                seed_x = x if seed < 0 or story == aid else float(self.scores(q, np.array([seed]), t)[0])
                 x = (1 - self.seed_weight) * x + self.seed_weight * seed_x
                 if x < self.threshold:
                     continue
@@ -390,7 +447,7 @@ class EventIndex:
             # a story of several articles is compared as a whole too: its members' words together
             # cover the event better than any one outlet's wording
             for story in sorted(by_story):
-                members = self._members.get(story) or []
+                members = self._members(story)
                 if len(members) < 2:
                     continue
                 x = self.centroid_score(q, members, t)

@@ -144,11 +144,11 @@ def test_a_lookup_is_bounded_whatever_the_live_count() -> None:
     q = encode_features(dict(common, rare5=5))
     assert ev.best_story(q, 4000.0) is None or ev.last_candidates <= 16
     assert ev.last_candidates <= 16
-    assert max(len(p) for p in ev._post.values()) <= 51
+    assert ev.last_postings <= 8 * 50  # at most query_keys lists of at most common_df postings
     # the over-common keys retrieve nothing; the rare one finds its few holders
     cands = ev.candidates(q, 4000.0)
     assert 0 < len(cands[1]) <= 16
-    assert {ev._aid[s] for s in cands[1].tolist()} <= {f"a{i:05d}" for i in range(5, 3000, 700)}
+    assert set(ev.candidate_ids(cands)) <= {f"a{i:05d}" for i in range(5, 3000, 700)}
 
 
 def test_features_encoding_and_stemming() -> None:
