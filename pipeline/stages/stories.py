@@ -69,7 +69,6 @@ __all__ = [
     "encode_features",
     "encoded_article_features",
     "event_features",
-    "grown",
     "key_hash",
     "stem",
 ]
