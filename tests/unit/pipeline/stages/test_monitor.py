@@ -253,3 +253,52 @@ def test_story_document_summarises_who_states_and_who_denies():
     doc = story_document("s1", m.store["s1"])
     assert doc["claims"] == {"accuses": ["وزارة الدفاع الروسية"], "denies": ["الدفاع المدني السوري"]}
     assert doc["claim_stances"][0] == "الدفاع المدني السوري|denies"  # two articles
+
+
+def test_the_sweep_reads_the_stories_as_a_stream_and_forgets_only_the_old_ones() -> None:
+    import weakref
+    from collections.abc import MutableMapping
+
+    class Entry(dict):
+        pass  # a dict that a weak reference can watch
+
+    class StreamingStore(MutableMapping):
+        """Decodes an entry when it is read, as the disk store does; counts those alive at once."""
+
+        def __init__(self, rows: dict) -> None:
+            self.rows, self.alive, self.peak = rows, 0, 0
+
+        def _decode(self, v: dict) -> Entry:
+            e = Entry(v)
+            self.alive += 1
+            self.peak = max(self.peak, self.alive)
+            weakref.finalize(e, self._gone)
+            return e
+
+        def _gone(self) -> None:
+            self.alive -= 1
+
+        def __getitem__(self, k):
+            return self._decode(self.rows[k])
+
+        def __setitem__(self, k, v) -> None:
+            self.rows[k] = v
+
+        def __delitem__(self, k) -> None:
+            del self.rows[k]
+
+        def __iter__(self):
+            return iter(list(self.rows))
+
+        def __len__(self) -> int:
+            return len(self.rows)
+
+        def items(self):
+            return ((k, self._decode(v)) for k, v in list(self.rows.items()))
+
+    now = 100 * 86400.0
+    rows = {f"s{i}": {"u": now - (91 if i % 3 == 0 else 1) * 86400.0, "m": [[1, "x", "y"]] * 50} for i in range(600)}
+    store = StreamingStore(rows)
+    gone = StoryMonitor(store, retention_s=90 * 86400.0).sweep(now)
+    assert gone == 200 and len(store) == 400 and all(int(k[1:]) % 3 for k in store.rows)
+    assert store.peak <= 2  # one decoded entry at a time, not the whole table
