@@ -311,11 +311,12 @@ def main() -> int:
                             "state": _state_entries(metrics_port_for(metrics_base, "worker"))})
             time.sleep(10)
         world.stop.set()
+        world.thread.join(30)  # its last article is in the ledger before the count starts
         published_s = time.time() - t0
         # a plain count until it is reached, then the ids: a terms query over every published id every
         # 5 s weighed on the node that was still indexing the last articles (the drain window's latency)
-        n = len(world.ledger)
-        h.wait_until(lambda: h.total_docs(s) >= n and h.count_ids(s, list(world.ledger)) >= n, 600, interval=5,
+        h.wait_until(lambda: h.total_docs(s) >= len(world.ledger)
+                     and h.count_ids(s, list(world.ledger)) >= len(world.ledger), 600, interval=5,
                      what="every published article indexed")
     except AssertionError as e:
         print(f"[soak] {e}", flush=True)
