@@ -38,21 +38,18 @@ Why these choices:
 from __future__ import annotations
 
 import base64
-import heapq
 import importlib.util
 import sys
 import zlib
-from array import array
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, MutableMapping
+from typing import MutableMapping
 
 import numpy as np
 
 from pipeline.core import arabic
 from pipeline.core.settings import Settings
-from pipeline.stages.packed import KeyTable, LiveQueue, Names, grown, id_hash
+from pipeline.stages.packed import ArrivalLog, KeyTable, LiveQueue, Names, grown, id_hash
 from pipeline.stages.stories import EventIndex, decode_features, encode_features
 
 NUM_PERM = 128
@@ -179,98 +176,6 @@ class Verdict:
     replay: bool = False  # the id was already known: its stored verdict is returned
     event_score: float | None = None  # joined an event's story (not a near-copy): the score
     event_of: str | None = None  # ... through this member
-
-
-class ArrivalLog:
-    """Every stored article id by arrival, oldest first, for the retention sweep.
-
-    It spans ``retention`` (90 days): as ``(time, str)`` tuples in a heap that is ~170 bytes an id,
-    hundreds of MB after months. Here ids of up to 32 ASCII characters (every article id: 32 hex
-    digits) sit in chunks of a float64 and an ``S32`` array, 40 bytes an id; any other key in a
-    small heap. Times are kept non-decreasing (a clock stepping back keeps an id a little longer)."""
-
-    CHUNK = 4096
-    WIDTH = 32
-
-    def __init__(self) -> None:
-        self._t: deque[np.ndarray] = deque()
-        self._k: deque[np.ndarray] = deque()
-        self._head = 0  # first unread position in the oldest chunk
-        self._fill = self.CHUNK  # used positions in the newest chunk (CHUNK: a new one is needed)
-        self._last = float("-inf")
-        self._odd: list[tuple[float, str]] = []
-        self._n = 0
-
-    def __len__(self) -> int:
-        return self._n
-
-    def push(self, a: float, key: str) -> None:
-        a = self._last = max(a, self._last)
-        self._n += 1
-        if len(key) > self.WIDTH or not key.isascii():
-            heapq.heappush(self._odd, (a, key))
-            return
-        if self._fill == self.CHUNK:
-            self._t.append(np.empty(self.CHUNK, dtype=np.float64))
-            self._k.append(np.empty(self.CHUNK, dtype=f"S{self.WIDTH}"))
-            self._fill = 0
-        self._t[-1][self._fill] = a
-        self._k[-1][self._fill] = key.encode("ascii")
-        self._fill += 1
-
-    def load(self, pairs: Iterable[tuple[float, str]]) -> None:
-        """Add (time, id) pairs in any order, sorted by (time, id): a restart reads the store's
-        millions of ids in key order. Packed while read (~40 bytes an id), never as tuples."""
-        at = array("d")
-        ks = bytearray()
-        for a, key in pairs:
-            if len(key) > self.WIDTH or not key.isascii():
-                heapq.heappush(self._odd, (max(a, self._last), key))
-                self._n += 1
-                continue
-            at.append(a)
-            ks += key.encode("ascii").ljust(self.WIDTH, b"\0")
-        if not at:
-            return
-        t = np.frombuffer(at, dtype=np.float64)
-        k = np.frombuffer(ks, dtype=f"S{self.WIDTH}")
-        order = np.lexsort((k, t))
-        t, k = np.maximum.accumulate(np.maximum(t[order], self._last)), k[order]
-        self._last = float(t[-1])
-        self._n += len(t)
-        if self._t and self._fill < self.CHUNK:  # top up the newest chunk first
-            n = min(self.CHUNK - self._fill, len(t))
-            self._t[-1][self._fill:self._fill + n] = t[:n]
-            self._k[-1][self._fill:self._fill + n] = k[:n]
-            self._fill += n
-            t, k = t[n:], k[n:]
-        for i in range(0, len(t), self.CHUNK):
-            n = min(self.CHUNK, len(t) - i)
-            self._t.append(np.empty(self.CHUNK, dtype=np.float64))
-            self._k.append(np.empty(self.CHUNK, dtype=f"S{self.WIDTH}"))
-            self._t[-1][:n], self._k[-1][:n] = t[i:i + n], k[i:i + n]
-            self._fill = n
-
-    def pop_older(self, floor: float) -> list[tuple[float, str]]:
-        """Remove and return the (time, id) pairs older than ``floor``."""
-        out = []
-        while self._odd and self._odd[0][0] < floor:
-            out.append(heapq.heappop(self._odd))
-        while self._t:
-            t, k = self._t[0], self._k[0]
-            end = self._fill if len(self._t) == 1 else self.CHUNK
-            i = self._head + int(np.searchsorted(t[self._head:end], floor, side="left"))
-            out += zip(t[self._head:i].tolist(), (x.decode("ascii") for x in k[self._head:i].tolist()))
-            if i < end:
-                self._head = i
-                break
-            self._t.popleft()
-            self._k.popleft()
-            self._head = 0
-            if not self._t:
-                self._fill = self.CHUNK
-        self._n -= len(out)
-        return out
 
 
 class DedupeIndex:

@@ -36,6 +36,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, MutableMapping
 
 from pipeline.stages.alert_rules import AlertConfig, Rule, place_key
+from pipeline.stages.packed import ArrivalLog
 
 PENDING_KEY = "~pending"  # alerts fired, not yet confirmed by Kafka
 SPIKE_PREFIX = "~spike:"
@@ -46,6 +47,7 @@ MAX_FUTURE_S = 2 * 86400  # a publication date this far past the fetch is a pars
 BUCKET_S = 600
 HOUR = 3600.0
 SWEEP_EVERY_S = 600.0
+SPIKE_KEEP_S = 8 * 86400.0  # a spike counter with nothing newer is forgotten
 
 
 def _ts(v: Any) -> float | None:
@@ -137,6 +139,8 @@ class StoryMonitor:
         self.retention_s = retention_s
         self._classify = classify
         self._swept = float("-inf")
+        self._due: ArrivalLog | None = None  # story ids by creation, then last change: read at the first sweep
+        self._spike_keys: set[str] = set()
 
     @property
     def config(self) -> AlertConfig:
@@ -172,6 +176,8 @@ class StoryMonitor:
             fired += self._fire_story_rules(cfg, sid, entry, art, mem, now_ts, check_age)
         if changed or old is None or entry != old:
             self.store[sid] = entry  # replaced, never mutated in place (a Table logs assignments only)
+            if old is None and self._due is not None:
+                self._due.push(now_ts, sid)
         if new and cfg.of_kind("spike"):  # counted only while a spike rule exists (warm-up: SINCE_KEY)
             fired += self._count_spikes(cfg, art, mem, now_ts, check_age)
         if fired:
@@ -283,6 +289,7 @@ class StoryMonitor:
                                                                                    "count": last,
                                                                                    "baseline": round(base, 2)}))
             self.store[skey] = entry
+            self._spike_keys.add(skey)
         return out
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -316,24 +323,52 @@ class StoryMonitor:
     def sweep(self, now_ts: float) -> int:
         """Forget stories untouched for ``retention_s`` and spike counters with nothing recent.
 
-        The entries are read as a stream (the disk store pages them), one decoded at a time, and only
-        the keys to forget are kept: ``list(store.items())`` decoded every story of the retention at
-        once every ten minutes, tens of MB of small objects in a 30-minute soak (months: far more),
-        and the heap that peak left stayed resident."""
+        Only the stories due are read: story ids wait in a time log (40 bytes a story), by creation;
+        one whose time came but that changed since goes back in at its last change. Reading every
+        story every ten minutes was a stall that grew with the retention (months of stories: a
+        million entries decoded from disk each time). The log is filled at the first sweep from one
+        read of the table as a stream, one decoded entry at a time (``list(store.items())`` held the
+        whole table decoded, and the heap that peak left stayed resident)."""
         self._swept = now_ts
-        gone = []
-        for k, v in self.store.items():
-            if not isinstance(v, dict) or k in (PENDING_KEY, SINCE_KEY):
+        floor = now_ts - self.retention_s
+        if self._due is None:
+            self._due = self._load(now_ts)
+        gone = 0
+        for _, k in self._due.pop_older(floor):
+            v = self.store.get(k)
+            if not isinstance(v, dict):
                 continue
-            if k.startswith(SPIKE_PREFIX):
-                last = max((int(x) for x in v.get("c") or {}), default=0) * BUCKET_S
-                if last < now_ts - 8 * 86400:
-                    gone.append(k)
-            elif v.get("u", now_ts) < now_ts - self.retention_s:
-                gone.append(k)
-        for k in gone:
-            del self.store[k]
-        return len(gone)
+            u = v.get("u", now_ts)
+            if u < floor:
+                del self.store[k]
+                gone += 1
+            else:
+                self._due.requeue(u, k)
+        for k in sorted(self._spike_keys):  # one per topic and place: a few hundred
+            v = self.store.get(k)
+            if isinstance(v, dict) and max(map(int, v.get("c") or {}), default=0) * BUCKET_S >= now_ts - SPIKE_KEEP_S:
+                continue
+            self._spike_keys.discard(k)
+            if v is not None:
+                del self.store[k]
+                gone += 1
+        return gone
+
+    def _load(self, now_ts: float) -> ArrivalLog:
+        """The time log of the stories in the store (and the spike counters' keys), read as a stream."""
+        log = ArrivalLog()
+
+        def stories() -> Iterable[tuple[float, str]]:
+            for k, v in self.store.items():
+                if not isinstance(v, dict) or k in (PENDING_KEY, SINCE_KEY):
+                    continue
+                if k.startswith(SPIKE_PREFIX):
+                    self._spike_keys.add(k)
+                else:
+                    yield v.get("u", now_ts), k
+
+        log.load(stories())
+        return log
 
 
 def _copy(entry: dict) -> dict:

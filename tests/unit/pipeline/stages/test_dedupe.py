@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from pipeline.stages import dedupe
-from pipeline.stages.dedupe import ArrivalLog, DedupeIndex, Sketch, sketch
+from pipeline.stages.dedupe import DedupeIndex, Sketch, sketch
 
 T0 = datetime(2019, 12, 12, 18, 0, tzinfo=timezone.utc)
 
@@ -264,27 +264,6 @@ print("ok")
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
-def test_arrival_log_returns_ids_oldest_first_across_chunks_and_odd_keys() -> None:
-    log = ArrivalLog()
-    ids = [f"{i:032x}" for i in range(ArrivalLog.CHUNK * 2 + 10)]
-    for i, key in enumerate(ids):
-        log.push(float(i), key)
-    log.push(9000.0, "a key longer than thirty-two characters, or not ascii: خبر")
-    log.push(8500.0, "clock-stepped-back")  # kept as 9000: never before what came earlier
-    assert len(log) == len(ids) + 2
-    first = log.pop_older(3.0)
-    assert first == [(0.0, ids[0]), (1.0, ids[1]), (2.0, ids[2])]
-    middle = log.pop_older(ArrivalLog.CHUNK + 1.0)
-    assert [k for _, k in middle] == ids[3:ArrivalLog.CHUNK + 1]
-    rest = log.pop_older(20_000.0)
-    assert rest[-1] == (9000.0, "clock-stepped-back")
-    assert [k for _, k in rest][:1] == ["a key longer than thirty-two characters, or not ascii: خبر"]
-    assert [k for _, k in rest][1:] == ids[ArrivalLog.CHUNK + 1:] + ["clock-stepped-back"]
-    assert len(log) == 0 and log.pop_older(1e12) == []
-    log.push(1.0, "again")  # an emptied log takes new ids
-    assert log.pop_older(1e12) == [(9000.0, "again")]
-
-
 def test_retention_keeps_an_id_stored_again_after_its_first_arrival() -> None:
     store: dict[str, dict] = {}
     idx = DedupeIndex(store, window=timedelta(days=1), retention=timedelta(days=10))
@@ -298,26 +277,6 @@ def test_retention_keeps_an_id_stored_again_after_its_first_arrival() -> None:
     day16 = T0 + timedelta(days=16)
     idx.assign("c", sk(LAVROV_DAY2), day16, now=day16)
     assert "a" not in store and "b" in store
-
-
-def test_arrival_log_load_sorts_any_order_like_pushes_in_order() -> None:
-    rng = np.random.default_rng(7)
-    pairs = [(float(rng.integers(0, 500)), f"{i:032x}") for i in range(ArrivalLog.CHUNK + 300)]
-    pairs.append((42.0, "an odd key: خبر"))
-    pushed = ArrivalLog()
-    for a, key in sorted(pairs):
-        pushed.push(a, key)
-    loaded = ArrivalLog()
-    loaded.push(0.0, "already-there")
-    loaded.load(reversed(pairs))  # a store's key order is not arrival order
-    assert len(loaded) == len(pairs) + 1
-    got, want = loaded.pop_older(1e12), pushed.pop_older(1e12)
-    assert got[0] == want[0] == (42.0, "an odd key: خبر")  # odd keys wait in their own small heap
-    assert got[1:] == [(0.0, "already-there")] + want[1:]
-    later = ArrivalLog()
-    later.push(600.0, "late")
-    later.load([(10.0, "early")])  # never before what came earlier
-    assert later.pop_older(1e12) == [(600.0, "late"), (600.0, "early")]
 
 
 def test_restart_reads_the_store_as_a_stream_and_each_live_entry_once() -> None:

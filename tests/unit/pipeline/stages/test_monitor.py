@@ -302,3 +302,37 @@ def test_the_sweep_reads_the_stories_as_a_stream_and_forgets_only_the_old_ones()
     gone = StoryMonitor(store, retention_s=90 * 86400.0).sweep(now)
     assert gone == 200 and len(store) == 400 and all(int(k[1:]) % 3 for k in store.rows)
     assert store.peak <= 2  # one decoded entry at a time, not the whole table
+
+
+def test_a_later_sweep_reads_only_the_stories_due_and_keeps_those_changed_since() -> None:
+    from collections import UserDict
+
+    class CountingStore(UserDict):
+        """Counts the story entries read (each read is a decode from disk in the worker)."""
+
+        reads = 0
+
+        def __getitem__(self, k):
+            self.reads += k.startswith("s")
+            return super().__getitem__(k)
+
+        def items(self):
+            return ((k, self[k]) for k in list(self.data))
+
+    store = CountingStore()
+    m = StoryMonitor(store, cfg(), retention_s=10 * 86400.0)
+    at = lambda days: T0 + timedelta(days=days)  # noqa: E731
+    for i in range(300):
+        m.observe(art(i, "enab", story=f"s{i}"), now=at(0))
+    for i in range(10):  # ten stories grow on day 5
+        m.observe(art(1000 + i, "npa", story=f"s{i}", minutes=5 * 1440), now=at(5))
+    store.reads = 0
+    m.observe(art(2000, "enab", story="snew", minutes=10.5 * 1440), now=at(10.5))
+    stories = lambda: sorted(k for k in store if k.startswith("s"))  # noqa: E731
+    assert stories() == sorted([f"s{i}" for i in range(10)] + ["snew"])
+    assert store.reads <= 300 + 2  # the 300 stories due, once each
+    store.reads = 0
+    m.observe(art(2001, "enab", story="snew", minutes=12 * 1440), now=at(12))
+    assert store.reads <= 2  # nothing due: the sweep reads no story
+    m.observe(art(2002, "enab", story="snew", minutes=15.5 * 1440), now=at(15.5))
+    assert stories() == ["snew"]  # the ten grown ones went 10 days after their last change

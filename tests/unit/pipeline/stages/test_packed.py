@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 
 from pipeline.stages.dedupe import NUM_PERM, DedupeIndex, Sketch
-from pipeline.stages.packed import KeyTable, LiveQueue, Names, grown, id_hash
+from pipeline.stages.packed import ArrivalLog, KeyTable, LiveQueue, Names, grown, id_hash
 from pipeline.stages.stories import encode_features
 
 
@@ -117,3 +117,55 @@ def test_filling_a_preallocated_window_allocates_nothing_per_article() -> None:
     # besides one chunk of the retention's arrival log (4096 ids × 40 bytes), under 100 bytes an
     # article; in dicts and lists it was ~2,500
     assert grew < 4096 * 40 + 600 * 100, grew
+
+
+def test_arrival_log_returns_ids_oldest_first_across_chunks_and_odd_keys() -> None:
+    log = ArrivalLog()
+    ids = [f"{i:032x}" for i in range(ArrivalLog.CHUNK * 2 + 10)]
+    for i, key in enumerate(ids):
+        log.push(float(i), key)
+    log.push(9000.0, "a key longer than thirty-two characters, or not ascii: خبر")
+    log.push(8500.0, "clock-stepped-back")  # kept as 9000: never before what came earlier
+    assert len(log) == len(ids) + 2
+    first = log.pop_older(3.0)
+    assert first == [(0.0, ids[0]), (1.0, ids[1]), (2.0, ids[2])]
+    middle = log.pop_older(ArrivalLog.CHUNK + 1.0)
+    assert [k for _, k in middle] == ids[3:ArrivalLog.CHUNK + 1]
+    rest = log.pop_older(20_000.0)
+    assert rest[-1] == (9000.0, "clock-stepped-back")
+    assert [k for _, k in rest][:1] == ["a key longer than thirty-two characters, or not ascii: خبر"]
+    assert [k for _, k in rest][1:] == ids[ArrivalLog.CHUNK + 1:] + ["clock-stepped-back"]
+    assert len(log) == 0 and log.pop_older(1e12) == []
+    log.push(1.0, "again")  # an emptied log takes new ids
+    assert log.pop_older(1e12) == [(9000.0, "again")]
+
+
+def test_arrival_log_load_sorts_any_order_like_pushes_in_order() -> None:
+    rng = np.random.default_rng(7)
+    pairs = [(float(rng.integers(0, 500)), f"{i:032x}") for i in range(ArrivalLog.CHUNK + 300)]
+    pairs.append((42.0, "an odd key: خبر"))
+    pushed = ArrivalLog()
+    for a, key in sorted(pairs):
+        pushed.push(a, key)
+    loaded = ArrivalLog()
+    loaded.push(0.0, "already-there")
+    loaded.load(reversed(pairs))  # a store's key order is not arrival order
+    assert len(loaded) == len(pairs) + 1
+    got, want = loaded.pop_older(1e12), pushed.pop_older(1e12)
+    assert got[0] == want[0] == (42.0, "an odd key: خبر")  # odd keys wait in their own small heap
+    assert got[1:] == [(0.0, "already-there")] + want[1:]
+    later = ArrivalLog()
+    later.push(600.0, "late")
+    later.load([(10.0, "early")])  # never before what came earlier
+    assert later.pop_older(1e12) == [(600.0, "late"), (600.0, "early")]
+
+
+def test_arrival_log_requeue_keeps_an_exact_older_time_among_newer_pushes() -> None:
+    log = ArrivalLog()
+    for i in range(10):
+        log.push(100.0 + i, f"{i:032x}")
+    log.requeue(50.0, "s-changed-at-50")  # older than every push: waits in the heap at its own time
+    log.requeue(105.5, "s-changed-at-105.5")
+    assert log.pop_older(60.0) == [(50.0, "s-changed-at-50")]
+    assert sorted(log.pop_older(106.0)) == [(100.0 + i, f"{i:032x}") for i in range(6)] + [(105.5, "s-changed-at-105.5")]
+    assert len(log) == 4
