@@ -1,7 +1,8 @@
 """Quality gate of story assignment (events across outlets) over the labelled STORY set.
 
 Each split of ``tests/quality/stories/`` (``tune``: the story threshold was chosen on it;
-``heldout``: never tuned on, the estimate) is rendered as realistic outlet pages
+``heldout``: never tuned on; ``heldout2``: written by another author who never saw the algorithm,
+never inspected pair by pair, the honest estimate) is rendered as realistic outlet pages
 (``load.render_split``: file names sort in publication order) and run through ``rasid process``
 (in-process: :func:`pipeline.stream.batch.run_files`, the command's own code, one call over all the
 files, so story ids are assigned across them). The records' ``story_id`` are scored pairwise
@@ -32,7 +33,9 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # The floors CI enforces per split. Tune meets the target. Held-out does not yet (measured 0.817 / 0.803
 # on 2026-12-05: same-day events in neighbouring towns merge, government outlets' framing of a capture
 # splits off); its floors stop a regression below that, and the target stays the goal.
-FLOORS = {"tune": TARGET, "heldout": {"precision": 0.80, "recall": 0.78}}
+# heldout2 (30 stories, 96 articles, written on 2026-12-06 by an author who never saw this code) met the
+# target when first measured (1.000 / 0.920), so it gates at the target.
+FLOORS = {"tune": TARGET, "heldout": {"precision": 0.80, "recall": 0.78}, "heldout2": TARGET}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:

@@ -1,7 +1,7 @@
 """Loader, renderer, validator and pairwise scorer of the labelled STORY set.
 
 The set (see README.md next to this file) measures how Rasid groups articles into
-stories (events) across outlets. Two splits: ``tune`` (tune on it) and ``heldout``
+stories (events) across outlets. Three splits: ``tune`` (tune on it), ``heldout`` and ``heldout2``
 (the honest estimate; never tune on it).
 
     load_split(name)                 -> list[dict], sorted by published_at, then id
@@ -38,7 +38,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-SPLITS = ("tune", "heldout")
+SPLITS = ("tune", "heldout", "heldout2")
 
 REQUIRED = ("id", "source", "url", "title", "published_at", "language", "paragraphs", "story")
 OPTIONAL = ("subtitle", "dateline", "kind", "notes", "negative_of", "negative_type", "caption")
@@ -321,10 +321,13 @@ def main(argv: list[str]) -> int:
         if render_to:
             pages = render_split(name, render_to / name)
             print(f"  rendered {len(pages)} pages into {render_to / name}")
-    shared = stories_by_split["tune"] & stories_by_split["heldout"]
-    if shared:
-        print("ERROR stories in both splits:", sorted(shared))
-        bad += 1
+    names = list(stories_by_split)
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            shared = stories_by_split[first] & stories_by_split[second]
+            if shared:
+                print(f"ERROR stories in both splits {first} and {second}:", sorted(shared))
+                bad += 1
     if multi < MIN_MULTI_GROUPS_TOTAL:
         print(f"ERROR only {multi} multi-article groups (>= {MIN_MULTI_GROUPS_TOTAL} expected)")
         bad += 1
