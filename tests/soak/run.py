@@ -11,7 +11,8 @@ Faults, at fractions of the run: the worker SIGKILLed (1/6), Elasticsearch stopp
 a cut proxy in front of the devstack's), the Kafka broker restarted (3/6, a private broker the
 run uses). At the end: a ledger (every published article indexed exactly once), fetched→indexed
 p50/p95 per 5-minute window (fault windows marked), peak consumer lag, RSS of each process over
-time and its slope after warm-up. Figures go to ``.devstack/soak/soak.json`` and a summary.
+time and its slope after warm-up (by role, and by process: a restarted worker is a new process).
+Figures go to ``.devstack/soak/soak.json`` and a summary.
 """
 
 from __future__ import annotations
@@ -155,13 +156,15 @@ def _sources(sites: list[Site], path: Path) -> Path:
     return path
 
 
-def _tree(proc: psutil.Process) -> dict[str, float]:
-    """RSS (MB) of the run's processes by role: supervisor, connectors, worker, worker-pool."""
+def _tree(proc: psutil.Process) -> tuple[dict[str, float], dict[str, int]]:
+    """RSS (MB) of the run's processes by role (supervisor, connectors, worker, worker-pool), and the
+    pid of each role but the pool (its processes are recycled every few thousand pages)."""
     out: dict[str, float] = defaultdict(float)
+    pids: dict[str, int] = {}
     try:
         procs = [proc, *proc.children(recursive=True)]
     except psutil.Error:
-        return {}
+        return {}, {}
     for p in procs:
         try:
             cmd = " ".join(p.cmdline())
@@ -171,7 +174,9 @@ def _tree(proc: psutil.Process) -> dict[str, float]:
         role = ("supervisor" if p.pid == proc.pid else "connectors" if " connect" in cmd
                 else "worker" if " worker" in cmd else "worker-pool")
         out[role] += rss
-    return dict(out)
+        if role != "worker-pool":
+            pids[role] = p.pid
+    return dict(out), pids
 
 
 def _state_entries(port: int) -> dict[str, float]:
@@ -218,6 +223,28 @@ def _slope(points: list[tuple[float, float]]) -> float | None:
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     den = sum((x - mx) ** 2 for x in xs)
     return round(sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den * 3600, 1) if den else None
+
+
+def _process_slopes(samples: list[dict]) -> dict[str, list[dict]]:
+    """Each process's own RSS slope, from ``WARM_UP_S`` after its first sample to its last.
+
+    The role's series above splices processes: a worker SIGKILLed at the end of the warm-up and its
+    successor (which recovered the state from the changelog) make one line whose slope is the
+    restart's step, not either process's growth. Here each pid is a line of its own; a process
+    with fewer than 5 minutes of samples after its warm-up has no figure (``slope`` None)."""
+    pts: dict[tuple[str, int], list[tuple[float, float]]] = defaultdict(list)
+    for smp in samples:
+        for role, pid in (smp.get("pids") or {}).items():
+            if role in smp["rss_mb"]:
+                pts[(role, pid)].append((smp["t_s"], smp["rss_mb"][role]))
+    out: dict[str, list[dict]] = defaultdict(list)
+    for (role, pid), series in pts.items():
+        start = series[0][0]
+        after = [x for x in series if x[0] >= start + WARM_UP_S]
+        long_enough = len(after) >= 3 and after[-1][0] - after[0][0] >= 300
+        out[role].append({"pid": pid, "first_s": start, "last_s": series[-1][0],
+                          "slope": _slope(after) if long_enough else None})
+    return dict(out)
 
 
 def _latencies(s, t0: float, fault_windows: list[tuple[float, float]]) -> list[dict]:
@@ -307,7 +334,8 @@ def main() -> int:
                 lag = None
             if lag is not None:
                 peak_lag = max(peak_lag, lag)
-            samples.append({"t_s": round(time.time() - t0, 1), "lag": lag, "rss_mb": _tree(psutil.Process(run.pid)),
+            rss_mb, pids = _tree(psutil.Process(run.pid))
+            samples.append({"t_s": round(time.time() - t0, 1), "lag": lag, "rss_mb": rss_mb, "pids": pids,
                             "state": _state_entries(metrics_port_for(metrics_base, "worker"))})
             time.sleep(10)
         world.stop.set()
@@ -337,6 +365,7 @@ def main() -> int:
         for role, mb in smp["rss_mb"].items():
             rss[role].append((smp["t_s"], mb))
     slopes = {role: _slope([p for p in pts if p[0] >= WARM_UP_S]) for role, pts in rss.items()}
+    per_process = _process_slopes(samples)
     # The worker's live window (sketches and event keys) fills up to RASID_DEDUPE_MAX_ENTRIES: growth until
     # then is that bounded state arriving, not a leak. The slope once it is full (given 5 minutes of samples).
     cap = s.dedupe_max_entries
@@ -351,6 +380,7 @@ def main() -> int:
         "latency_per_5min": lat,
         "p95_outside_faults_max_s": max((w["p95_s"] for w in lat if not w["fault_window"]), default=None),
         "peak_consumer_lag": peak_lag, "rss_slope_mb_per_hour_after_warmup": slopes,
+        "rss_slope_mb_per_hour_per_process": per_process,
         "rss_mb_last": samples[-1]["rss_mb"] if samples else {},
         "dedupe_max_entries": cap, "live_window_full_at_s": full_at,
         "rss_slope_mb_per_hour_after_window_full": full_slopes,
