@@ -35,6 +35,7 @@ from pipeline.core.settings import Settings
 from pipeline.core.urls import redact
 from pipeline.stages.alert_rules import Webhook, alerts_in_force
 from pipeline.stream.delivery import Delivery, Out
+from pipeline.stream.tablestore import RECOVERY_BUFFER, store_url
 
 log = get_logger("rasid.alerts")
 STAGE = "alerts"
@@ -166,7 +167,10 @@ def register(app: Any) -> Any:
 
     s = app.settings
     delivery = Delivery(app)
+    # on the disk store like the story tables: one entry per delivered alert, kept for the run, so
+    # months of deliveries would otherwise sit in the heap
     table = app.Table(DELIVERIES_TABLE, default=None, partitions=1, key_type=str, use_partitioner=True,
+                      store=store_url(s.table_store), recovery_buffer_size=RECOVERY_BUFFER,
                       help="alert id|webhook id -> when it was delivered")
     app.deliveries_table = table
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
