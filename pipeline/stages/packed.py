@@ -217,7 +217,8 @@ class ArrivalLog:
     It spans ``retention`` (90 days): as ``(time, str)`` tuples in a heap that is ~170 bytes an id,
     hundreds of MB after months. Here ids of up to 32 ASCII characters (every article id: 32 hex
     digits) sit in chunks of a float64 and an ``S32`` array, 40 bytes an id; any other key in a
-    small heap. Times are kept non-decreasing (a clock stepping back keeps an id a little longer)."""
+    small heap. Pushed times are kept non-decreasing (a clock stepping back keeps an id a little
+    longer); :meth:`requeue` keeps its exact time, in the heap."""
 
     CHUNK = 4096
     WIDTH = 32
