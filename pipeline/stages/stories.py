@@ -6,7 +6,8 @@ and names. So each article is reduced to its most telling keys (:func:`event_fea
 compared with the articles of the time window that share the rarest of them:
 
 - Keys: light-stemmed content words of the match form (title words and the lead weigh more,
-  function words and month names dropped), counts (not dates), and the enrich stage's places,
+  function words and month names dropped; the official and the other outlets' words for the dead
+  and for the armed groups as one concept key each, ``story_keys.CONCEPTS``), counts (not dates), and the enrich stage's places,
   organisations and people (a one-word name is keyed once, as the name). At most ``MAX_KEYS`` per
   article, the rarest first by a background corpus (``story_background.txt``, :mod:`pipeline.stages.story_keys`), stored as 32-bit
   hashes with a weight and flags (count, name, in the headline): ~330 bytes on the changelog.

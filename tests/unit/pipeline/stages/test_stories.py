@@ -157,3 +157,17 @@ def test_features_encoding_and_stemming() -> None:
     keys, ws = decode_features(encode_features(f))
     assert len(keys) == 4 * len(ws) == 4 * len(f)
     assert stem("بادلب") == stem("ادلب") and stem("السوريين") == stem("سوريه")
+
+
+def test_two_framings_of_the_dead_and_the_fighters_share_their_keys() -> None:
+    official = "استشهاد أربعة مدنيين باعتداء الإرهابيين على بلدة"
+    other = "مقتل أربعة مدنيين بقصف الفصائل المسلحة على بلدة"
+    fo, fx = (event_features(t, arabic.normalize(t)) for t in (official, other))
+    assert {"~killed", "~fighters"} <= set(fo) & set(fx)
+    assert "استشهاد" not in fo and "مقتل" not in fx  # the concept replaces its forms
+
+
+def test_a_name_holding_a_concept_word_does_not_remove_the_concept() -> None:
+    text = "مقتل عنصرين من الفصائل في اشتباك وبيان من الائتلاف الوطني لقوى الثورة والمعارضة"
+    f = event_features("", arabic.normalize(text), organizations=["الائتلاف الوطني لقوى الثورة والمعارضة"])
+    assert "~fighters" in f and "~killed" in f
