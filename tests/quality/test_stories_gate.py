@@ -30,12 +30,13 @@ if str(HERE / "stories") not in sys.path:
 import load
 
 TARGET = {"precision": 0.98, "recall": 0.90}
-# The floors CI enforces per split. Tune meets the target. Held-out does not yet (measured 0.817 / 0.803
-# on 2026-12-05: same-day events in neighbouring towns merge, government outlets' framing of a capture
-# splits off); its floors stop a regression below that, and the target stays the goal.
+# The floors CI enforces per split. Tune meets the target. Held-out does not yet (0.817 / 0.803 on
+# 2026-12-05; 0.836 / 0.918 on 2026-12-06 once the official and the other outlets' words for the dead,
+# the armed groups and a capture became one key each; it is a development split now: a same-day rescue
+# in a neighbouring town and Trump's next-day meeting in Riyadh still merge); its floors stop a regression.
 # heldout2 (30 stories, 96 articles, written on 2026-12-06 by an author who never saw this code) met the
 # target when first measured (1.000 / 0.920), so it gates at the target.
-FLOORS = {"tune": TARGET, "heldout": {"precision": 0.80, "recall": 0.78}, "heldout2": TARGET}
+FLOORS = {"tune": TARGET, "heldout": {"precision": 0.83, "recall": 0.91}, "heldout2": TARGET}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:

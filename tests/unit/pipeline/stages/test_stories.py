@@ -167,7 +167,11 @@ def test_two_framings_of_the_dead_and_the_fighters_share_their_keys() -> None:
     assert "استشهاد" not in fo and "مقتل" not in fx  # the concept replaces its forms
 
 
-def test_a_name_holding_a_concept_word_does_not_remove_the_concept() -> None:
-    text = "مقتل عنصرين من الفصائل في اشتباك وبيان من الائتلاف الوطني لقوى الثورة والمعارضة"
-    f = event_features("", arabic.normalize(text), organizations=["الائتلاف الوطني لقوى الثورة والمعارضة"])
-    assert "~fighters" in f and "~killed" in f
+def test_a_name_holding_a_concept_word_is_the_name_not_the_concept() -> None:
+    hts = "هيئة تحرير الشام"
+    meeting = event_features("", arabic.normalize(f"اجتماع لقادة {hts} في إدلب لبحث ملف المعتقلين"),
+                             organizations=[hts])
+    assert "~capture" not in meeting  # «تحرير» here is HTS's name
+    taken = event_features("", arabic.normalize(f"سيطرت {hts} على بلدة بعد معارك مع قوات النظام"),
+                           organizations=[hts])
+    assert "~capture" in taken and "o:هيئه_تحرير_الشام" in taken
