@@ -52,6 +52,14 @@ _PREFIXES = ("وبال", "فبال", "وكال", "ولل", "فلل", "وال", "
 
 
 
+# Spellings of one word that outlets alternate (the match form already folds أ/إ/آ, ة/ه, ى/ي): a
+# hamza on its seat (مسؤول/مسئول), and a few loanwords written two ways. Applied to stems, so every
+# form of the word meets.
+_HAMZA_SEATS = str.maketrans({"ؤ": "ء", "ئ": "ء"})
+_VARIANTS = {"اميرك": "امريك", "اميركا": "امريكا", "اوربا": "اوروبا", "هطا": "هاتا", "تشاووش": "جاويش",
+             **dict.fromkeys(("كيماو", "كيمياو", "يماو", "يمياء", "كيماوي", "كيمياءي", "يماوي", "يمياءي"), "كيمياء")}
+
+
 def stem(tok: str) -> str:
     """A crude, consistent stem of a match-form token: one article/conjunction prefix and one
     common suffix off (so «السوريين», «سوريه» and «سوري» meet). Consistency matters, not linguistics."""
@@ -68,7 +76,8 @@ def stem(tok: str) -> str:
         if tok.endswith(s) and len(tok) - len(s) >= 3:
             tok = tok[: -len(s)]
             break
-    return tok
+    tok = tok.translate(_HAMZA_SEATS)
+    return _VARIANTS.get(tok, tok)
 
 
 # One event in two newsrooms' words: an official outlet's army «liberates» a town and counts «martyrs»

@@ -175,3 +175,10 @@ def test_a_name_holding_a_concept_word_is_the_name_not_the_concept() -> None:
     taken = event_features("", arabic.normalize(f"سيطرت {hts} على بلدة بعد معارك مع قوات النظام"),
                            organizations=[hts])
     assert "~capture" in taken and "o:هيئه_تحرير_الشام" in taken
+
+
+def test_spelling_variants_outlets_alternate_give_one_key() -> None:
+    for a, b in (("الأمريكية", "الأميركية"), ("المسؤولين", "المسئولين"), ("الكيميائي", "الكيماوي"),
+                 ("كيماوية", "كيميائية"), ("أوروبا", "أوربا"), ("هاتاي", "هطاي")):
+        fa, fb = (set(event_features(w, arabic.normalize(w))) for w in (a, b))
+        assert fa and fa == fb, (a, b, fa, fb)
