@@ -35,6 +35,7 @@ class Entities:
     places: list[Place] = field(default_factory=list)
     organizations: list[str] = field(default_factory=list)
     people: list[str] = field(default_factory=list)
+    incident: list[Place] = field(default_factory=list)  # where the headline says it happened (Gazetteer.incident_places)
 
 
 def _match_dateline(g: Gazetteer, dateline_place: str) -> GEntry | None:
@@ -78,4 +79,5 @@ def enrich(
             out.organizations.append(m.entry.name)
         else:
             out.people.append(m.entry.name)
+    out.incident = [e.place() for e in g.incident_places(doc)]
     return out

@@ -25,6 +25,9 @@ from pipeline.core.schema import Place
 
 KINDS = ("place", "organization", "person")
 _OR = frozenset({"او", "or"})  # «عمّان أو دمشق»: a list of places joined by «أو»
+# the places an incident can happen *in*: a headline's «في الدانا», not «شمالي إدلب» or «في ريف حماة»
+INCIDENT_SCOPES = frozenset({"town", "city", "camp", "base", "crossing"})
+MAX_INCIDENT_PLACES = 2
 
 
 class GazetteerError(ConfigError):
@@ -41,6 +44,8 @@ class GEntry:
     lat: float | None = None
     lon: float | None = None
     anchor: bool = True  # may anchor a proximity rule («Russia … in Syria»); false for reporting sources
+    scope: str | None = None  # a place's kind in the file: town, city, camp, region, governorate…
+    seat: bool = False  # a city named like its governorate (إدلب): the city only after «مدينة»
 
     def place(self) -> Place:
         loc = {"lat": self.lat, "lon": self.lon} if self.lat is not None and self.lon is not None else None
@@ -75,12 +80,16 @@ class Gazetteer:
         alias_opts: dict[tuple[int, int], AliasOpts],
         source: str,
         context_min: int = 1,
+        cues: dict[str, TokSpec] | None = None,
     ) -> None:
         self.entries = entries
         self.alias_opts = alias_opts
         self.matcher = matcher
         self.source = source
         self.context_min = context_min
+        cues = cues or {}
+        self.beside_cue = cues.get("beside")  # «شمالي إدلب», «ريف حماة», «قرب حارم»: the place is a landmark
+        self.city_cue = cues.get("city_of")  # «مدينة إدلب»: the seat is the city, not the governorate
         self.by_name: dict[tuple[str, str], GEntry] = {(e.kind, e.name): e for e in entries}
 
     def __len__(self) -> int:
@@ -97,6 +106,31 @@ class Gazetteer:
             return cached
         out = self._mentions(doc)
         doc.cache[key] = out
+        return out
+
+    def incident_places(self, doc: Doc) -> list[GEntry]:
+        """The Syrian towns, cities, camps, bases or crossings the headline says the event happened in.
+
+        Why: two reports of the same kind of event on the same day in two towns are two events,
+        and the headline is where an outlet puts the place of *this* one. A place right after a
+        ``beside`` cue («شمالي إدلب», «بريف حماة», «قرب حارم») is a landmark, not the place; a
+        governorate seat («إدلب») is the city only after a ``city_of`` cue («مدينة إدلب»); regions,
+        governorates and foreign places (a capital that speaks, a summit's venue) never count.
+        At most ``MAX_INCIDENT_PLACES``, in headline order."""
+        out: list[GEntry] = []
+        for m in self.mentions(doc):
+            e = m.entry
+            if m.start >= doc.n_title or len(out) >= MAX_INCIDENT_PLACES:
+                break
+            if e.kind != "place" or e.country != "SY" or e.scope not in INCIDENT_SCOPES or e in out:
+                continue
+            k = m.start - 1
+            before = doc.cands[k] if k >= 0 and doc.pos[m.start] - doc.pos[k] == 1 else None
+            if before is not None and self.beside_cue is not None and self.beside_cue.match(before):
+                continue
+            if e.seat and (before is None or self.city_cue is None or not self.city_cue.match(before)):
+                continue
+            out.append(e)
         return out
 
     def _mentions(self, doc: Doc) -> list[Mention]:
@@ -264,9 +298,12 @@ def build_gazetteer(data: Any, src: str = "<gazetteer>") -> Gazetteer:
                 if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                     raise GazetteerError(f"{src}:{ln}: place {name!r}: lat/lon out of range")
             syrian = bool(it.get("syrian", country == "SY"))
+            if not isinstance(it.get("seat", False), bool):
+                raise GazetteerError(f"{src}:{ln}: {name!r}: seat must be true or false")
             e = GEntry(
                 kind=kind, name=name, name_en=it.get("name_en"), country=country, syrian=syrian, lat=lat, lon=lon,
-                anchor=bool(it.get("anchor", True)),
+                anchor=bool(it.get("anchor", True)), scope=str(it["kind"]) if it.get("kind") else None,
+                seat=bool(it.get("seat", False)),
             )
             idx = len(entries)
             entries.append(e)
@@ -311,7 +348,7 @@ def build_gazetteer(data: Any, src: str = "<gazetteer>") -> Gazetteer:
             matcher.add(("gctx",), [p for t in ctx for p in compile_term(str(t))])
         except TermError as err:
             raise GazetteerError(f"{src}:{line_of(ctx)}: context_terms: {err}") from None
-    return Gazetteer(entries, matcher, alias_opts, src, int(data.get("context_min", 1)))
+    return Gazetteer(entries, matcher, alias_opts, src, int(data.get("context_min", 1)), cues)
 
 
 def parse_gazetteer(path: Path) -> Gazetteer:

@@ -25,7 +25,7 @@ from pipeline.core.charset import header_charset
 from pipeline.core.errors import BadRecord
 from pipeline.core.ids import article_id as make_article_id
 from pipeline.core.ids import content_hash
-from pipeline.core.schema import Article, Listing, utcnow
+from pipeline.core.schema import Article, Listing, Place, utcnow
 from pipeline.core.settings import Settings
 
 class StageFailed(BadRecord):
@@ -67,6 +67,7 @@ class Processed:
 
     article: Article
     match_text: str
+    incident: tuple[Place, ...] = ()  # where the headline says it happened: the story stage's only use
 
 
 def canonical(url: str | None) -> str | None:
@@ -175,7 +176,7 @@ def process_page_full(
         fetched_at=fetched_at,
         processed_at=utcnow(),
     )
-    return Processed(art, cl.match_text)
+    return Processed(art, cl.match_text, tuple(ents.incident))
 
 
 def process_page(
@@ -208,7 +209,7 @@ def event_features_of(p: Processed) -> str | None:
 
     a = p.article
     return encoded_article_features({"title": a.title, "places": a.places, "organizations": a.organizations,
-                                     "people": a.people}, p.match_text)
+                                     "people": a.people}, p.match_text, p.incident)
 
 
 def process_raw(value: bytes | None, config: ChainConfig) -> dict[str, Any]:

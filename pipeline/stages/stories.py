@@ -20,7 +20,10 @@ compared with the articles of the time window that share the rarest of them:
   times a headline factor (two outlets' headlines of one event share at least two keys; one or
   none lowers the score: the same actors in another event), lowered when both state counts and
   share none, zero for the same wording with other figures on another day (a ministry's daily
-  statement), and lowered when only names are shared (the same town hit again). A story is scored
+  statement), and lowered when only names are shared (the same town hit again). Two reports whose
+  headlines each say where it happened (``Gazetteer.incident_places``: a Syrian town, city, camp, base
+  or crossing, not a landmark or a region), more than ``apart_km`` apart, never join: the same kind of
+  event in two towns on one day is two events (the points ride in the features beside the keys). A story is scored
   by its best member (half anchored on its first article, so chains cannot drift) and as a whole
   (its newest members' vectors summed: together they cover the event's words better than one
   outlet). The article joins the best story at or above ``threshold`` (chosen on
@@ -42,6 +45,7 @@ from pipeline.stages.packed import KeyTable, Names, grown, id_hash
 from pipeline.stages.story_keys import (
     ENTITY_FLAG,
     ENTITY_PREFIX,
+    INCIDENT_FLAG,
     MAX_KEYS,
     MAX_WEIGHT,
     NUMBER_FLAG,
@@ -54,6 +58,7 @@ from pipeline.stages.story_keys import (
     event_features,
     key_hash,
     stem,
+    unpack_point,
 )
 
 __all__ = [
@@ -77,6 +82,30 @@ __all__ = [
 
 def _hashes(keys: bytes) -> np.ndarray:
     return np.frombuffer(keys, dtype="<u4")
+
+
+MAX_POINTS = 2
+EARTH_KM = 6371.0
+
+
+def _split_points(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(key hashes, their weights, incident points (n, 2) in degrees) of encoded features."""
+    hs, w = _hashes(keys), np.frombuffer(ws, dtype=np.uint8)
+    at = (w & INCIDENT_FLAG) == INCIDENT_FLAG
+    pts = np.array([unpack_point(h) for h in hs[at].tolist()[:MAX_POINTS]], dtype=np.float64).reshape(-1, 2)
+    return hs[~at], w[~at], pts
+
+
+def _min_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Least distance (km) between the points of ``a`` (..., k, 2) and ``b`` (m, 2), in degrees; inf
+    where either has none (NaN rows). Equirectangular: exact enough at tens of km."""
+    if not len(b):
+        return np.full(a.shape[:-2], np.inf)
+    ra, rb = np.radians(a)[..., :, None, :], np.radians(b)
+    dlat = ra[..., 0] - rb[:, 0]
+    dlon = (ra[..., 1] - rb[:, 1]) * np.cos((ra[..., 0] + rb[:, 0]) / 2)
+    d = EARTH_KM * np.hypot(dlat, dlon)
+    return np.where(np.isnan(d), np.inf, d).min(axis=(-2, -1))
 
 
 _LOG_W = np.array([0.0] + [1.0 + math.log(w) for w in range(1, MAX_WEIGHT + 1)], dtype=np.float32)
@@ -106,7 +135,7 @@ class EventIndex:
                  full_until_s: float = 12 * 3600.0, decay_at_window: float = 0.75, seed_weight: float = 0.5,
                  formula_score: float = 0.3, use_background: bool = False, min_content: float = 0.5,
                  title_factors: tuple[float, ...] = (0.3, 0.6), centroid_members: int = 16,
-                 use_centroid: bool = True) -> None:
+                 use_centroid: bool = True, apart_km: float = 15.0, apart_factor: float = 0.0) -> None:
         self.threshold = threshold
         self.window_s = window_s
         self.common_df = common_df
@@ -118,6 +147,8 @@ class EventIndex:
         self.title_factors = tuple(title_factors)
         self.centroid_members = centroid_members
         self.use_centroid = use_centroid
+        self.apart_km = apart_km
+        self.apart_factor = apart_factor
         self.full_until_s = full_until_s
         self.decay_at_window = decay_at_window
         self.seed_weight = seed_weight
@@ -137,6 +168,7 @@ class EventIndex:
         self._num = np.zeros((cap, MAX_KEYS), dtype=bool)
         self._ent = np.zeros((cap, MAX_KEYS), dtype=bool)
         self._tit = np.zeros((cap, MAX_KEYS), dtype=bool)
+        self._pts = np.zeros((cap, MAX_POINTS, 2), dtype=np.float32)  # incident points, NaN: none
         self._t = np.zeros(cap, dtype=np.float64)
         self._nx = np.zeros((cap, MAX_KEYS), dtype=np.int32)  # cell -> next older cell of its key (-1: none)
         self._pv = np.zeros((cap, MAX_KEYS), dtype=np.int32)  # cell -> next newer cell of its key (-1: none)
@@ -170,9 +202,9 @@ class EventIndex:
         :meth:`add` before it is read). ``touch``: see :func:`grown`."""
         if cap <= len(self._t):
             return
-        self._ids, self._lw, self._num, self._ent, self._tit, self._t, self._nx, self._pv, self._sid, \
+        self._ids, self._lw, self._num, self._ent, self._tit, self._pts, self._t, self._nx, self._pv, self._sid, \
             self._serial_of, self._mem, self._mn, self._refs = (
-                grown(a, cap, touch) for a in (self._ids, self._lw, self._num, self._ent, self._tit, self._t,
+                grown(a, cap, touch) for a in (self._ids, self._lw, self._num, self._ent, self._tit, self._pts, self._t,
                                                self._nx, self._pv, self._sid, self._serial_of, self._mem, self._mn,
                                                self._refs))
         self._aid.reserve(cap, touch)
@@ -226,8 +258,9 @@ class EventIndex:
 
     def add(self, aid: str, story: str, t: float, features: str | tuple[bytes, bytes]) -> None:
         keys, ws = decode_features(features) if isinstance(features, str) else features
+        hs, wa, pts = _split_points(keys, ws)
         ah = id_hash(aid)
-        if not ws or ah in self._slot_of:
+        if not len(wa) or ah in self._slot_of:
             return
         if self._free_slot:
             slot = self._free_slot.pop()
@@ -237,7 +270,7 @@ class EventIndex:
             if slot >= len(self._t):
                 self._grow()
         self._serial += 1
-        pairs = dict(zip(_hashes(keys).tolist(), ws))  # (a hash collision inside one article: once)
+        pairs = dict(zip(hs.tolist(), wa.tolist()))  # (a hash collision inside one article: once)
         hashes = list(pairs)[:MAX_KEYS]
         w = np.array([pairs[h] for h in hashes], dtype=np.uint8)
         kids = np.array([self._key_id(h) for h in hashes], dtype=np.int64)  # distinct: one per hash
@@ -262,6 +295,8 @@ class EventIndex:
         self._ent[slot, :k] = (w & ENTITY_FLAG) != 0
         self._tit[slot] = False
         self._tit[slot, :k] = (w & TITLE_FLAG) != 0
+        self._pts[slot] = np.nan
+        self._pts[slot, :len(pts)] = pts
         self._t[slot] = t
         self._serial_of[slot] = self._serial
         self._aid[slot] = aid
@@ -327,14 +362,14 @@ class EventIndex:
         """(key ids or -1, TF-IDF weights, count mask, norm) of a query article."""
         keys, ws = decode_features(features) if isinstance(features, str) else features
         n = len(self._slot_of) + 1 + self._bg_n
-        w = np.frombuffer(ws, dtype=np.uint8)
-        hs = _hashes(keys).tolist()
+        hs, w, pts = _split_points(keys, ws)
+        hs = hs.tolist()
         kids = np.array([self._kid.get(h) for h in hs], dtype=np.int64)
         bdf = np.array([self._bg.get(h, 0) for h in hs], dtype=np.int64)
         df = np.where(kids >= 0, self._df[np.maximum(kids, 0)], 0) + bdf + 1  # + the query itself
         qw = _LOG_W[w & MAX_WEIGHT] * np.log1p(n / df)
         return (kids, qw.astype(np.float64), (w & NUMBER_FLAG) != 0, float(np.sqrt((qw * qw).sum())),
-                (w & TITLE_FLAG) != 0)
+                (w & TITLE_FLAG) != 0, pts)
 
     def candidates(self, features: str | tuple[bytes, bytes], t: float) -> tuple[tuple, np.ndarray]:
         """(the query, slots of the best-sharing live articles within the window: at most
@@ -378,7 +413,7 @@ class EventIndex:
         """Cosine of the TF-IDF vectors × time factor × the count penalty, for each slot."""
         if len(slots) == 0:
             return np.zeros(0)
-        kids, qw, qnum, qn, qtit = q
+        kids, qw, qnum, qn, qtit, qpts = q
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1))
         # the query's weights by key id, looked up for each candidate key
@@ -404,6 +439,10 @@ class EventIndex:
             f = np.array(self.title_factors + (1.0,))
             sc = sc * f[np.minimum(n_t, len(self.title_factors))]
         sc *= np.array([self.time_factor(x) for x in (self._t[slots] - t).tolist()])
+        if len(qpts):
+            # both headlines say where it happened, towns apart: two incidents of one kind, one day
+            d = _min_km(self._pts[slots].astype(np.float64), qpts)
+            sc = np.where(np.isfinite(d) & (d > self.apart_km), sc * self.apart_factor, sc)
         if qnum.any():  # the query states counts (known to the index or not)
             cnum = self._num[slots] & valid
             has = cnum.any(axis=1)
@@ -458,7 +497,7 @@ class EventIndex:
     def centroid_score(self, q: tuple, members: list[int], t: float) -> float:
         """Cosine of the query with the sum of the members' normalised TF-IDF vectors, with the same
         time, count, content and title factors as :meth:`scores` (taken against the story as a whole)."""
-        kids, qw, qnum, qn, qtit = q
+        kids, qw, qnum, qn, qtit, qpts = q
         slots = np.array(members, dtype=np.int64)
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1, keepdims=True))
@@ -497,6 +536,10 @@ class EventIndex:
             sc *= min(1.0, dot_words / dot / self.min_content)
         if qnum.any() and nums and not (nums & set(kids[known & qnum].tolist())):
             sc *= self.number_penalty
+        if len(qpts):
+            d = float(_min_km(self._pts[slots].reshape(-1, 2).astype(np.float64), qpts))
+            if np.isfinite(d) and d > self.apart_km:
+                sc *= self.apart_factor
         if self.title_factors:
             n_t = len(tit & set(kids[known & qtit].tolist()))
             sc *= (self.title_factors + (1.0,))[min(n_t, len(self.title_factors))]

@@ -28,6 +28,10 @@ MAX_WEIGHT = 31
 NUMBER_FLAG = 0x80  # high bit of a stored weight: the key is a count ("#12")
 ENTITY_FLAG = 0x40  # next bit: a place, organisation or person
 TITLE_FLAG = 0x20  # next: the key is in the title (event_features returns it with this bit set)
+# both count and name bits (a count is never a name): not a key but a point where the headline says
+# the event happened (Gazetteer.incident_places), its "hash" the packed coordinates (pack_point)
+INCIDENT_FLAG = NUMBER_FLAG | ENTITY_FLAG
+INCIDENT_PREFIX = "@"
 ENTITY_PREFIX = ("p:", "o:", "e:")  # places, organisations, people
 
 # Function words and newsroom verbs (match form, after :func:`stem`): they say nothing of the event.
@@ -43,7 +47,8 @@ _STOP_RAW = """
 سوريا سورية السورية السوري سوري حين أدى ادى أدت ادت مدينة بلدة محافظة ريف منطقة مناطق شمال جنوب شرق غرب
 شمالي جنوبي شرقي غربي الشمالي الجنوبي الشرقي الغربي وسط
 تحت فوق أمام خلف وراء أثناء بسبب جراء عقب إذ بينما سوى إلا لذلك لهذا هناك هنا كيف لماذا متى أين ماذا لأن
-عندما بعدما قبيل رغم برغم جدا مثل إنما حاليا سابقا لاحقا مؤخرا
+عندما بعدما قبيل رغم برغم جدا مثل إنما حاليا سابقا لاحقا مؤخرا بينهم بينها بينما لديه لديها لديهم
+ثلاث ثلاثة اثنان اثنين اثنتين أربع أربعة خمس خمسة ست ستة سبع سبعة ثمان ثماني ثمانية تسع تسعة عشر عشرة
 """
 # Month names: «22 تموز» is a date, not a fact of the event (and the month is shared by everything that week).
 _MONTHS_RAW = """كانون شباط آذار اذار نيسان أيار ايار حزيران تموز آب اب أيلول ايلول تشرين يناير فبراير مارس أبريل
@@ -98,6 +103,8 @@ capture: سيطر سيطرت يسيطر تسيطر سيطرة السيطرة ح�
 """
 MONTHS = frozenset(t for w in _MONTHS_RAW.split() for t in arabic.tokens(w))
 STOP = frozenset(stem(t) for w in (_STOP_RAW + _MONTHS_RAW).split() for t in arabic.tokens(w))
+# as written too: a crude stem can make a function word look like a content word («بينهم» → «ينهم»)
+STOP_TOKENS = frozenset(t for w in _STOP_RAW.split() for t in arabic.tokens(w))
 
 
 def _concepts(raw: str) -> dict[str, str]:
@@ -124,7 +131,7 @@ def _word_keys(tokens: Sequence[str]) -> Iterable[str]:
             if 2 <= len(tok) <= 7 and not _is_year(tok) and not (i + 1 < n and tokens[i + 1] in MONTHS):
                 yield "#" + tok.lstrip("0")
             continue
-        if len(tok) < 3 or not tok.isalpha():
+        if len(tok) < 3 or not tok.isalpha() or tok in STOP_TOKENS:
             continue
         s = stem(tok)
         if len(s) >= 3 and s not in STOP:
@@ -136,11 +143,13 @@ def _entity_key(prefix: str, name: str) -> str:
 
 
 def event_features(title: str | None, match_text: str, places: Sequence = (), organizations: Sequence = (),
-                   people: Sequence = (), *, max_keys: int | None = None) -> dict[str, int]:
+                   people: Sequence = (), *, max_keys: int | None = None, incident: Sequence = ()
+                   ) -> dict[str, int]:
     """The article's event keys → integer weight (title and lead count more; entities a fixed weight).
 
     ``match_text`` is the match form of title + body (``Cleaned.match_text``); ``places`` items may be
-    dicts with ``name`` (the Article's form) or names."""
+    dicts with ``name`` (the Article's form) or names. ``incident``: the places (with ``location``)
+    where the headline says the event happened, added as ``INCIDENT_PREFIX`` points beside the keys."""
     body = match_text.split()
     weights: Counter = Counter()
     # a one-word name («كفرنبل») is keyed once, as the entity: counted twice it would make the same town
@@ -181,21 +190,27 @@ def event_features(title: str | None, match_text: str, places: Sequence = (), or
     bg_n, bg = background()
     rank = {k: w * math.log1p((bg_n + 1) / (bg.get(key_hash(k), 0) + 1)) for k, w in weights.items()}
     top = sorted(weights.items(), key=lambda kv: (-rank[kv[0]], kv[0]))[:max_keys or MAX_KEYS]
-    return {k: min(w, MAX_WEIGHT) | (TITLE_FLAG if k in in_title else 0) for k, w in top}
+    out = {k: min(w, MAX_WEIGHT) | (TITLE_FLAG if k in in_title else 0) for k, w in top}
+    for p in incident or ():
+        loc = p.get("location") if isinstance(p, dict) else getattr(p, "location", None)
+        if loc and loc.get("lat") is not None and loc.get("lon") is not None:
+            out[f"{INCIDENT_PREFIX}{float(loc['lat']):.4f},{float(loc['lon']):.4f}"] = 1
+    return out
 
 
-def article_features(art: dict, match_text: str | None = None, max_keys: int | None = None) -> dict[str, int]:
+def article_features(art: dict, match_text: str | None = None, max_keys: int | None = None,
+                     incident: Sequence = ()) -> dict[str, int]:
     """:func:`event_features` of an Article dict (``match_text`` recomputed when not given)."""
     title = art.get("title") or ""
     if match_text is None:
         match_text = arabic.normalize(f"{title}\n{art.get('body') or ''}")
     return event_features(title, match_text, art.get("places") or (), art.get("organizations") or (),
-                          art.get("people") or (), max_keys=max_keys)
+                          art.get("people") or (), max_keys=max_keys, incident=incident)
 
 
-def encoded_article_features(art: dict, match_text: str | None = None) -> str | None:
+def encoded_article_features(art: dict, match_text: str | None = None, incident: Sequence = ()) -> str | None:
     """What the dedupe envelope carries (``"event"``): the encoded features, None without keys."""
-    feats = article_features(art, match_text)
+    feats = article_features(art, match_text, incident=incident)
     return encode_features(feats) if feats else None
 
 
@@ -203,11 +218,28 @@ def key_hash(key: str) -> int:
     return zlib.crc32(key.encode("utf-8"))
 
 
+def pack_point(lat: float, lon: float) -> int:
+    """A point in 32 bits (16 each: ~300 m of latitude, ~600 m of longitude: plenty for «15 km apart»)."""
+    a = min(65535, max(0, round((lat + 90.0) / 180.0 * 65535)))
+    b = min(65535, max(0, round((lon + 180.0) / 360.0 * 65535)))
+    return (a << 16) | b
+
+
+def unpack_point(h: int) -> tuple[float, float]:
+    return (h >> 16) / 65535 * 180.0 - 90.0, (h & 0xFFFF) / 65535 * 360.0 - 180.0
+
+
+def _encoded(k: str, w: int) -> tuple[int, int]:
+    if k.startswith(INCIDENT_PREFIX):
+        lat, _, lon = k[1:].partition(",")
+        return pack_point(float(lat), float(lon)), INCIDENT_FLAG | 1
+    return key_hash(k), (min(MAX_WEIGHT, max(1, int(w) & MAX_WEIGHT)) | (int(w) & TITLE_FLAG)
+                         | (NUMBER_FLAG if k.startswith("#") else 0) | (ENTITY_FLAG if k[:2] in ENTITY_PREFIX else 0))
+
+
 def encode_features(feats: dict[str, int]) -> str:
     """``"<b64 uint32 key hashes>.<b64 uint8 weights>"``, keys in hash order (compact, stable)."""
-    pairs = sorted((key_hash(k), min(MAX_WEIGHT, max(1, int(w) & MAX_WEIGHT)) | (int(w) & TITLE_FLAG)
-                    | (NUMBER_FLAG if k.startswith("#") else 0) | (ENTITY_FLAG if k[:2] in ENTITY_PREFIX else 0))
-                   for k, w in feats.items())
+    pairs = sorted(_encoded(k, w) for k, w in feats.items())
     keys = np.array([p[0] for p in pairs], dtype="<u4").tobytes()
     ws = bytes(p[1] for p in pairs)
     return base64.b64encode(keys).decode("ascii") + "." + base64.b64encode(ws).decode("ascii")

@@ -209,3 +209,21 @@ def test_places_joined_by_or_cue_each_other(gz):
     assert places("لم يصدر أي تعليق رسمي من عمّان أو دمشق", gz) == ["عمّان", "دمشق"]
     assert places("لم يصدر تعليق من دمشق أو عمان", gz) == ["دمشق", "عمّان"]
     assert places("وصل وفد من عمان أمس", gz) == []
+
+
+@pytest.mark.parametrize("title,expected", [
+    ("قتلى بانفجار عبوة ناسفة في مدينة الدانا شمالي إدلب", ["الدانا"]),  # إدلب after «شمالي»: a landmark
+    ("مقتل 18 مدنيا في قصف روسي على مركز مدينة إدلب", ["إدلب"]),  # a seat after «مدينة»: the city
+    ("19 قتيلا بغارات على إدلب رغم الهدنة", []),  # a seat alone: the governorate, not a town
+    ("غارة على مخيم قرب حارم شمالي إدلب", []),
+    ("قصف على بلدات بريف حماة", []),  # «بريف»: the cue read through its proclitic
+    ("قمة في أنقرة حول إدلب", []),  # a foreign venue is not where an incident happened
+    ("الجيش يسيطر على سهل الغاب وقلعة المضيق", ["قلعة المضيق"]),  # a region never counts
+    ("إنقاذ رضيعة في جنديرس وعائلة في حارم", ["جنديرس", "حارم"]),
+])
+def test_incident_places_are_the_headlines_towns(gz, title, expected):
+    assert [p.name for p in enrich(title, "نص الخبر في سراقب", gazetteer=gz).incident] == expected
+
+
+def test_incident_places_come_from_the_headline_only(gz):
+    assert enrich("غارات جوية على ريف إدلب", "وقتل مدنيان في بلدة سرمين", gazetteer=gz).incident == []

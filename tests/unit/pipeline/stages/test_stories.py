@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from pipeline.core import arabic
 from pipeline.stages.dedupe import DedupeIndex, sketch
+from pipeline.stages.packed import id_hash
 from pipeline.stages.stories import (
     EventIndex,
     decode_features,
@@ -182,3 +183,46 @@ def test_spelling_variants_outlets_alternate_give_one_key() -> None:
                  ("كيماوية", "كيميائية"), ("أوروبا", "أوربا"), ("هاتاي", "هطاي")):
         fa, fb = (set(event_features(w, arabic.normalize(w))) for w in (a, b))
         assert fa and fa == fb, (a, b, fa, fb)
+
+
+RESCUE = ("إنقاذ طفلة من تحت الأنقاض بعد 30 ساعة",
+          """انتشل متطوعو الدفاع المدني طفلة حية من تحت أنقاض منزل منهار بعد ثلاثين ساعة من الزلزال، ونقلوها إلى المستشفى.
+وقال المتطوعون إن فرق الإنقاذ ما زالت تبحث عن ناجين تحت ركام المباني المنهارة في البلدة.""", [])
+
+
+def _point(lat: float, lon: float) -> dict:
+    return {"name": "x", "location": {"lat": lat, "lon": lon}}
+
+
+def test_the_same_kind_of_event_in_two_towns_apart_is_two_stories() -> None:
+    """Same words, same day; only the headline's town tells them apart (Jindires and Harem, ~25 km)."""
+    def run(second_at: tuple[float, float] | None) -> tuple[str, str]:
+        index = DedupeIndex()
+        title, body, _ = RESCUE
+        first = encode_features(event_features(title, arabic.normalize(f"{title}\n{body}"),
+                                               incident=[_point(36.3925, 36.6880)]))
+        rewrite = ("الدفاع المدني ينقذ طفلة من تحت أنقاض منزل بعد ثلاثين ساعة",
+                   body.replace("ونقلوها إلى المستشفى", "وسط تكبيرات الأهالي"))
+        second = encode_features(event_features(rewrite[0], arabic.normalize(f"{rewrite[0]}\n{rewrite[1]}"),
+                                                incident=[_point(*second_at)] if second_at else ()))
+        a = index.assign("a", sketch("a " + body[:60]), T0, now=T0, features=first)
+        b = index.assign("b", sketch("b " + rewrite[1][-60:]), T0 + timedelta(hours=1), now=T0, features=second)
+        return a.story_id, b.story_id
+
+    a, b = run((36.2081, 36.5186))  # Harem, ~25 km away: another incident
+    assert a != b
+    a, b = run((36.3980, 36.6900))  # a quarter of the same town: the same event
+    assert a == b
+    a, b = run(None)  # the second headline names no town: nothing to tell them apart
+    assert a == b
+
+
+def test_incident_points_survive_encoding_and_stay_out_of_the_keys() -> None:
+    f = event_features("قصف على سوق", "قصف على سوق", incident=[_point(35.9306, 36.6339)])
+    keys, ws = decode_features(encode_features(f))
+    assert len(ws) == len(f) and sum(1 for w in ws if w & 0xC0 == 0xC0) == 1
+    index = EventIndex()
+    index.add("a", "a", 0.0, encode_features(f))
+    (lat, lon), = index._pts[index._slot_of.get(id_hash("a"))][:1]
+    assert abs(lat - 35.9306) < 0.01 and abs(lon - 36.6339) < 0.01
+    assert all(index._df[k] == 1 for k in index._ids[0] if k >= 0) and index._kids == len(f) - 1
