@@ -16,8 +16,9 @@ compared with the articles of the time window that share the rarest of them:
   events apart and are skipped, so a lookup reads at most ``query_keys × common_df`` postings
   whatever the number of live articles; then only the ``max_candidates`` best are scored.
 - Score: cosine of TF-IDF vectors (document frequencies over the live articles), times a time
-  factor (publication times more than ``window`` apart never join; the score is whole for 12 hours, then falls to 0.3 at the window's edge: a follow-up comes within hours, the same words two days later are more often another event),
-  times a headline factor (two outlets' headlines of one event share at least two keys; one or
+  factor (publication times more than ``window`` apart never join; the score is whole for 12 hours,
+  then falls to 0.3 at the window's edge: a follow-up comes within hours, the same words two days
+  later are more often another event), times a headline factor (two outlets' headlines of one event share at least two keys; one or
   none lowers the score: the same actors in another event), lowered when both state counts and
   share none, zero for the same wording with other figures on another day (a ministry's daily
   statement), and lowered when only names are shared (the same town hit again). Two reports whose
