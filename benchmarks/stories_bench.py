@@ -66,7 +66,10 @@ class Synth:
         return {"words": [self.words[int(i)] for i in self.rng.integers(0, len(self.words), 18)],
                 "places": self._zipf(self.places, 2), "people": self._zipf(self.people, 2),
                 "orgs": self._zipf(self.orgs, 1), "nums": ["#" + str(int(x)) for x in self.rng.integers(10, 500, 2)],
-                "size": int(self.rng.integers(1, 9))}
+                "size": int(self.rng.integers(1, 9)),
+                # where the headline says it happened (a town), for about 4 events in 10
+                "point": (f"@{self.rng.uniform(32.5, 37.0):.4f},{self.rng.uniform(35.8, 42.0):.4f}"
+                          if self.rng.random() < 0.4 else None)}
 
     def article(self, ev: dict) -> dict[str, int]:
         r = self.rng
@@ -82,8 +85,10 @@ class Synth:
         for nkey in ev["nums"]:
             if r.random() < 0.7:
                 keys[nkey] = 2
-        top = sorted(keys.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_KEYS]
-        return dict(top)
+        top = dict(sorted(keys.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_KEYS])
+        if ev["point"] and r.random() < 0.8:
+            top[ev["point"]] = 1
+        return top
 
     def stream(self, n: int):
         """n feature sets, in events."""
