@@ -24,10 +24,11 @@ compared with the articles of the time window that share the rarest of them:
   statement), and lowered when only names are shared (the same town hit again). Two reports whose
   headlines each say where it happened (``Gazetteer.incident_places``: a Syrian town, city, camp, base
   or crossing, not a landmark or a region), more than ``apart_km`` apart, never join: the same kind of
-  event in two towns on one day is two events (the points ride in the features beside the keys). A story is scored
-  by its best member (half anchored on its first article, so chains cannot drift) and as a whole
-  (its newest members' vectors summed: together they cover the event's words better than one
-  outlet). The article joins the best story at or above ``threshold`` (chosen on
+  event in two towns on one day is two events (the points ride in the features beside the keys).
+  A story is scored by its best member (half anchored on its first article, so chains cannot
+  drift) and as a whole (its newest members' vectors summed: together they cover the event's words
+  better than one outlet), the latter only while its first article is inside the window. The
+  article joins the best story at or above ``threshold`` (chosen on
   ``tests/quality/stories/tune``), else starts one. Ties go to the smaller story id: the same input
   order gives the same ids.
 - The index is a cache: the state lives in the dedupe store entries (``"w"`` = encoded features,
@@ -489,6 +490,12 @@ class EventIndex:
             for story in sorted(by_story):
                 members = self._members(story)
                 if len(members) < 2:
+                    continue
+                # ... while its first article is inside the window: else a chain of next-day events
+                # (a strike, the Security Council's session on it, a ceasefire two days later) carries
+                # the whole on for days; a late follow-up still joins through its first-anchored members
+                seed = self._slot_of.get(id_hash(story))
+                if seed < 0 or abs(t - float(self._t[seed])) > self.window_s:
                     continue
                 x = self.centroid_score(q, members, t)
                 if x >= self.threshold and (best is None or x > best[0] or (x == best[0] and story < best[1])):

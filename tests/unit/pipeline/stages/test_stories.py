@@ -226,3 +226,20 @@ def test_incident_points_survive_encoding_and_stay_out_of_the_keys() -> None:
     (lat, lon), = index._pts[index._slot_of.get(id_hash("a"))][:1]
     assert abs(lat - 35.9306) < 0.01 and abs(lon - 36.6339) < 0.01
     assert all(index._df[k] == 1 for k in index._ids[0] if k >= 0) and index._kids == len(f) - 1
+
+
+def test_a_story_is_compared_as_a_whole_only_while_its_first_article_is_in_the_window(monkeypatch) -> None:
+    """A chain of next-day events must not carry a story on for days through its summed members."""
+    index = EventIndex()
+    words = {f"w{i}": 4 for i in range(12)}
+    h = 3600.0
+    index.add("s", "s", 0.0, encode_features(words))
+    index.add("m1", "s", 30 * h, encode_features(words))
+    index.add("m2", "s", 40 * h, encode_features(words))
+    seen: list[float] = []
+    real = EventIndex.centroid_score
+    monkeypatch.setattr(EventIndex, "centroid_score",
+                        lambda self, q, members, t: seen.append(t) or real(self, q, members, t))
+    q = encode_features(words)
+    assert index.best_story(q, 44 * h)[0] == "s" and seen == [44 * h]  # first article 44 h before: whole and members
+    assert index.best_story(q, 60 * h)[0] == "s" and seen == [44 * h]  # 60 h: its members only (still a match)
