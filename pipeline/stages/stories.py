@@ -25,6 +25,8 @@ compared with the articles of the time window that share the rarest of them:
   headlines each say where it happened (``Gazetteer.incident_places``: a Syrian town, city, camp, base
   or crossing, not a landmark or a region), more than ``apart_km`` apart, never join: the same kind of
   event in two towns on one day is two events (the points ride in the features beside the keys).
+  Nor do two reports whose headlines each name two people or more, one the same, and each someone the
+  other never mentions: the same official in two meetings (:func:`_two_meetings`).
   A story is scored by its best member (half anchored on its first article, so chains cannot
   drift) and as a whole (its newest members' vectors summed: together they cover the event's words
   better than one outlet), the latter only while its first article is inside the window. The
@@ -47,7 +49,9 @@ from pipeline.stages.packed import KeyTable, Names, grown, id_hash
 from pipeline.stages.story_keys import (
     ENTITY_FLAG,
     ENTITY_PREFIX,
-    INCIDENT_FLAG,
+    MARK_FLAG,
+    PERSON_MARK,
+    POINT_MARK,
     MAX_KEYS,
     MAX_WEIGHT,
     NUMBER_FLAG,
@@ -90,12 +94,23 @@ MAX_POINTS = 2
 EARTH_KM = 6371.0
 
 
-def _split_points(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(key hashes, their weights, incident points (n, 2) in degrees) of encoded features."""
+def _split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(key hashes, their weights, incident points (n, 2) in degrees, which keys are people the
+    headline names) of encoded features."""
     hs, w = _hashes(keys), np.frombuffer(ws, dtype=np.uint8)
-    at = (w & INCIDENT_FLAG) == INCIDENT_FLAG
+    mark = (w & MARK_FLAG) == MARK_FLAG
+    at = mark & (w == POINT_MARK)
     pts = np.array([unpack_point(h) for h in hs[at].tolist()[:MAX_POINTS]], dtype=np.float64).reshape(-1, 2)
-    return hs[~at], w[~at], pts
+    hs_k, w_k = hs[~mark], w[~mark]
+    return hs_k, w_k, pts, np.isin(hs_k, hs[mark & (w == PERSON_MARK)])
+
+
+def _two_meetings(q_people: set[int], q_unknown: int, q_keys: set[int], people: set[int], keys: set[int]) -> bool:
+    """Both headlines name two people or more, one of them the same, and each names someone the other
+    report never mentions: the same official in two meetings (al-Sharaa with Erdoğan, then with the
+    US envoy), not one meeting in two words."""
+    return (len(q_people) + q_unknown >= 2 and len(people) >= 2 and bool(q_people & people)
+            and (q_unknown > 0 or bool(q_people - keys)) and bool(people - q_keys))
 
 
 def _min_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -171,6 +186,7 @@ class EventIndex:
         self._ent = np.zeros((cap, MAX_KEYS), dtype=bool)
         self._tit = np.zeros((cap, MAX_KEYS), dtype=bool)
         self._pts = np.zeros((cap, MAX_POINTS, 2), dtype=np.float32)  # incident points, NaN: none
+        self._per = np.zeros((cap, MAX_KEYS), dtype=bool)  # the key is a person the headline names
         self._t = np.zeros(cap, dtype=np.float64)
         self._nx = np.zeros((cap, MAX_KEYS), dtype=np.int32)  # cell -> next older cell of its key (-1: none)
         self._pv = np.zeros((cap, MAX_KEYS), dtype=np.int32)  # cell -> next newer cell of its key (-1: none)
@@ -204,9 +220,10 @@ class EventIndex:
         :meth:`add` before it is read). ``touch``: see :func:`grown`."""
         if cap <= len(self._t):
             return
-        self._ids, self._lw, self._num, self._ent, self._tit, self._pts, self._t, self._nx, self._pv, self._sid, \
-            self._serial_of, self._mem, self._mn, self._refs = (
-                grown(a, cap, touch) for a in (self._ids, self._lw, self._num, self._ent, self._tit, self._pts, self._t,
+        self._ids, self._lw, self._num, self._ent, self._tit, self._pts, self._per, self._t, self._nx, self._pv, \
+            self._sid, self._serial_of, self._mem, self._mn, self._refs = (
+                grown(a, cap, touch) for a in (self._ids, self._lw, self._num, self._ent, self._tit, self._pts,
+                                               self._per, self._t,
                                                self._nx, self._pv, self._sid, self._serial_of, self._mem, self._mn,
                                                self._refs))
         self._aid.reserve(cap, touch)
@@ -260,7 +277,7 @@ class EventIndex:
 
     def add(self, aid: str, story: str, t: float, features: str | tuple[bytes, bytes]) -> None:
         keys, ws = decode_features(features) if isinstance(features, str) else features
-        hs, wa, pts = _split_points(keys, ws)
+        hs, wa, pts, per = _split_marks(keys, ws)
         ah = id_hash(aid)
         if not len(wa) or ah in self._slot_of:
             return
@@ -273,6 +290,7 @@ class EventIndex:
                 self._grow()
         self._serial += 1
         pairs = dict(zip(hs.tolist(), wa.tolist()))  # (a hash collision inside one article: once)
+        people = set(hs[per].tolist())
         hashes = list(pairs)[:MAX_KEYS]
         w = np.array([pairs[h] for h in hashes], dtype=np.uint8)
         kids = np.array([self._key_id(h) for h in hashes], dtype=np.int64)  # distinct: one per hash
@@ -299,6 +317,8 @@ class EventIndex:
         self._tit[slot, :k] = (w & TITLE_FLAG) != 0
         self._pts[slot] = np.nan
         self._pts[slot, :len(pts)] = pts
+        self._per[slot] = False
+        self._per[slot, :k] = [h in people for h in hashes]
         self._t[slot] = t
         self._serial_of[slot] = self._serial
         self._aid[slot] = aid
@@ -364,14 +384,14 @@ class EventIndex:
         """(key ids or -1, TF-IDF weights, count mask, norm) of a query article."""
         keys, ws = decode_features(features) if isinstance(features, str) else features
         n = len(self._slot_of) + 1 + self._bg_n
-        hs, w, pts = _split_points(keys, ws)
+        hs, w, pts, per = _split_marks(keys, ws)
         hs = hs.tolist()
         kids = np.array([self._kid.get(h) for h in hs], dtype=np.int64)
         bdf = np.array([self._bg.get(h, 0) for h in hs], dtype=np.int64)
         df = np.where(kids >= 0, self._df[np.maximum(kids, 0)], 0) + bdf + 1  # + the query itself
         qw = _LOG_W[w & MAX_WEIGHT] * np.log1p(n / df)
         return (kids, qw.astype(np.float64), (w & NUMBER_FLAG) != 0, float(np.sqrt((qw * qw).sum())),
-                (w & TITLE_FLAG) != 0, pts)
+                (w & TITLE_FLAG) != 0, pts, per)
 
     def candidates(self, features: str | tuple[bytes, bytes], t: float) -> tuple[tuple, np.ndarray]:
         """(the query, slots of the best-sharing live articles within the window: at most
@@ -415,7 +435,7 @@ class EventIndex:
         """Cosine of the TF-IDF vectors × time factor × the count penalty, for each slot."""
         if len(slots) == 0:
             return np.zeros(0)
-        kids, qw, qnum, qn, qtit, qpts = q
+        kids, qw, qnum, qn, qtit, qpts, qper = q
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1))
         # the query's weights by key id, looked up for each candidate key
@@ -445,6 +465,13 @@ class EventIndex:
             # both headlines say where it happened, towns apart: two incidents of one kind, one day
             d = _min_km(self._pts[slots].astype(np.float64), qpts)
             sc = np.where(np.isfinite(d) & (d > self.apart_km), sc * self.apart_factor, sc)
+        if int(qper.sum()) >= 2:
+            qp, q_unknown, q_keys = set(kids[qper & known].tolist()), int((qper & ~known).sum()), set(kids[known].tolist())
+            per = self._per[slots] & valid
+            for i, (row, row_per) in enumerate(zip(ids.tolist(), per.tolist())):
+                people = {k for k, p in zip(row, row_per) if p}
+                if _two_meetings(qp, q_unknown, q_keys, people, set(row)):
+                    sc[i] *= self.apart_factor
         if qnum.any():  # the query states counts (known to the index or not)
             cnum = self._num[slots] & valid
             has = cnum.any(axis=1)
@@ -505,7 +532,7 @@ class EventIndex:
     def centroid_score(self, q: tuple, members: list[int], t: float) -> float:
         """Cosine of the query with the sum of the members' normalised TF-IDF vectors, with the same
         time, count, content and title factors as :meth:`scores` (taken against the story as a whole)."""
-        kids, qw, qnum, qn, qtit, qpts = q
+        kids, qw, qnum, qn, qtit, qpts, qper = q
         slots = np.array(members, dtype=np.int64)
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1, keepdims=True))
@@ -547,6 +574,11 @@ class EventIndex:
         if len(qpts):
             d = float(_min_km(self._pts[slots].reshape(-1, 2).astype(np.float64), qpts))
             if np.isfinite(d) and d > self.apart_km:
+                sc *= self.apart_factor
+        if int(qper.sum()) >= 2:
+            people = set(ids[self._per[slots] & valid].tolist())
+            if _two_meetings(set(kids[qper & known].tolist()), int((qper & ~known).sum()),
+                             set(kids[known].tolist()), people, set(ids[valid].tolist())):
                 sc *= self.apart_factor
         if self.title_factors:
             n_t = len(tit & set(kids[known & qtit].tolist()))

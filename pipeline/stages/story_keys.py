@@ -28,10 +28,14 @@ MAX_WEIGHT = 31
 NUMBER_FLAG = 0x80  # high bit of a stored weight: the key is a count ("#12")
 ENTITY_FLAG = 0x40  # next bit: a place, organisation or person
 TITLE_FLAG = 0x20  # next: the key is in the title (event_features returns it with this bit set)
-# both count and name bits (a count is never a name): not a key but a point where the headline says
-# the event happened (Gazetteer.incident_places), its "hash" the packed coordinates (pack_point)
-INCIDENT_FLAG = NUMBER_FLAG | ENTITY_FLAG
+# both count and name bits (a count is never a name): not a key but a mark beside the keys, its kind in
+# the low bits: a point where the headline says the event happened (Gazetteer.incident_places; its
+# "hash" the packed coordinates, pack_point), or a person the headline names (the person key's hash)
+MARK_FLAG = NUMBER_FLAG | ENTITY_FLAG
+POINT_MARK = MARK_FLAG | 1
+PERSON_MARK = MARK_FLAG | 2
 INCIDENT_PREFIX = "@"
+HEADLINE_PERSON_PREFIX = "!"
 ENTITY_PREFIX = ("p:", "o:", "e:")  # places, organisations, people
 
 # Function words and newsroom verbs (match form, after :func:`stem`): they say nothing of the event.
@@ -191,6 +195,8 @@ def event_features(title: str | None, match_text: str, places: Sequence = (), or
     rank = {k: w * math.log1p((bg_n + 1) / (bg.get(key_hash(k), 0) + 1)) for k, w in weights.items()}
     top = sorted(weights.items(), key=lambda kv: (-rank[kv[0]], kv[0]))[:max_keys or MAX_KEYS]
     out = {k: min(w, MAX_WEIGHT) | (TITLE_FLAG if k in in_title else 0) for k, w in top}
+    for k in [k for k in out if k.startswith(ENTITY_PREFIX[2]) and k in in_title]:
+        out[HEADLINE_PERSON_PREFIX + k] = 1
     for p in incident or ():
         loc = p.get("location") if isinstance(p, dict) else getattr(p, "location", None)
         if loc and loc.get("lat") is not None and loc.get("lon") is not None:
@@ -232,7 +238,9 @@ def unpack_point(h: int) -> tuple[float, float]:
 def _encoded(k: str, w: int) -> tuple[int, int]:
     if k.startswith(INCIDENT_PREFIX):
         lat, _, lon = k[1:].partition(",")
-        return pack_point(float(lat), float(lon)), INCIDENT_FLAG | 1
+        return pack_point(float(lat), float(lon)), POINT_MARK
+    if k.startswith(HEADLINE_PERSON_PREFIX):
+        return key_hash(k[1:]), PERSON_MARK
     return key_hash(k), (min(MAX_WEIGHT, max(1, int(w) & MAX_WEIGHT)) | (int(w) & TITLE_FLAG)
                          | (NUMBER_FLAG if k.startswith("#") else 0) | (ENTITY_FLAG if k[:2] in ENTITY_PREFIX else 0))
 

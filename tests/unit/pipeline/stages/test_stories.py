@@ -243,3 +243,25 @@ def test_a_story_is_compared_as_a_whole_only_while_its_first_article_is_in_the_w
     q = encode_features(words)
     assert index.best_story(q, 44 * h)[0] == "s" and seen == [44 * h]  # first article 44 h before: whole and members
     assert index.best_story(q, 60 * h)[0] == "s" and seen == [44 * h]  # 60 h: its members only (still a match)
+
+
+def test_one_official_in_two_meetings_on_one_day_is_two_stories() -> None:
+    """al-Sharaa received by Erdoğan, and met by the US envoy, in Istanbul the same day."""
+    body = ("بحث الجانبان في قصر دولمة بهجة في إسطنبول رفع العقوبات وإعادة الإعمار ومكافحة تنظيم الدولة،"
+            " وقالت الرئاسة إن اللقاء استمر ساعتين وتناول ملف اللاجئين والطاقة والتعاون الأمني.")
+    first = ("أردوغان يستقبل الشرع في إسطنبول", ["رجب طيب أردوغان", "أحمد الشرع"])
+    other = ("المبعوث الأميركي توم باراك يلتقي الشرع في إسطنبول", ["توم باراك", "أحمد الشرع"])
+    same = ("الشرع وأردوغان يبحثان في إسطنبول رفع العقوبات", ["أحمد الشرع", "رجب طيب أردوغان"])
+
+    def f(item) -> str:
+        title, people = item
+        return encode_features(event_features(title, arabic.normalize(f"{title}\n{body}"), ["إسطنبول"],
+                                              people=people))
+
+    index = EventIndex()
+    index.add("a", "a", 0.0, f(first))
+    assert index.best_story(f(same), 3600.0)[0] == "a"  # the same meeting, in other words
+    assert index.best_story(f(other), 3600.0) is None  # the same official in another meeting
+    index2 = EventIndex(apart_factor=1.0)
+    index2.add("a", "a", 0.0, f(first))
+    assert index2.best_story(f(other), 3600.0)[0] == "a"  # without the rule the words alone would join them
