@@ -46,10 +46,11 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # since: 0.758 / 0.959 once a story is compared as a whole only while its first article is in the window.
 # heldout5 (42 stories, 108 articles, 11 hard negatives, 2026-12-06, a fifth author), measured once on the
 # end-of-day code: 0.793 / 0.989, the same as the morning's code (none of the day's rules touched it): the
-# same principal in two meetings on one day, the same town's car bombs two days apart merge.
+# same principal in two meetings on one day, the same town's car bombs two days apart merge. Read since:
+# 0.836 / 0.989 once one official's two meetings were told apart.
 FLOORS = {"tune": TARGET, "heldout": {"precision": 0.87, "recall": 0.91}, "heldout2": TARGET,
           "heldout3": {"precision": 0.95, "recall": 0.91}, "heldout4": {"precision": 0.75, "recall": 0.95},
-          "heldout5": {"precision": 0.79, "recall": 0.98}}
+          "heldout5": {"precision": 0.83, "recall": 0.98}}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:
