@@ -6,8 +6,9 @@ and names. So each article is reduced to its most telling keys (:func:`event_fea
 compared with the articles of the time window that share the rarest of them:
 
 - Keys: light-stemmed content words of the match form (title words and the lead weigh more,
-  function words and month names dropped; the official and the other outlets' words for the dead
-  and for the armed groups as one concept key each, ``story_keys.CONCEPTS``), counts (not dates), and the enrich stage's places,
+  function words and month names dropped; the official and the other outlets' words for the dead,
+  the armed groups and a capture as one concept key each, ``story_keys.CONCEPTS``), counts (not
+  dates), and the enrich stage's places,
   organisations and people (a one-word name is keyed once, as the name). At most ``MAX_KEYS`` per
   article, the rarest first by a background corpus (``story_background.txt``, :mod:`pipeline.stages.story_keys`), stored as 32-bit
   hashes with a weight and flags (count, name, in the headline): ~330 bytes on the changelog.
@@ -105,10 +106,18 @@ def _split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.nda
     return hs_k, w_k, pts, np.isin(hs_k, hs[mark & (w == PERSON_MARK)])
 
 
-def _two_meetings(q_people: set[int], q_unknown: int, q_keys: set[int], people: set[int], keys: set[int]) -> bool:
+def _query_people(kids: np.ndarray, qper: np.ndarray) -> tuple[set[int], int, set[int]]:
+    """(key ids of the people the query's headline names that the index knows, how many it does not
+    know, every key id of the query the index knows): what :func:`_two_meetings` compares."""
+    known = kids >= 0
+    return set(kids[qper & known].tolist()), int((qper & ~known).sum()), set(kids[known].tolist())
+
+
+def _two_meetings(query: tuple[set[int], int, set[int]], people: set[int], keys: set[int]) -> bool:
     """Both headlines name two people or more, one of them the same, and each names someone the other
     report never mentions: the same official in two meetings (al-Sharaa with Erdoğan, then with the
     US envoy), not one meeting in two words."""
+    q_people, q_unknown, q_keys = query
     return (len(q_people) + q_unknown >= 2 and len(people) >= 2 and bool(q_people & people)
             and (q_unknown > 0 or bool(q_people - keys)) and bool(people - q_keys))
 
@@ -381,7 +390,8 @@ class EventIndex:
         return 1.0 - (1.0 - self.decay_at_window) * (dt_s - self.full_until_s) / span
 
     def _query(self, features: str | tuple[bytes, bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """(key ids or -1, TF-IDF weights, count mask, norm) of a query article."""
+        """(key ids or -1, TF-IDF weights, count mask, norm, headline mask, incident points, headline
+        people mask) of a query article."""
         keys, ws = decode_features(features) if isinstance(features, str) else features
         n = len(self._slot_of) + 1 + self._bg_n
         hs, w, pts, per = _split_marks(keys, ws)
@@ -466,11 +476,10 @@ class EventIndex:
             d = _min_km(self._pts[slots].astype(np.float64), qpts)
             sc = np.where(np.isfinite(d) & (d > self.apart_km), sc * self.apart_factor, sc)
         if int(qper.sum()) >= 2:
-            qp, q_unknown, q_keys = set(kids[qper & known].tolist()), int((qper & ~known).sum()), set(kids[known].tolist())
+            query = _query_people(kids, qper)
             per = self._per[slots] & valid
-            for i, (row, row_per) in enumerate(zip(ids.tolist(), per.tolist())):
-                people = {k for k, p in zip(row, row_per) if p}
-                if _two_meetings(qp, q_unknown, q_keys, people, set(row)):
+            for i in np.flatnonzero(per.sum(axis=1) >= 2).tolist():  # only headlines naming two people
+                if _two_meetings(query, set(ids[i][per[i]].tolist()), set(ids[i][valid[i]].tolist())):
                     sc[i] *= self.apart_factor
         if qnum.any():  # the query states counts (known to the index or not)
             cnum = self._num[slots] & valid
@@ -575,11 +584,9 @@ class EventIndex:
             d = float(_min_km(self._pts[slots].reshape(-1, 2).astype(np.float64), qpts))
             if np.isfinite(d) and d > self.apart_km:
                 sc *= self.apart_factor
-        if int(qper.sum()) >= 2:
-            people = set(ids[self._per[slots] & valid].tolist())
-            if _two_meetings(set(kids[qper & known].tolist()), int((qper & ~known).sum()),
-                             set(kids[known].tolist()), people, set(ids[valid].tolist())):
-                sc *= self.apart_factor
+        if int(qper.sum()) >= 2 and _two_meetings(_query_people(kids, qper),
+                                                  set(ids[self._per[slots] & valid].tolist()), set(ids[valid].tolist())):
+            sc *= self.apart_factor
         if self.title_factors:
             n_t = len(tit & set(kids[known & qtit].tolist()))
             sc *= (self.title_factors + (1.0,))[min(n_t, len(self.title_factors))]
