@@ -232,17 +232,17 @@ def test_a_story_is_compared_as_a_whole_only_while_its_first_article_is_in_the_w
     """A chain of next-day events must not carry a story on for days through its summed members."""
     index = EventIndex()
     words = {f"w{i}": 4 for i in range(12)}
-    h = 3600.0
+    w = index.window_s
     index.add("s", "s", 0.0, encode_features(words))
-    index.add("m1", "s", 30 * h, encode_features(words))
-    index.add("m2", "s", 40 * h, encode_features(words))
+    index.add("m1", "s", 0.6 * w, encode_features(words))
+    index.add("m2", "s", 0.8 * w, encode_features(words))
     seen: list[float] = []
     real = EventIndex.centroid_score
     monkeypatch.setattr(EventIndex, "centroid_score",
                         lambda self, q, members, t: seen.append(t) or real(self, q, members, t))
     q = encode_features(words)
-    assert index.best_story(q, 44 * h)[0] == "s" and seen == [44 * h]  # first article 44 h before: whole and members
-    assert index.best_story(q, 60 * h)[0] == "s" and seen == [44 * h]  # 60 h: its members only (still a match)
+    assert index.best_story(q, 0.9 * w)[0] == "s" and seen == [0.9 * w]  # first article inside: whole and members
+    assert index.best_story(q, 1.2 * w)[0] == "s" and seen == [0.9 * w]  # past it: its members only (still a match)
 
 
 def test_one_official_in_two_meetings_on_one_day_is_two_stories() -> None:
