@@ -31,7 +31,7 @@ from pipeline.stages.dedupe import NUM_PERM, DedupeIndex, Sketch
 from pipeline.stages.stories import MAX_KEYS, EventIndex, encode_features
 
 LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
-WINDOW_H = 48.0
+WINDOW_H = EventIndex().window_s / 3600  # the story window: every live article is inside it
 
 
 def _rss_mb() -> float:

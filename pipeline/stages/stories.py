@@ -44,6 +44,7 @@ import math
 
 import numpy as np
 
+from pipeline.stages.gazetteer import MAX_INCIDENT_PLACES
 from pipeline.stages.packed import KeyTable, Names, grown, id_hash
 
 # the key functions are re-exported: callers name one module for the stage
@@ -91,7 +92,7 @@ def _hashes(keys: bytes) -> np.ndarray:
     return np.frombuffer(keys, dtype="<u4")
 
 
-MAX_POINTS = 2
+MAX_POINTS = MAX_INCIDENT_PLACES  # incident points an article row holds: as many as the headline gives
 EARTH_KM = 6371.0
 
 
