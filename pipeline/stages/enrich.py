@@ -36,6 +36,7 @@ class Entities:
     organizations: list[str] = field(default_factory=list)
     people: list[str] = field(default_factory=list)
     incident: list[Place] = field(default_factory=list)  # where the headline says it happened (Gazetteer.incident_places)
+    near: list[Place] = field(default_factory=list)  # ... and the places it says it happened near
 
 
 def _match_dateline(g: Gazetteer, dateline_place: str) -> GEntry | None:
@@ -79,5 +80,6 @@ def enrich(
             out.organizations.append(m.entry.name)
         else:
             out.people.append(m.entry.name)
-    out.incident = [e.place() for e in g.incident_places(doc)]
+    at, near = g.incident_places(doc)
+    out.incident, out.near = [e.place() for e in at], [e.place() for e in near]
     return out

@@ -108,30 +108,32 @@ class Gazetteer:
         doc.cache[key] = out
         return out
 
-    def incident_places(self, doc: Doc) -> list[GEntry]:
-        """The Syrian towns, cities, camps, bases or crossings the headline says the event happened in.
+    def incident_places(self, doc: Doc) -> tuple[list[GEntry], list[GEntry]]:
+        """(the Syrian towns, cities, camps, bases or crossings the headline says the event happened
+        in, the ones it says it happened near).
 
         Why: two reports of the same kind of event on the same day in two towns are two events,
         and the headline is where an outlet puts the place of *this* one. A place right after a
-        ``beside`` cue («شمالي إدلب», «بريف حماة», «قرب حارم») is a landmark, not the place; a
-        governorate seat («إدلب») is the city only after a ``city_of`` cue («مدينة إدلب»); regions,
-        governorates and foreign places (a capital that speaks, a summit's venue) never count.
-        At most ``MAX_INCIDENT_PLACES``, in headline order."""
-        out: list[GEntry] = []
+        ``beside`` cue («قرب حارم», «بريف جسر الشغور», «شمالي سراقب») is a landmark: the event was
+        near it; a governorate seat («إدلب») is the city only after a ``city_of`` cue («مدينة
+        إدلب») and never a landmark («شمالي إدلب» is half a governorate); regions, governorates and
+        foreign places (a capital that speaks, a summit's venue) never count. At most
+        ``MAX_INCIDENT_PLACES`` in all, in headline order."""
+        at: list[GEntry] = []
+        near: list[GEntry] = []
         for m in self.mentions(doc):
             e = m.entry
-            if m.start >= doc.n_title or len(out) >= MAX_INCIDENT_PLACES:
+            if m.start >= doc.n_title or len(at) + len(near) >= MAX_INCIDENT_PLACES:
                 break
-            if e.kind != "place" or e.country != "SY" or e.scope not in INCIDENT_SCOPES or e in out:
+            if e.kind != "place" or e.country != "SY" or e.scope not in INCIDENT_SCOPES or e in at or e in near:
                 continue
             k = m.start - 1
             before = doc.cands[k] if k >= 0 and doc.pos[m.start] - doc.pos[k] == 1 else None
-            if before is not None and self.beside_cue is not None and self.beside_cue.match(before):
+            beside = before is not None and self.beside_cue is not None and self.beside_cue.match(before)
+            if e.seat and (beside or before is None or self.city_cue is None or not self.city_cue.match(before)):
                 continue
-            if e.seat and (before is None or self.city_cue is None or not self.city_cue.match(before)):
-                continue
-            out.append(e)
-        return out
+            (near if beside else at).append(e)
+        return at, near
 
     def _mentions(self, doc: Doc) -> list[Mention]:
         found = self.matcher.scan(doc)

@@ -68,6 +68,7 @@ class Processed:
     article: Article
     match_text: str
     incident: tuple[Place, ...] = ()  # where the headline says it happened: the story stage's only use
+    near: tuple[Place, ...] = ()  # ... and where near
 
 
 def canonical(url: str | None) -> str | None:
@@ -176,7 +177,7 @@ def process_page_full(
         fetched_at=fetched_at,
         processed_at=utcnow(),
     )
-    return Processed(art, cl.match_text, tuple(ents.incident))
+    return Processed(art, cl.match_text, tuple(ents.incident), tuple(ents.near))
 
 
 def process_page(
@@ -227,7 +228,7 @@ def event_features_of(p: Processed) -> str | None:
 
     a = p.article
     return encoded_article_features({"title": a.title, "places": a.places, "organizations": a.organizations,
-                                     "people": a.people}, p.match_text, p.incident)
+                                     "people": a.people}, p.match_text, p.incident, p.near)
 
 
 def process_raw(value: bytes | None, config: ChainConfig) -> dict[str, Any]:

@@ -24,8 +24,10 @@ compared with the articles of the time window that share the rarest of them:
   share none, zero for the same wording with other figures on another day (a ministry's daily
   statement), and lowered when only names are shared (the same town hit again). Two reports whose
   headlines each say where it happened (``Gazetteer.incident_places``: a Syrian town, city, camp, base
-  or crossing, not a landmark or a region), more than ``apart_km`` apart, never join: the same kind of
-  event in two towns on one day is two events (the points ride in the features beside the keys).
+  or crossing, not a region), more than ``apart_km`` apart, never join: the same kind of event in two
+  towns on one day is two events (the points ride in the features beside the keys). A town the
+  headline says it happened *near* («قرب حارم», «بريف جسر الشغور») stands for anywhere within
+  ``near_km`` of it.
   Nor do two reports whose headlines each name two people or more, one the same, and each someone the
   other never mentions: the same official in two meetings (:func:`_two_meetings`).
   A story is scored by its best member (half anchored on its first article, so chains cannot
@@ -52,6 +54,7 @@ from pipeline.stages.story_keys import (
     ENTITY_FLAG,
     ENTITY_PREFIX,
     MARK_FLAG,
+    NEAR_MARK,
     PERSON_MARK,
     POINT_MARK,
     MAX_KEYS,
@@ -96,15 +99,15 @@ MAX_POINTS = MAX_INCIDENT_PLACES  # incident points an article row holds: as man
 EARTH_KM = 6371.0
 
 
-def _split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(key hashes, their weights, incident points (n, 2) in degrees, which keys are people the
-    headline names) of encoded features."""
+def _split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(key hashes, their weights, headline points (n, 2) in degrees, which of them are landmarks the
+    event happened near, which keys are people the headline names) of encoded features."""
     hs, w = _hashes(keys), np.frombuffer(ws, dtype=np.uint8)
     mark = (w & MARK_FLAG) == MARK_FLAG
-    at = mark & (w == POINT_MARK)
-    pts = np.array([unpack_point(h) for h in hs[at].tolist()[:MAX_POINTS]], dtype=np.float64).reshape(-1, 2)
+    at = np.flatnonzero(mark & ((w == POINT_MARK) | (w == NEAR_MARK)))[:MAX_POINTS]
+    pts = np.array([unpack_point(h) for h in hs[at].tolist()], dtype=np.float64).reshape(-1, 2)
     hs_k, w_k = hs[~mark], w[~mark]
-    return hs_k, w_k, pts, np.isin(hs_k, hs[mark & (w == PERSON_MARK)])
+    return hs_k, w_k, pts, w[at] == NEAR_MARK, np.isin(hs_k, hs[mark & (w == PERSON_MARK)])
 
 
 def _query_people(kids: np.ndarray, qper: np.ndarray) -> tuple[set[int], int, set[int]]:
@@ -123,15 +126,16 @@ def _two_meetings(query: tuple[set[int], int, set[int]], people: set[int], keys:
             and (q_unknown > 0 or bool(q_people - keys)) and bool(people - q_keys))
 
 
-def _min_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Least distance (km) between the points of ``a`` (..., k, 2) and ``b`` (m, 2), in degrees; inf
-    where either has none (NaN rows). Equirectangular: exact enough at tens of km."""
+def _min_km(a: np.ndarray, b: np.ndarray, slack_a: np.ndarray, slack_b: np.ndarray) -> np.ndarray:
+    """Least distance (km) between the points of ``a`` (..., k, 2) and ``b`` (m, 2), in degrees, less
+    each point's slack (km: a landmark's radius, ``slack_a`` (..., k), ``slack_b`` (m,)); inf where
+    either has none (NaN rows). Equirectangular: exact enough at tens of km."""
     if not len(b):
         return np.full(a.shape[:-2], np.inf)
     ra, rb = np.radians(a)[..., :, None, :], np.radians(b)
     dlat = ra[..., 0] - rb[:, 0]
     dlon = (ra[..., 1] - rb[:, 1]) * np.cos((ra[..., 0] + rb[:, 0]) / 2)
-    d = EARTH_KM * np.hypot(dlat, dlon)
+    d = EARTH_KM * np.hypot(dlat, dlon) - slack_a[..., :, None] - slack_b
     return np.where(np.isnan(d), np.inf, d).min(axis=(-2, -1))
 
 
@@ -162,7 +166,8 @@ class EventIndex:
                  full_until_s: float = 12 * 3600.0, decay_at_window: float = 0.3, seed_weight: float = 0.5,
                  formula_score: float = 0.3, use_background: bool = False, min_content: float = 0.5,
                  title_factors: tuple[float, ...] = (0.3, 0.6), centroid_members: int = 16,
-                 use_centroid: bool = True, apart_km: float = 15.0, apart_factor: float = 0.0) -> None:
+                 use_centroid: bool = True, apart_km: float = 15.0, apart_factor: float = 0.0,
+                 near_km: float = 20.0) -> None:
         self.threshold = threshold
         self.window_s = window_s
         self.common_df = common_df
@@ -176,6 +181,7 @@ class EventIndex:
         self.use_centroid = use_centroid
         self.apart_km = apart_km
         self.apart_factor = apart_factor
+        self.near_km = near_km
         self.full_until_s = full_until_s
         self.decay_at_window = decay_at_window
         self.seed_weight = seed_weight
@@ -196,6 +202,7 @@ class EventIndex:
         self._ent = np.zeros((cap, MAX_KEYS), dtype=bool)
         self._tit = np.zeros((cap, MAX_KEYS), dtype=bool)
         self._pts = np.zeros((cap, MAX_POINTS, 2), dtype=np.float32)  # incident points, NaN: none
+        self._slack = np.zeros((cap, MAX_POINTS), dtype=np.float32)  # km: near_km for a landmark, else 0
         self._per = np.zeros((cap, MAX_KEYS), dtype=bool)  # the key is a person the headline names
         self._t = np.zeros(cap, dtype=np.float64)
         self._nx = np.zeros((cap, MAX_KEYS), dtype=np.int32)  # cell -> next older cell of its key (-1: none)
@@ -230,10 +237,10 @@ class EventIndex:
         :meth:`add` before it is read). ``touch``: see :func:`grown`."""
         if cap <= len(self._t):
             return
-        self._ids, self._lw, self._num, self._ent, self._tit, self._pts, self._per, self._t, self._nx, self._pv, \
-            self._sid, self._serial_of, self._mem, self._mn, self._refs = (
+        self._ids, self._lw, self._num, self._ent, self._tit, self._pts, self._slack, self._per, self._t, \
+            self._nx, self._pv, self._sid, self._serial_of, self._mem, self._mn, self._refs = (
                 grown(a, cap, touch) for a in (self._ids, self._lw, self._num, self._ent, self._tit, self._pts,
-                                               self._per, self._t,
+                                               self._slack, self._per, self._t,
                                                self._nx, self._pv, self._sid, self._serial_of, self._mem, self._mn,
                                                self._refs))
         self._aid.reserve(cap, touch)
@@ -287,7 +294,7 @@ class EventIndex:
 
     def add(self, aid: str, story: str, t: float, features: str | tuple[bytes, bytes]) -> None:
         keys, ws = decode_features(features) if isinstance(features, str) else features
-        hs, wa, pts, per = _split_marks(keys, ws)
+        hs, wa, pts, near, per = _split_marks(keys, ws)
         ah = id_hash(aid)
         if not len(wa) or ah in self._slot_of:
             return
@@ -327,6 +334,8 @@ class EventIndex:
         self._tit[slot, :k] = (w & TITLE_FLAG) != 0
         self._pts[slot] = np.nan
         self._pts[slot, :len(pts)] = pts
+        self._slack[slot] = 0
+        self._slack[slot, :len(pts)] = np.where(near, self.near_km, 0.0)
         self._per[slot] = False
         self._per[slot, :k] = [h in people for h in hashes]
         self._t[slot] = t
@@ -391,18 +400,18 @@ class EventIndex:
         return 1.0 - (1.0 - self.decay_at_window) * (dt_s - self.full_until_s) / span
 
     def _query(self, features: str | tuple[bytes, bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """(key ids or -1, TF-IDF weights, count mask, norm, headline mask, incident points, headline
-        people mask) of a query article."""
+        """(key ids or -1, TF-IDF weights, count mask, norm, headline mask, headline points, their slack
+        (km), headline people mask) of a query article."""
         keys, ws = decode_features(features) if isinstance(features, str) else features
         n = len(self._slot_of) + 1 + self._bg_n
-        hs, w, pts, per = _split_marks(keys, ws)
+        hs, w, pts, near, per = _split_marks(keys, ws)
         hs = hs.tolist()
         kids = np.array([self._kid.get(h) for h in hs], dtype=np.int64)
         bdf = np.array([self._bg.get(h, 0) for h in hs], dtype=np.int64)
         df = np.where(kids >= 0, self._df[np.maximum(kids, 0)], 0) + bdf + 1  # + the query itself
         qw = _LOG_W[w & MAX_WEIGHT] * np.log1p(n / df)
         return (kids, qw.astype(np.float64), (w & NUMBER_FLAG) != 0, float(np.sqrt((qw * qw).sum())),
-                (w & TITLE_FLAG) != 0, pts, per)
+                (w & TITLE_FLAG) != 0, pts, np.where(near, self.near_km, 0.0), per)
 
     def candidates(self, features: str | tuple[bytes, bytes], t: float) -> tuple[tuple, np.ndarray]:
         """(the query, slots of the best-sharing live articles within the window: at most
@@ -446,7 +455,7 @@ class EventIndex:
         """Cosine of the TF-IDF vectors × time factor × the count penalty, for each slot."""
         if len(slots) == 0:
             return np.zeros(0)
-        kids, qw, qnum, qn, qtit, qpts, qper = q
+        kids, qw, qnum, qn, qtit, qpts, qslack, qper = q
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1))
         # the query's weights by key id, looked up for each candidate key
@@ -474,7 +483,7 @@ class EventIndex:
         sc *= np.array([self.time_factor(x) for x in (self._t[slots] - t).tolist()])
         if len(qpts):
             # both headlines say where it happened, towns apart: two incidents of one kind, one day
-            d = _min_km(self._pts[slots].astype(np.float64), qpts)
+            d = _min_km(self._pts[slots].astype(np.float64), qpts, self._slack[slots], qslack)
             sc = np.where(np.isfinite(d) & (d > self.apart_km), sc * self.apart_factor, sc)
         if int(qper.sum()) >= 2:
             query = _query_people(kids, qper)
@@ -542,7 +551,7 @@ class EventIndex:
     def centroid_score(self, q: tuple, members: list[int], t: float) -> float:
         """Cosine of the query with the sum of the members' normalised TF-IDF vectors, with the same
         time, count, content and title factors as :meth:`scores` (taken against the story as a whole)."""
-        kids, qw, qnum, qn, qtit, qpts, qper = q
+        kids, qw, qnum, qn, qtit, qpts, qslack, qper = q
         slots = np.array(members, dtype=np.int64)
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1, keepdims=True))
@@ -582,7 +591,8 @@ class EventIndex:
         if qnum.any() and nums and not (nums & set(kids[known & qnum].tolist())):
             sc *= self.number_penalty
         if len(qpts):
-            d = float(_min_km(self._pts[slots].reshape(-1, 2).astype(np.float64), qpts))
+            d = float(_min_km(self._pts[slots].reshape(-1, 2).astype(np.float64), qpts,
+                              self._slack[slots].reshape(-1), qslack))
             if np.isfinite(d) and d > self.apart_km:
                 sc *= self.apart_factor
         if int(qper.sum()) >= 2 and _two_meetings(_query_people(kids, qper),

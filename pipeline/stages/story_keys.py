@@ -34,7 +34,9 @@ TITLE_FLAG = 0x20  # next: the key is in the title (event_features returns it wi
 MARK_FLAG = NUMBER_FLAG | ENTITY_FLAG
 POINT_MARK = MARK_FLAG | 1
 PERSON_MARK = MARK_FLAG | 2
+NEAR_MARK = MARK_FLAG | 3  # a point the headline says the event happened near (a landmark)
 INCIDENT_PREFIX = "@"
+NEAR_PREFIX = "@~"
 HEADLINE_PERSON_PREFIX = "!"
 ENTITY_PREFIX = ("p:", "o:", "e:")  # places, organisations, people
 
@@ -147,13 +149,14 @@ def _entity_key(prefix: str, name: str) -> str:
 
 
 def event_features(title: str | None, match_text: str, places: Sequence = (), organizations: Sequence = (),
-                   people: Sequence = (), *, max_keys: int | None = None, incident: Sequence = ()
-                   ) -> dict[str, int]:
+                   people: Sequence = (), *, max_keys: int | None = None, incident: Sequence = (),
+                   near: Sequence = ()) -> dict[str, int]:
     """The article's event keys → integer weight (title and lead count more; entities a fixed weight).
 
     ``match_text`` is the match form of title + body (``Cleaned.match_text``); ``places`` items may be
     dicts with ``name`` (the Article's form) or names. ``incident``: the places (with ``location``)
-    where the headline says the event happened, added as ``INCIDENT_PREFIX`` points beside the keys."""
+    where the headline says the event happened, added as ``INCIDENT_PREFIX`` points beside the keys;
+    ``near``: the places it says it happened near, as ``NEAR_PREFIX`` points."""
     body = match_text.split()
     weights: Counter = Counter()
     # a one-word name («كفرنبل») is keyed once, as the entity: counted twice it would make the same town
@@ -197,26 +200,28 @@ def event_features(title: str | None, match_text: str, places: Sequence = (), or
     out = {k: min(w, MAX_WEIGHT) | (TITLE_FLAG if k in in_title else 0) for k, w in top}
     for k in [k for k in out if k.startswith(ENTITY_PREFIX[2]) and k in in_title]:
         out[HEADLINE_PERSON_PREFIX + k] = 1
-    for p in incident or ():
-        loc = p.get("location") if isinstance(p, dict) else getattr(p, "location", None)
-        if loc and loc.get("lat") is not None and loc.get("lon") is not None:
-            out[f"{INCIDENT_PREFIX}{float(loc['lat']):.4f},{float(loc['lon']):.4f}"] = 1
+    for prefix, places_ in ((INCIDENT_PREFIX, incident), (NEAR_PREFIX, near)):
+        for p in places_ or ():
+            loc = p.get("location") if isinstance(p, dict) else getattr(p, "location", None)
+            if loc and loc.get("lat") is not None and loc.get("lon") is not None:
+                out[f"{prefix}{float(loc['lat']):.4f},{float(loc['lon']):.4f}"] = 1
     return out
 
 
 def article_features(art: dict, match_text: str | None = None, max_keys: int | None = None,
-                     incident: Sequence = ()) -> dict[str, int]:
+                     incident: Sequence = (), near: Sequence = ()) -> dict[str, int]:
     """:func:`event_features` of an Article dict (``match_text`` recomputed when not given)."""
     title = art.get("title") or ""
     if match_text is None:
         match_text = arabic.normalize(f"{title}\n{art.get('body') or ''}")
     return event_features(title, match_text, art.get("places") or (), art.get("organizations") or (),
-                          art.get("people") or (), max_keys=max_keys, incident=incident)
+                          art.get("people") or (), max_keys=max_keys, incident=incident, near=near)
 
 
-def encoded_article_features(art: dict, match_text: str | None = None, incident: Sequence = ()) -> str | None:
+def encoded_article_features(art: dict, match_text: str | None = None, incident: Sequence = (),
+                             near: Sequence = ()) -> str | None:
     """What the dedupe envelope carries (``"event"``): the encoded features, None without keys."""
-    feats = article_features(art, match_text, incident=incident)
+    feats = article_features(art, match_text, incident=incident, near=near)
     return encode_features(feats) if feats else None
 
 
@@ -237,8 +242,9 @@ def unpack_point(h: int) -> tuple[float, float]:
 
 def _encoded(k: str, w: int) -> tuple[int, int]:
     if k.startswith(INCIDENT_PREFIX):
-        lat, _, lon = k[1:].partition(",")
-        return pack_point(float(lat), float(lon)), POINT_MARK
+        near = k.startswith(NEAR_PREFIX)
+        lat, _, lon = k[len(NEAR_PREFIX) if near else len(INCIDENT_PREFIX):].partition(",")
+        return pack_point(float(lat), float(lon)), NEAR_MARK if near else POINT_MARK
     if k.startswith(HEADLINE_PERSON_PREFIX):
         return key_hash(k[1:]), PERSON_MARK
     return key_hash(k), (min(MAX_WEIGHT, max(1, int(w) & MAX_WEIGHT)) | (int(w) & TITLE_FLAG)

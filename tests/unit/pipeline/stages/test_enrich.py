@@ -225,5 +225,15 @@ def test_incident_places_are_the_headlines_towns(gz, title, expected):
     assert [p.name for p in enrich(title, "نص الخبر في سراقب", gazetteer=gz).incident] == expected
 
 
+@pytest.mark.parametrize("title,near", [
+    ("غارة على مخيم قرب حارم شمالي إدلب", ["حارم"]),  # a town after a «beside» cue: a landmark
+    ("الطيران الروسي يستأنف غاراته على ريف جسر الشغور", ["جسر الشغور"]),
+    ("قصف على بلدات بريف حماة", []),  # a seat is never a landmark: half a governorate
+    ("قتلى بانفجار عبوة ناسفة في مدينة الدانا شمالي إدلب", []),
+])
+def test_headline_landmarks_are_the_towns_it_happened_near(gz, title, near):
+    assert [p.name for p in enrich(title, "نص الخبر في سراقب", gazetteer=gz).near] == near
+
+
 def test_incident_places_come_from_the_headline_only(gz):
     assert enrich("غارات جوية على ريف إدلب", "وقتل مدنيان في بلدة سرمين", gazetteer=gz).incident == []

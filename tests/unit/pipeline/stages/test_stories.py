@@ -217,6 +217,25 @@ def test_the_same_kind_of_event_in_two_towns_apart_is_two_stories() -> None:
     assert a == b
 
 
+def test_a_headline_landmark_is_a_place_near_which_it_happened() -> None:
+    """«قرب X», «بريف X»: the event was within ``near_km`` of X. A town 45 km from the landmark is
+    another incident; one 25 km from it may be the same (the countryside reaches that far)."""
+    title, body, _ = RESCUE
+    text = arabic.normalize(f"{title}\n{body}")
+
+    def joins(near_at: tuple[float, float]) -> bool:
+        index = EventIndex()
+        index.add("a", "a", 0.0, encode_features(event_features(title, text, incident=[_point(35.4517, 36.7344)])))
+        q = encode_features(event_features(title, text, near=[_point(*near_at)]))
+        return index.best_story(q, 3600.0) is not None
+
+    assert not joins((35.8125, 36.3181))  # «بريف جسر الشغور», ~53 km from al-Tamanah: two incidents
+    assert joins((35.6475, 36.6750))  # «قرب معرة النعمان», ~22 km: near enough to be the same
+    f = event_features(title, text, near=[_point(35.8125, 36.3181)])
+    keys, ws = decode_features(encode_features(f))
+    assert sum(1 for w in ws if w & 0xC0 == 0xC0) == 1 and len(f) == len(ws)
+
+
 def test_incident_points_survive_encoding_and_stay_out_of_the_keys() -> None:
     f = event_features("قصف على سوق", "قصف على سوق", incident=[_point(35.9306, 36.6339)])
     keys, ws = decode_features(encode_features(f))
