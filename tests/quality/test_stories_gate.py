@@ -53,9 +53,15 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # session's final code: 0.921 / 0.864 (the morning's code: 0.791 / 0.840). Official outlets' framings stand
 # apart; a US drone shoot-down and Turkish strikes the same day merge. Read since: 0.922 / 0.877 with the
 # 36-hour window.
+# heldout7 (43 stories, 110 articles, 13 hard negatives, 2026-12-06, a seventh author asked for clusters of
+# events within two days in one governorate or around one official), measured once on the code of that
+# hour (90e7ea4): 0.730 / 0.918 (the morning's code: 0.712 / 0.918). The day's new officials meeting one
+# another in Damascus (al-Sharaa with al-Jalali, al-Bashir named caretaker PM, two delegations on one day)
+# merge. Read since: 0.748 / 0.918 once a headline's landmark counted as a place.
 FLOORS = {"tune": TARGET, "heldout": {"precision": 0.87, "recall": 0.91}, "heldout2": TARGET,
           "heldout3": {"precision": 0.95, "recall": 0.91}, "heldout4": {"precision": 0.75, "recall": 0.95},
-          "heldout5": {"precision": 0.93, "recall": 0.98}, "heldout6": {"precision": 0.92, "recall": 0.87}}
+          "heldout5": {"precision": 0.93, "recall": 0.98}, "heldout6": {"precision": 0.92, "recall": 0.87},
+          "heldout7": {"precision": 0.74, "recall": 0.91}}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:
