@@ -178,7 +178,7 @@ def write_background(out: Path, min_df: int = 2) -> int:
             e = enrich(a.get("title") or "", body, None, gazetteer=gaz)
             feats = article_features({"title": a.get("title") or "", "body": body, "places": e.places,
                                       "organizations": e.organizations, "people": e.people}, max_keys=100_000)
-            df.update(k for k in feats if k[:1] not in ("@", "!"))  # marks are not keys
+            df.update(k for k in feats if k[:1] not in ("@", "!", "?"))  # marks are not keys
             n += 1
     lines = [f"# {n} articles: document frequencies of event keys (benchmarks/stories_bench.py --write-background)"]
     lines += [f"{k}\t{c}" for k, c in sorted(df.items(), key=lambda kv: (-kv[1], kv[0])) if c >= min_df]

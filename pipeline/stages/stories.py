@@ -28,8 +28,8 @@ compared with the articles of the time window that share the rarest of them:
   towns on one day is two events (the points ride in the features beside the keys). A town the
   headline says it happened *near* («قرب حارم», «بريف جسر الشغور») stands for anywhere within
   ``near_km`` of it.
-  Nor do two reports whose headlines each name two people or more, one the same, and each someone the
-  other never mentions: the same official in two meetings (:func:`_two_meetings`).
+  Nor do two reports whose headlines each name two parties or more (people, countries), one the same,
+  and each one the other never mentions: the same official in two meetings (:func:`_two_meetings`).
   A story is scored by its best member (half anchored on its first article, so chains cannot
   drift) and as a whole (its newest members' vectors summed: together they cover the event's words
   better than one outlet), the latter only while its first article is inside the window. The
@@ -53,7 +53,9 @@ from pipeline.stages.packed import KeyTable, Names, grown, id_hash
 from pipeline.stages.story_keys import (
     ENTITY_FLAG,
     ENTITY_PREFIX,
+    COUNTRY_MARK,
     MARK_FLAG,
+    MENTION_MARK,
     NEAR_MARK,
     PERSON_MARK,
     POINT_MARK,
@@ -99,31 +101,46 @@ MAX_POINTS = MAX_INCIDENT_PLACES  # incident points an article row holds: as man
 EARTH_KM = 6371.0
 
 
-def _split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+_NO_PARTIES: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
+
+
+def _split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                  tuple[frozenset[int], frozenset[int]]]:
     """(key hashes, their weights, headline points (n, 2) in degrees, which of them are landmarks the
-    event happened near, which keys are people the headline names) of encoded features."""
+    event happened near, which keys are people the headline names, (the countries the headline names,
+    every country the article names)) of encoded features."""
     hs, w = _hashes(keys), np.frombuffer(ws, dtype=np.uint8)
     mark = (w & MARK_FLAG) == MARK_FLAG
     at = np.flatnonzero(mark & ((w == POINT_MARK) | (w == NEAR_MARK)))[:MAX_POINTS]
     pts = np.array([unpack_point(h) for h in hs[at].tolist()], dtype=np.float64).reshape(-1, 2)
     hs_k, w_k = hs[~mark], w[~mark]
-    return hs_k, w_k, pts, w[at] == NEAR_MARK, np.isin(hs_k, hs[mark & (w == PERSON_MARK)])
+    headline = frozenset(hs[mark & (w == COUNTRY_MARK)].tolist())
+    countries = (headline, headline | frozenset(hs[mark & (w == MENTION_MARK)].tolist())) if mark.any() else _NO_PARTIES
+    return hs_k, w_k, pts, w[at] == NEAR_MARK, np.isin(hs_k, hs[mark & (w == PERSON_MARK)]), countries
 
 
-def _query_people(kids: np.ndarray, qper: np.ndarray) -> tuple[set[int], int, set[int]]:
-    """(key ids of the people the query's headline names that the index knows, how many it does not
-    know, every key id of the query the index knows): what :func:`_two_meetings` compares."""
+Parties = tuple[set[int], set[int], frozenset[int], frozenset[int]]  # people, keys, countries, mentioned
+
+
+def _query_parties(kids: np.ndarray, qper: np.ndarray, countries: tuple[frozenset[int], frozenset[int]]
+                   ) -> tuple[Parties, int]:
+    """((key ids of the people the query's headline names that the index knows, every key id of the
+    query the index knows, the countries its headline names, every country it names), how many of the
+    headline's people the index does not know): what :func:`_two_meetings` compares."""
     known = kids >= 0
-    return set(kids[qper & known].tolist()), int((qper & ~known).sum()), set(kids[known].tolist())
+    return (set(kids[qper & known].tolist()), set(kids[known].tolist()), *countries), int((qper & ~known).sum())
 
 
-def _two_meetings(query: tuple[set[int], int, set[int]], people: set[int], keys: set[int]) -> bool:
-    """Both headlines name two people or more, one of them the same, and each names someone the other
-    report never mentions: the same official in two meetings (al-Sharaa with Erdoğan, then with the
-    US envoy), not one meeting in two words."""
-    q_people, q_unknown, q_keys = query
-    return (len(q_people) + q_unknown >= 2 and len(people) >= 2 and bool(q_people & people)
-            and (q_unknown > 0 or bool(q_people - keys)) and bool(people - q_keys))
+def _two_meetings(query: tuple[Parties, int], other: Parties) -> bool:
+    """Both headlines name two parties or more (people, countries), one of them the same, and each names
+    one the other report never mentions: the same official in two meetings (al-Sharaa with Erdoğan,
+    then with the US envoy; with Kuwait's minister, then with Ukraine's), not one meeting in two words."""
+    (q_people, q_keys, q_countries, q_mentioned), q_unknown = query
+    people, keys, countries, mentioned = other
+    return (len(q_people) + q_unknown + len(q_countries) >= 2 and len(people) + len(countries) >= 2
+            and bool(q_people & people or q_countries & countries)
+            and (q_unknown > 0 or bool(q_people - keys) or bool(q_countries - mentioned))
+            and bool(people - q_keys or countries - q_mentioned))
 
 
 def _min_km(a: np.ndarray, b: np.ndarray, slack_a: np.ndarray, slack_b: np.ndarray) -> np.ndarray:
@@ -204,6 +221,7 @@ class EventIndex:
         self._pts = np.zeros((cap, MAX_POINTS, 2), dtype=np.float32)  # incident points, NaN: none
         self._slack = np.zeros((cap, MAX_POINTS), dtype=np.float32)  # km: near_km for a landmark, else 0
         self._per = np.zeros((cap, MAX_KEYS), dtype=bool)  # the key is a person the headline names
+        self._countries: dict[int, tuple[frozenset[int], frozenset[int]]] = {}  # slot -> (headline's, all)
         self._t = np.zeros(cap, dtype=np.float64)
         self._nx = np.zeros((cap, MAX_KEYS), dtype=np.int32)  # cell -> next older cell of its key (-1: none)
         self._pv = np.zeros((cap, MAX_KEYS), dtype=np.int32)  # cell -> next newer cell of its key (-1: none)
@@ -294,7 +312,7 @@ class EventIndex:
 
     def add(self, aid: str, story: str, t: float, features: str | tuple[bytes, bytes]) -> None:
         keys, ws = decode_features(features) if isinstance(features, str) else features
-        hs, wa, pts, near, per = _split_marks(keys, ws)
+        hs, wa, pts, near, per, countries = _split_marks(keys, ws)
         ah = id_hash(aid)
         if not len(wa) or ah in self._slot_of:
             return
@@ -338,6 +356,10 @@ class EventIndex:
         self._slack[slot, :len(pts)] = np.where(near, self.near_km, 0.0)
         self._per[slot] = False
         self._per[slot, :k] = [h in people for h in hashes]
+        if countries[1]:
+            self._countries[slot] = countries
+        else:
+            self._countries.pop(slot, None)
         self._t[slot] = t
         self._serial_of[slot] = self._serial
         self._aid[slot] = aid
@@ -386,6 +408,7 @@ class EventIndex:
             self._story.clear(sid)
             self._free_sid.append(sid)
         self._aid.clear(slot)
+        self._countries.pop(slot, None)
         self._free_slot.append(slot)
 
     # -- scoring -----------------------------------------------------------------------------
@@ -401,17 +424,17 @@ class EventIndex:
 
     def _query(self, features: str | tuple[bytes, bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """(key ids or -1, TF-IDF weights, count mask, norm, headline mask, headline points, their slack
-        (km), headline people mask) of a query article."""
+        (km), headline people mask, (headline countries, all countries)) of a query article."""
         keys, ws = decode_features(features) if isinstance(features, str) else features
         n = len(self._slot_of) + 1 + self._bg_n
-        hs, w, pts, near, per = _split_marks(keys, ws)
+        hs, w, pts, near, per, countries = _split_marks(keys, ws)
         hs = hs.tolist()
         kids = np.array([self._kid.get(h) for h in hs], dtype=np.int64)
         bdf = np.array([self._bg.get(h, 0) for h in hs], dtype=np.int64)
         df = np.where(kids >= 0, self._df[np.maximum(kids, 0)], 0) + bdf + 1  # + the query itself
         qw = _LOG_W[w & MAX_WEIGHT] * np.log1p(n / df)
         return (kids, qw.astype(np.float64), (w & NUMBER_FLAG) != 0, float(np.sqrt((qw * qw).sum())),
-                (w & TITLE_FLAG) != 0, pts, np.where(near, self.near_km, 0.0), per)
+                (w & TITLE_FLAG) != 0, pts, np.where(near, self.near_km, 0.0), per, countries)
 
     def candidates(self, features: str | tuple[bytes, bytes], t: float) -> tuple[tuple, np.ndarray]:
         """(the query, slots of the best-sharing live articles within the window: at most
@@ -455,7 +478,7 @@ class EventIndex:
         """Cosine of the TF-IDF vectors × time factor × the count penalty, for each slot."""
         if len(slots) == 0:
             return np.zeros(0)
-        kids, qw, qnum, qn, qtit, qpts, qslack, qper = q
+        kids, qw, qnum, qn, qtit, qpts, qslack, qper, qcountries = q
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1))
         # the query's weights by key id, looked up for each candidate key
@@ -485,11 +508,13 @@ class EventIndex:
             # both headlines say where it happened, towns apart: two incidents of one kind, one day
             d = _min_km(self._pts[slots].astype(np.float64), qpts, self._slack[slots], qslack)
             sc = np.where(np.isfinite(d) & (d > self.apart_km), sc * self.apart_factor, sc)
-        if int(qper.sum()) >= 2:
-            query = _query_people(kids, qper)
+        if int(qper.sum()) + len(qcountries[0]) >= 2:
+            query = _query_parties(kids, qper, qcountries)
             per = self._per[slots] & valid
-            for i in np.flatnonzero(per.sum(axis=1) >= 2).tolist():  # only headlines naming two people
-                if _two_meetings(query, set(ids[i][per[i]].tolist()), set(ids[i][valid[i]].tolist())):
+            theirs = [self._countries.get(s, _NO_PARTIES) for s in slots.tolist()]
+            n_parties = per.sum(axis=1) + np.array([len(c[0]) for c in theirs])
+            for i in np.flatnonzero(n_parties >= 2).tolist():  # only headlines naming two parties
+                if _two_meetings(query, (set(ids[i][per[i]].tolist()), set(ids[i][valid[i]].tolist()), *theirs[i])):
                     sc[i] *= self.apart_factor
         if qnum.any():  # the query states counts (known to the index or not)
             cnum = self._num[slots] & valid
@@ -551,7 +576,7 @@ class EventIndex:
     def centroid_score(self, q: tuple, members: list[int], t: float) -> float:
         """Cosine of the query with the sum of the members' normalised TF-IDF vectors, with the same
         time, count, content and title factors as :meth:`scores` (taken against the story as a whole)."""
-        kids, qw, qnum, qn, qtit, qpts, qslack, qper = q
+        kids, qw, qnum, qn, qtit, qpts, qslack, qper, qcountries = q
         slots = np.array(members, dtype=np.int64)
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1, keepdims=True))
@@ -595,9 +620,12 @@ class EventIndex:
                               self._slack[slots].reshape(-1), qslack))
             if np.isfinite(d) and d > self.apart_km:
                 sc *= self.apart_factor
-        if int(qper.sum()) >= 2 and _two_meetings(_query_people(kids, qper),
-                                                  set(ids[self._per[slots] & valid].tolist()), set(ids[valid].tolist())):
-            sc *= self.apart_factor
+        if int(qper.sum()) + len(qcountries[0]) >= 2:
+            theirs = [self._countries.get(s, _NO_PARTIES) for s in members]
+            if _two_meetings(_query_parties(kids, qper, qcountries),
+                             (set(ids[self._per[slots] & valid].tolist()), set(ids[valid].tolist()),
+                              frozenset().union(*(c[0] for c in theirs)), frozenset().union(*(c[1] for c in theirs)))):
+                sc *= self.apart_factor
         if self.title_factors:
             n_t = len(tit & set(kids[known & qtit].tolist()))
             sc *= (self.title_factors + (1.0,))[min(n_t, len(self.title_factors))]

@@ -35,9 +35,14 @@ MARK_FLAG = NUMBER_FLAG | ENTITY_FLAG
 POINT_MARK = MARK_FLAG | 1
 PERSON_MARK = MARK_FLAG | 2
 NEAR_MARK = MARK_FLAG | 3  # a point the headline says the event happened near (a landmark)
+COUNTRY_MARK = MARK_FLAG | 4  # a country the headline names (its PARTY_PREFIX key's hash)
+MENTION_MARK = MARK_FLAG | 5  # a country the article names anywhere
 INCIDENT_PREFIX = "@"
 NEAR_PREFIX = "@~"
 HEADLINE_PERSON_PREFIX = "!"
+HEADLINE_COUNTRY_PREFIX = "!~"
+MENTIONED_COUNTRY_PREFIX = "?~"
+PARTY_PREFIX = "c:"
 ENTITY_PREFIX = ("p:", "o:", "e:")  # places, organisations, people
 
 # Function words and newsroom verbs (match form, after :func:`stem`): they say nothing of the event.
@@ -107,23 +112,54 @@ fighters: إرهابي إرهابيين الإرهابيين إرهابيي ال
  معارضة المعارضة متمردين المتمردين متمردي ثوار الثوار
 capture: سيطر سيطرت يسيطر تسيطر سيطرة السيطرة حرر حررت يحرر تحرر تحرير استعاد استعادت يستعيد تستعيد استعادة
 """
+# The countries an article names, by name or adjective («أوكرانيا», «الأوكراني»). Not keys (as one key
+# per country they lowered recall: «روسيا» and «الروسية» say different things): marks beside them, a
+# headline's countries being parties like its people (:func:`pipeline.stages.stories._two_meetings`:
+# al-Sharaa with Kuwait's minister, then with Ukraine's, is two meetings). Syria is in everything.
+_PARTIES_RAW = """
+russia: روسيا الروسي الروسية الروس روسي روسية
+turkey: تركيا التركي التركية الأتراك تركي تركية
+iran: إيران الإيراني الإيرانية إيراني إيرانية
+israel: إسرائيل الإسرائيلي الإسرائيلية إسرائيلي إسرائيلية
+us: أمريكا أميركا الأمريكي الأمريكية الأميركي الأميركية أمريكي أميركي أمريكية أميركية
+ukraine: أوكرانيا الأوكراني الأوكرانية
+kuwait: الكويت الكويتي الكويتية
+saudi: السعودية السعودي
+qatar: قطر القطري القطرية
+uae: الإمارات الإماراتي الإماراتية
+jordan: الأردن الأردني الأردنية
+lebanon: لبنان اللبناني اللبنانية
+iraq: العراق العراقي العراقية
+egypt: مصر المصري المصرية
+france: فرنسا الفرنسي الفرنسية
+britain: بريطانيا البريطاني البريطانية
+germany: ألمانيا الألماني الألمانية
+china: الصين الصيني الصينية
+italy: إيطاليا الإيطالي الإيطالية
+bahrain: البحرين البحريني البحرينية
+"""
 MONTHS = frozenset(t for w in _MONTHS_RAW.split() for t in arabic.tokens(w))
 STOP = frozenset(stem(t) for w in (_STOP_RAW + _MONTHS_RAW).split() for t in arabic.tokens(w))
 # as written too: a crude stem can make a function word look like a content word («بينهم» → «ينهم»)
 STOP_TOKENS = frozenset(t for w in _STOP_RAW.split() for t in arabic.tokens(w))
 
 
-def _concepts(raw: str) -> dict[str, str]:
+def _concepts(raw: str, prefix: str = "~") -> dict[str, str]:
     out: dict[str, str] = {}
     for line in raw.replace("\n ", " ").strip().splitlines():
         name, _, forms = line.partition(":")
         for w in forms.split():
             for t in arabic.tokens(w):
-                out[stem(t)] = "~" + name.strip()
+                out[stem(t)] = prefix + name.strip()
     return out
 
 
 CONCEPTS = _concepts(_CONCEPTS_RAW)
+PARTIES = _concepts(_PARTIES_RAW, PARTY_PREFIX)
+
+
+def _countries(tokens: Sequence[str]) -> set[str]:
+    return {PARTIES[s] for s in map(stem, tokens) if s in PARTIES}
 
 
 def _is_year(tok: str) -> bool:
@@ -200,6 +236,11 @@ def event_features(title: str | None, match_text: str, places: Sequence = (), or
     out = {k: min(w, MAX_WEIGHT) | (TITLE_FLAG if k in in_title else 0) for k, w in top}
     for k in [k for k in out if k.startswith(ENTITY_PREFIX[2]) and k in in_title]:
         out[HEADLINE_PERSON_PREFIX + k] = 1
+    in_headline = _countries(title_toks)
+    for c in in_headline:
+        out[HEADLINE_COUNTRY_PREFIX + c] = 1
+    for c in _countries(body) - in_headline:  # (the match text holds the title too)
+        out[MENTIONED_COUNTRY_PREFIX + c] = 1
     for prefix, places_ in ((INCIDENT_PREFIX, incident), (NEAR_PREFIX, near)):
         for p in places_ or ():
             loc = p.get("location") if isinstance(p, dict) else getattr(p, "location", None)
@@ -245,6 +286,10 @@ def _encoded(k: str, w: int) -> tuple[int, int]:
         near = k.startswith(NEAR_PREFIX)
         lat, _, lon = k[len(NEAR_PREFIX) if near else len(INCIDENT_PREFIX):].partition(",")
         return pack_point(float(lat), float(lon)), NEAR_MARK if near else POINT_MARK
+    if k.startswith(HEADLINE_COUNTRY_PREFIX):
+        return key_hash(k[len(HEADLINE_COUNTRY_PREFIX):]), COUNTRY_MARK
+    if k.startswith(MENTIONED_COUNTRY_PREFIX):
+        return key_hash(k[len(MENTIONED_COUNTRY_PREFIX):]), MENTION_MARK
     if k.startswith(HEADLINE_PERSON_PREFIX):
         return key_hash(k[1:]), PERSON_MARK
     return key_hash(k), (min(MAX_WEIGHT, max(1, int(w) & MAX_WEIGHT)) | (int(w) & TITLE_FLAG)

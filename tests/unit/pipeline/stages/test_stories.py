@@ -284,3 +284,22 @@ def test_one_official_in_two_meetings_on_one_day_is_two_stories() -> None:
     index2 = EventIndex(apart_factor=1.0)
     index2.add("a", "a", 0.0, f(first))
     assert index2.best_story(f(other), 3600.0)[0] == "a"  # without the rule the words alone would join them
+
+
+def test_one_host_meeting_two_countries_on_one_day_is_two_stories() -> None:
+    """A country the headline names is a party like a person: al-Sharaa with Kuwait's foreign minister
+    and with Ukraine's, in Damascus, the same day."""
+    body = ("وبحث الجانبان في قصر الشعب في دمشق سبل دعم استقرار البلاد وإعادة الإعمار وتعزيز العلاقات الثنائية،"
+            " وقال الوزير إن بلاده مستعدة لتقديم المساعدة في المرحلة المقبلة وفتح السفارة قريبا.")
+
+    def f(title: str) -> str:
+        return encode_features(event_features(title, arabic.normalize(f"{title}\n{body}"), ["دمشق"],
+                                              people=["أحمد الشرع"]))
+
+    index = EventIndex()
+    index.add("a", "a", 0.0, f("وزير الخارجية الأوكراني يلتقي الشرع في دمشق"))
+    assert index.best_story(f("الشرع يستقبل وزير خارجية أوكرانيا في دمشق"), 3600.0)[0] == "a"  # one meeting
+    assert index.best_story(f("وزير خارجية الكويت يلتقي الشرع في دمشق"), 3600.0) is None  # another visitor
+    index2 = EventIndex(apart_factor=1.0)
+    index2.add("a", "a", 0.0, f("وزير الخارجية الأوكراني يلتقي الشرع في دمشق"))
+    assert index2.best_story(f("وزير خارجية الكويت يلتقي الشرع في دمشق"), 3600.0)[0] == "a"  # the words alone join
