@@ -58,11 +58,12 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # hour (90e7ea4): 0.730 / 0.918 (the morning's code: 0.712 / 0.918). The day's new officials meeting one
 # another in Damascus (al-Sharaa with al-Jalali, al-Bashir named caretaker PM, two delegations on one day)
 # merge. Read since: 0.748 / 0.918 once a headline's landmark counted as a place, 0.774 / 0.918 once a
-# headline's countries counted as parties of a meeting.
+# headline's countries counted as parties of a meeting, 0.798 / 0.938 once a page that gives only its date
+# was placed in its morning, not at midnight.
 FLOORS = {"tune": TARGET, "heldout": {"precision": 0.87, "recall": 0.91}, "heldout2": TARGET,
           "heldout3": {"precision": 0.95, "recall": 0.91}, "heldout4": {"precision": 0.75, "recall": 0.95},
           "heldout5": {"precision": 0.93, "recall": 0.98}, "heldout6": {"precision": 0.92, "recall": 0.87},
-          "heldout7": {"precision": 0.77, "recall": 0.91}}
+          "heldout7": {"precision": 0.79, "recall": 0.93}}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:

@@ -287,12 +287,12 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_a_date_only_publication_is_placed_at_its_same_day_fetch() -> None:
+def test_a_date_only_publication_is_placed_at_its_same_day_fetch_else_in_its_morning() -> None:
     """A page that gives only its date: the stream's fetch that day is closer to the truth than
-    midnight (which sits next to the day before's events); a late fetch or none leaves midnight."""
+    midnight (which sits next to the day before's events); a late fetch or none: the day's morning."""
     from datetime import datetime, timedelta, timezone
 
-    from pipeline.stages.process import dedupe_time
+    from pipeline.stages.process import DATE_ONLY_AT, dedupe_time
 
     def art(pub, fetched):
         return Article(id="a" * 32, url="https://example.org/1", source="npa", title="t", body="b",
@@ -303,7 +303,8 @@ def test_a_date_only_publication_is_placed_at_its_same_day_fetch() -> None:
     timed = datetime(2018, 3, 24, 18, 20, tzinfo=timezone(timedelta(hours=2)))
     assert dedupe_time(art(timed, day + timedelta(hours=20))) == timed  # a real time is kept
     assert dedupe_time(art(day, day + timedelta(hours=16, minutes=25))) == day + timedelta(hours=16, minutes=25)
-    assert dedupe_time(art(day, day + timedelta(days=3))) == day  # a backfill: the date is all there is
-    assert dedupe_time(art(day, None)) == day
-    assert dedupe_time(art(day, day - timedelta(hours=2))) == day  # a fetch before the date: a wrong clock
+    assert dedupe_time(art(day, day + timedelta(days=3))) == day + DATE_ONLY_AT  # a backfill: the date is all
+    assert dedupe_time(art(day, None)) == day + DATE_ONLY_AT  # a saved page
+    assert dedupe_time(art(day, day - timedelta(hours=2))) == day + DATE_ONLY_AT  # a fetch before it: a wrong clock
+    assert timedelta(0) < DATE_ONLY_AT < timedelta(hours=12)
     assert dedupe_time(art(None, day + timedelta(hours=5))) == day + timedelta(hours=5)
