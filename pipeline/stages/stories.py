@@ -29,7 +29,8 @@ compared with the articles of the time window that share the rarest of them:
   headline says it happened *near* («قرب حارم», «بريف جسر الشغور») stands for anywhere within
   ``near_km`` of it.
   Nor do two reports whose headlines each name two parties or more (people, countries), one the same,
-  and each one the other never mentions: the same official in two meetings (:func:`_two_meetings`).
+  and each one the other never mentions: the same official in two meetings
+  (:func:`pipeline.stages.story_marks.two_meetings`).
   A story is scored by its best member (half anchored on its first article, so chains cannot
   drift) and as a whole (its newest members' vectors summed: together they cover the event's words
   better than one outlet), the latter only while its first article is inside the window. The
@@ -46,19 +47,13 @@ import math
 
 import numpy as np
 
-from pipeline.stages.gazetteer import MAX_INCIDENT_PLACES
 from pipeline.stages.packed import KeyTable, Names, grown, id_hash
+from pipeline.stages.story_marks import MAX_POINTS, NO_PARTIES, min_km, query_parties, split_marks, two_meetings
 
 # the key functions are re-exported: callers name one module for the stage
 from pipeline.stages.story_keys import (
     ENTITY_FLAG,
     ENTITY_PREFIX,
-    COUNTRY_MARK,
-    MARK_FLAG,
-    MENTION_MARK,
-    NEAR_MARK,
-    PERSON_MARK,
-    POINT_MARK,
     MAX_KEYS,
     MAX_WEIGHT,
     NUMBER_FLAG,
@@ -71,7 +66,6 @@ from pipeline.stages.story_keys import (
     event_features,
     key_hash,
     stem,
-    unpack_point,
 )
 
 __all__ = [
@@ -91,69 +85,6 @@ __all__ = [
     "key_hash",
     "stem",
 ]
-
-
-def _hashes(keys: bytes) -> np.ndarray:
-    return np.frombuffer(keys, dtype="<u4")
-
-
-MAX_POINTS = MAX_INCIDENT_PLACES  # incident points an article row holds: as many as the headline gives
-EARTH_KM = 6371.0
-
-
-_NO_PARTIES: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
-
-
-def _split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                                  tuple[frozenset[int], frozenset[int]]]:
-    """(key hashes, their weights, headline points (n, 2) in degrees, which of them are landmarks the
-    event happened near, which keys are people the headline names, (the countries the headline names,
-    every country the article names)) of encoded features."""
-    hs, w = _hashes(keys), np.frombuffer(ws, dtype=np.uint8)
-    mark = (w & MARK_FLAG) == MARK_FLAG
-    at = np.flatnonzero(mark & ((w == POINT_MARK) | (w == NEAR_MARK)))[:MAX_POINTS]
-    pts = np.array([unpack_point(h) for h in hs[at].tolist()], dtype=np.float64).reshape(-1, 2)
-    hs_k, w_k = hs[~mark], w[~mark]
-    headline = frozenset(hs[mark & (w == COUNTRY_MARK)].tolist())
-    countries = (headline, headline | frozenset(hs[mark & (w == MENTION_MARK)].tolist())) if mark.any() else _NO_PARTIES
-    return hs_k, w_k, pts, w[at] == NEAR_MARK, np.isin(hs_k, hs[mark & (w == PERSON_MARK)]), countries
-
-
-Parties = tuple[set[int], set[int], frozenset[int], frozenset[int]]  # people, keys, countries, mentioned
-
-
-def _query_parties(kids: np.ndarray, qper: np.ndarray, countries: tuple[frozenset[int], frozenset[int]]
-                   ) -> tuple[Parties, int]:
-    """((key ids of the people the query's headline names that the index knows, every key id of the
-    query the index knows, the countries its headline names, every country it names), how many of the
-    headline's people the index does not know): what :func:`_two_meetings` compares."""
-    known = kids >= 0
-    return (set(kids[qper & known].tolist()), set(kids[known].tolist()), *countries), int((qper & ~known).sum())
-
-
-def _two_meetings(query: tuple[Parties, int], other: Parties) -> bool:
-    """Both headlines name two parties or more (people, countries), one of them the same, and each names
-    one the other report never mentions: the same official in two meetings (al-Sharaa with Erdoğan,
-    then with the US envoy; with Kuwait's minister, then with Ukraine's), not one meeting in two words."""
-    (q_people, q_keys, q_countries, q_mentioned), q_unknown = query
-    people, keys, countries, mentioned = other
-    return (len(q_people) + q_unknown + len(q_countries) >= 2 and len(people) + len(countries) >= 2
-            and bool(q_people & people or q_countries & countries)
-            and (q_unknown > 0 or bool(q_people - keys) or bool(q_countries - mentioned))
-            and bool(people - q_keys or countries - q_mentioned))
-
-
-def _min_km(a: np.ndarray, b: np.ndarray, slack_a: np.ndarray, slack_b: np.ndarray) -> np.ndarray:
-    """Least distance (km) between the points of ``a`` (..., k, 2) and ``b`` (m, 2), in degrees, less
-    each point's slack (km: a landmark's radius, ``slack_a`` (..., k), ``slack_b`` (m,)); inf where
-    either has none (NaN rows). Equirectangular: exact enough at tens of km."""
-    if not len(b):
-        return np.full(a.shape[:-2], np.inf)
-    ra, rb = np.radians(a)[..., :, None, :], np.radians(b)
-    dlat = ra[..., 0] - rb[:, 0]
-    dlon = (ra[..., 1] - rb[:, 1]) * np.cos((ra[..., 0] + rb[:, 0]) / 2)
-    d = EARTH_KM * np.hypot(dlat, dlon) - slack_a[..., :, None] - slack_b
-    return np.where(np.isnan(d), np.inf, d).min(axis=(-2, -1))
 
 
 _LOG_W = np.array([0.0] + [1.0 + math.log(w) for w in range(1, MAX_WEIGHT + 1)], dtype=np.float32)
@@ -312,7 +243,7 @@ class EventIndex:
 
     def add(self, aid: str, story: str, t: float, features: str | tuple[bytes, bytes]) -> None:
         keys, ws = decode_features(features) if isinstance(features, str) else features
-        hs, wa, pts, near, per, countries = _split_marks(keys, ws)
+        hs, wa, pts, near, per, countries = split_marks(keys, ws)
         ah = id_hash(aid)
         if not len(wa) or ah in self._slot_of:
             return
@@ -427,7 +358,7 @@ class EventIndex:
         (km), headline people mask, (headline countries, all countries)) of a query article."""
         keys, ws = decode_features(features) if isinstance(features, str) else features
         n = len(self._slot_of) + 1 + self._bg_n
-        hs, w, pts, near, per, countries = _split_marks(keys, ws)
+        hs, w, pts, near, per, countries = split_marks(keys, ws)
         hs = hs.tolist()
         kids = np.array([self._kid.get(h) for h in hs], dtype=np.int64)
         bdf = np.array([self._bg.get(h, 0) for h in hs], dtype=np.int64)
@@ -506,15 +437,15 @@ class EventIndex:
         sc *= np.array([self.time_factor(x) for x in (self._t[slots] - t).tolist()])
         if len(qpts):
             # both headlines say where it happened, towns apart: two incidents of one kind, one day
-            d = _min_km(self._pts[slots].astype(np.float64), qpts, self._slack[slots], qslack)
+            d = min_km(self._pts[slots].astype(np.float64), qpts, self._slack[slots], qslack)
             sc = np.where(np.isfinite(d) & (d > self.apart_km), sc * self.apart_factor, sc)
         if int(qper.sum()) + len(qcountries[0]) >= 2:
-            query = _query_parties(kids, qper, qcountries)
+            query = query_parties(kids, qper, qcountries)
             per = self._per[slots] & valid
-            theirs = [self._countries.get(s, _NO_PARTIES) for s in slots.tolist()]
+            theirs = [self._countries.get(s, NO_PARTIES) for s in slots.tolist()]
             n_parties = per.sum(axis=1) + np.array([len(c[0]) for c in theirs])
             for i in np.flatnonzero(n_parties >= 2).tolist():  # only headlines naming two parties
-                if _two_meetings(query, (set(ids[i][per[i]].tolist()), set(ids[i][valid[i]].tolist()), *theirs[i])):
+                if two_meetings(query, (set(ids[i][per[i]].tolist()), set(ids[i][valid[i]].tolist()), *theirs[i])):
                     sc[i] *= self.apart_factor
         if qnum.any():  # the query states counts (known to the index or not)
             cnum = self._num[slots] & valid
@@ -616,13 +547,13 @@ class EventIndex:
         if qnum.any() and nums and not (nums & set(kids[known & qnum].tolist())):
             sc *= self.number_penalty
         if len(qpts):
-            d = float(_min_km(self._pts[slots].reshape(-1, 2).astype(np.float64), qpts,
+            d = float(min_km(self._pts[slots].reshape(-1, 2).astype(np.float64), qpts,
                               self._slack[slots].reshape(-1), qslack))
             if np.isfinite(d) and d > self.apart_km:
                 sc *= self.apart_factor
         if int(qper.sum()) + len(qcountries[0]) >= 2:
-            theirs = [self._countries.get(s, _NO_PARTIES) for s in members]
-            if _two_meetings(_query_parties(kids, qper, qcountries),
+            theirs = [self._countries.get(s, NO_PARTIES) for s in members]
+            if two_meetings(query_parties(kids, qper, qcountries),
                              (set(ids[self._per[slots] & valid].tolist()), set(ids[valid].tolist()),
                               frozenset().union(*(c[0] for c in theirs)), frozenset().union(*(c[1] for c in theirs)))):
                 sc *= self.apart_factor

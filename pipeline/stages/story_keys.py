@@ -114,7 +114,7 @@ capture: سيطر سيطرت يسيطر تسيطر سيطرة السيطرة ح�
 """
 # The countries an article names, by name or adjective («أوكرانيا», «الأوكراني»). Not keys (as one key
 # per country they lowered recall: «روسيا» and «الروسية» say different things): marks beside them, a
-# headline's countries being parties like its people (:func:`pipeline.stages.stories._two_meetings`:
+# headline's countries being parties like its people (:func:`pipeline.stages.story_marks.two_meetings`:
 # al-Sharaa with Kuwait's minister, then with Ukraine's, is two meetings). Syria is in everything.
 _PARTIES_RAW = """
 russia: روسيا الروسي الروسية الروس روسي روسية

@@ -1,0 +1,73 @@
+"""The marks beside an article's event keys, and the story rules that read them.
+
+An article's features (:mod:`pipeline.stages.story_keys`) carry, beside its keys, where its headline says
+the event happened (or near where), the people and countries the headline names, and every country the
+article names. :class:`pipeline.stages.stories.EventIndex` keeps them per article row; the functions here
+decode them and decide the two vetoes: two incidents towns apart (:func:`min_km`) and one official in two
+meetings (:func:`two_meetings`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.stages.gazetteer import MAX_INCIDENT_PLACES
+from pipeline.stages.story_keys import (COUNTRY_MARK, MARK_FLAG, MENTION_MARK, NEAR_MARK, PERSON_MARK, POINT_MARK,
+                                        unpack_point)
+
+
+MAX_POINTS = MAX_INCIDENT_PLACES  # incident points an article row holds: as many as the headline gives
+EARTH_KM = 6371.0
+NO_PARTIES: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
+
+
+def split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                  tuple[frozenset[int], frozenset[int]]]:
+    """(key hashes, their weights, headline points (n, 2) in degrees, which of them are landmarks the
+    event happened near, which keys are people the headline names, (the countries the headline names,
+    every country the article names)) of encoded features."""
+    hs, w = np.frombuffer(keys, dtype="<u4"), np.frombuffer(ws, dtype=np.uint8)
+    mark = (w & MARK_FLAG) == MARK_FLAG
+    at = np.flatnonzero(mark & ((w == POINT_MARK) | (w == NEAR_MARK)))[:MAX_POINTS]
+    pts = np.array([unpack_point(h) for h in hs[at].tolist()], dtype=np.float64).reshape(-1, 2)
+    hs_k, w_k = hs[~mark], w[~mark]
+    headline = frozenset(hs[mark & (w == COUNTRY_MARK)].tolist())
+    countries = (headline, headline | frozenset(hs[mark & (w == MENTION_MARK)].tolist())) if mark.any() else NO_PARTIES
+    return hs_k, w_k, pts, w[at] == NEAR_MARK, np.isin(hs_k, hs[mark & (w == PERSON_MARK)]), countries
+
+
+Parties = tuple[set[int], set[int], frozenset[int], frozenset[int]]  # people, keys, countries, mentioned
+
+
+def query_parties(kids: np.ndarray, qper: np.ndarray, countries: tuple[frozenset[int], frozenset[int]]
+                   ) -> tuple[Parties, int]:
+    """((key ids of the people the query's headline names that the index knows, every key id of the
+    query the index knows, the countries its headline names, every country it names), how many of the
+    headline's people the index does not know): what :func:`two_meetings` compares."""
+    known = kids >= 0
+    return (set(kids[qper & known].tolist()), set(kids[known].tolist()), *countries), int((qper & ~known).sum())
+
+
+def two_meetings(query: tuple[Parties, int], other: Parties) -> bool:
+    """Both headlines name two parties or more (people, countries), one of them the same, and each names
+    one the other report never mentions: the same official in two meetings (al-Sharaa with Erdoğan,
+    then with the US envoy; with Kuwait's minister, then with Ukraine's), not one meeting in two words."""
+    (q_people, q_keys, q_countries, q_mentioned), q_unknown = query
+    people, keys, countries, mentioned = other
+    return (len(q_people) + q_unknown + len(q_countries) >= 2 and len(people) + len(countries) >= 2
+            and bool(q_people & people or q_countries & countries)
+            and (q_unknown > 0 or bool(q_people - keys) or bool(q_countries - mentioned))
+            and bool(people - q_keys or countries - q_mentioned))
+
+
+def min_km(a: np.ndarray, b: np.ndarray, slack_a: np.ndarray, slack_b: np.ndarray) -> np.ndarray:
+    """Least distance (km) between the points of ``a`` (..., k, 2) and ``b`` (m, 2), in degrees, less
+    each point's slack (km: a landmark's radius, ``slack_a`` (..., k), ``slack_b`` (m,)); inf where
+    either has none (NaN rows). Equirectangular: exact enough at tens of km."""
+    if not len(b):
+        return np.full(a.shape[:-2], np.inf)
+    ra, rb = np.radians(a)[..., :, None, :], np.radians(b)
+    dlat = ra[..., 0] - rb[:, 0]
+    dlon = (ra[..., 1] - rb[:, 1]) * np.cos((ra[..., 0] + rb[:, 0]) / 2)
+    d = EARTH_KM * np.hypot(dlat, dlon) - slack_a[..., :, None] - slack_b
+    return np.where(np.isnan(d), np.inf, d).min(axis=(-2, -1))
