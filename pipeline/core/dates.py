@@ -117,6 +117,21 @@ def parse_date(value: str | None) -> datetime | None:
     return dt
 
 
+def date_only(when: datetime) -> bool:
+    """The value gives a day, not a time (``00:00:00``): a page that shows only its date."""
+    return (when.hour, when.minute, when.second, when.microsecond) == (0, 0, 0, 0)
+
+
+def same_day_time(day: datetime, when: datetime | None) -> datetime | None:
+    """``when`` if it is a time within ``day`` (a date-only value, read as UTC midnight) as an outlet
+    between UTC and UTC+04:00 would date it, else None."""
+    if when is None or date_only(when):
+        return None
+    a = day if day.tzinfo else day.replace(tzinfo=timezone.utc)
+    b = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if timedelta(hours=-4) <= b - a < timedelta(hours=24) else None
+
+
 def struct_to_dt(st) -> datetime | None:  # noqa: ANN001 - time.struct_time from feedparser
     """A feed parser's UTC struct_time as an aware datetime; None when unreadable."""
     if not st:

@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
 from pipeline.core.charset import header_charset
+from pipeline.core.dates import date_only, same_day_time
 from pipeline.core.errors import BadRecord
 from pipeline.core.ids import article_id as make_article_id
 from pipeline.core.ids import content_hash
@@ -159,6 +160,9 @@ def process_page_full(
         else:
             article_id = content_hash(html if isinstance(html, bytes) else html.encode("utf-8"))
     published = ex.published_at or (listing.published_at if listing else None)
+    if ex.published_at is not None and date_only(ex.published_at) and listing is not None:
+        # the page shows only its day; the feed or sitemap that listed it gives the time
+        published = same_day_time(ex.published_at, listing.published_at) or published
     art = Article(
         id=article_id,
         url=canon,
@@ -201,15 +205,12 @@ def process_page(
 DATE_ONLY_AT = timedelta(hours=6)  # where in its day a page that gives only a date is placed (09:00 in Damascus)
 
 
-def _aware(when: datetime) -> datetime:
-    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
-
-
 def dedupe_time(article: Article) -> datetime | None:
     """The time de-duplication and the story stage place an article at: publication, else fetch.
 
-    A page that gives only its date (``00:00:00``) was published some time that day. If it was fetched
-    that same day (the stream fetches within minutes of publication) the fetch is the better time.
+    A page that gives only its date (``00:00:00``; when the feed that listed it gave the time,
+    :func:`process_page_full` took that) was published some time that day. If it was fetched that same
+    day (the stream fetches within minutes of publication) the fetch is the better time.
     Otherwise (a saved page, a backfill) it is placed ``DATE_ONLY_AT`` into the day: midnight put it
     up to a day early, next to the day before's events, and first of its day, before the reports it
     belongs with. Measured on the labelled story splits (6 % of their pages give only a date): 06:00
@@ -219,11 +220,9 @@ def dedupe_time(article: Article) -> datetime | None:
     pub, fetched = article.published_at, article.fetched_at
     if pub is None:
         return fetched
-    if (pub.hour, pub.minute, pub.second, pub.microsecond) != (0, 0, 0, 0):
+    if not date_only(pub):
         return pub
-    if fetched is not None and timedelta(0) <= _aware(fetched) - _aware(pub) < timedelta(days=1):
-        return fetched
-    return pub + DATE_ONLY_AT
+    return same_day_time(pub, fetched) or pub + DATE_ONLY_AT
 
 
 def event_features_of(p: Processed) -> str | None:

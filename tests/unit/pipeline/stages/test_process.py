@@ -305,6 +305,29 @@ def test_a_date_only_publication_is_placed_at_its_same_day_fetch_else_in_its_mor
     assert dedupe_time(art(day, day + timedelta(hours=16, minutes=25))) == day + timedelta(hours=16, minutes=25)
     assert dedupe_time(art(day, day + timedelta(days=3))) == day + DATE_ONLY_AT  # a backfill: the date is all
     assert dedupe_time(art(day, None)) == day + DATE_ONLY_AT  # a saved page
-    assert dedupe_time(art(day, day - timedelta(hours=2))) == day + DATE_ONLY_AT  # a fetch before it: a wrong clock
+    assert dedupe_time(art(day, day - timedelta(hours=2))) == day - timedelta(hours=2)  # 01:00 in Damascus
+    assert dedupe_time(art(day, day - timedelta(hours=6))) == day + DATE_ONLY_AT  # the day before: a wrong clock
     assert timedelta(0) < DATE_ONLY_AT < timedelta(hours=12)
     assert dedupe_time(art(None, day + timedelta(hours=5))) == day + timedelta(hours=5)
+
+
+def test_a_page_that_shows_only_its_day_takes_the_time_its_feed_gave() -> None:
+    """The feed or sitemap that listed the page knows the minute; the page only the day."""
+    from datetime import datetime, timedelta, timezone
+
+    from pipeline.core.schema import Listing
+    from pipeline.stages.process import process_page_full
+
+    html = ("<html><head><title>قصف على سراقب</title></head><body><article><h1>قصف على سراقب</h1>"
+            "<p>24/03/2018</p>" + "".join(f"<p>فقرة رقم {i} من الخبر عن قصف مدفعي على مدينة سراقب في ريف إدلب"
+                                          f" الشرقي وسقوط جرحى بين المدنيين.</p>" for i in range(6))
+            + "</article></body></html>")
+    plain = process_page_full(html, "https://example.org/a/1", "npa", config=CONFIG).article
+    assert plain.published_at == datetime(2018, 3, 24, tzinfo=timezone.utc)
+    fed = datetime(2018, 3, 24, 18, 20, tzinfo=timezone(timedelta(hours=2)))
+    listed = process_page_full(html, "https://example.org/a/1", "npa", listing=Listing(published_at=fed),
+                               config=CONFIG).article
+    assert listed.published_at == fed
+    other_day = Listing(published_at=fed + timedelta(days=3))  # a listing's date for another day: the page's stands
+    assert process_page_full(html, "https://example.org/a/1", "npa", listing=other_day,
+                             config=CONFIG).article.published_at == plain.published_at
