@@ -46,7 +46,9 @@ def test_elasticsearch_unreachable_nothing_committed_memory_bounded_then_drains(
     s = fault_ns
     es_url = urlsplit(s.es_url)
     proxy = CuttableProxy(es_url.hostname, es_url.port or 9200).start()
-    n_cut, body = 1000, 20_000
+    # enough arriving that holding it would show: the worker's buffers (faust's per-partition stream
+    # buffer, the consumer's fetches) hold ~15 MB of these whatever arrives, so 1000 (20 MB) sat at the bound
+    n_cut, body = 2500, 20_000
     try:
         metrics_port = h.free_port()
         w = procs(h.worker(s, fault_tmp, agents="index", RASID_ES_URL=proxy.url, RASID_BULK_MAX_DOCS=100,
@@ -59,10 +61,11 @@ def test_elasticsearch_unreachable_nothing_committed_memory_bounded_then_drains(
 
         proxy.cut()
         t_cut = time.monotonic()
-        # ~20 MB of articles arrive while Elasticsearch is away
+        # ~50 MB of articles arrive while Elasticsearch is away
         second = h.send_articles(s, h.make_articles(n_cut, "esdown-b", body_bytes=body))
+        t_sent = time.monotonic()
         committed_seen, rss_seen = [], []
-        while time.monotonic() - t_cut < 12:
+        while time.monotonic() - t_sent < 8:  # all of it there to be taken: watch what the worker holds
             committed_seen.append(sum(h.committed(s, s.articles_topic).values()))
             rss_seen.append(w.rss_mb())
             time.sleep(1)
@@ -79,7 +82,7 @@ def test_elasticsearch_unreachable_nothing_committed_memory_bounded_then_drains(
                      what="everything committed")
         inv = h.invariant(s, ledger)
         dls = h.deadletters(s)
-        h.record("es_unavailable", **inv, cut_s=12, committed_before_cut=40,
+        h.record("es_unavailable", **inv, cut_s=round(t_restore - t_cut, 1), committed_before_cut=40,
                  committed_during_cut_max=max(committed_seen), indexed_during_cut=indexed_during_cut,
                  produced_during_cut=n_cut, produced_during_cut_mb=round(n_cut * body / 1e6, 1),
                  sink_took_during_cut=taken_during_cut, rss_before_mb=round(rss_before),
@@ -90,7 +93,7 @@ def test_elasticsearch_unreachable_nothing_committed_memory_bounded_then_drains(
         assert indexed_during_cut == 0
         # bounded: the sink holds one batch (bulk_max_docs) while it waits, not what keeps arriving
         assert taken_during_cut <= 100
-        assert max(rss_seen) - rss_before < 0.8 * n_cut * body / 1e6
+        assert max(rss_seen) - rss_before < 0.5 * n_cut * body / 1e6
         assert inv["ledger_docs"] == len(ledger) and inv["namespace_docs"] == len(ledger)
         assert inv["duplicate_ids"] == 0
         assert dls == []
