@@ -5,6 +5,11 @@
   they are read again (``rasid_offset_repairs_total``);
 - **a stalled commit**: acked offsets above a first offset that stays unacked for more than two
   checks (``rasid_commit_stalled_total`` and a warning, in production too);
+- **an unread partition**: assigned, messages waiting on the broker past its floor, and nothing of it
+  read, in flight or buffered, in two checks in a row (seen once in CI's SIGKILL fault test: a
+  partition whose first reader died before committing anything was not fetched again after the
+  restart, for minutes): it is sought to its floor, so the fetch starts (``rasid_offset_repairs_total``
+  counts the waiting messages);
 - **a stuck commit**: the broker's committed offset below what the worker recorded as committed, in
   two checks in a row (faust-streaming #316, see :mod:`pipeline.stream.commits`): a warning,
   ``rasid_commit_stuck_total``, and the partition is read again from the broker's offset;
@@ -46,6 +51,7 @@ class OffsetWatch:
         self._suspects: dict = {}  # tp -> (floor, first lost offset) seen last round
         self._stalled: dict = {}  # tp -> (floor, first acked offset) seen last round
         self._stuck: dict = {}  # tp -> (broker committed, worker committed) seen last round
+        self._unread: dict = {}  # tp -> (floor, broker end offset) of an assigned partition never read, last round
         self.broker_committed: dict = {}  # tp -> offset, from the last round that could ask
         self._stalled_warned: set = set()  # partitions warned about in the stall they are in
 
@@ -55,6 +61,7 @@ class OffsetWatch:
             self._suspects.clear()
             self._stalled.clear()
             self._stuck.clear()
+            self._unread.clear()
             return "rebalancing"
         if _consumer.CONSUMER_COMMITTING in getattr(getattr(consumer, "diag", None), "flags", ()):
             return "committing"  # acked offsets leave the list before the commit lands: they would look lost
@@ -134,8 +141,38 @@ class OffsetWatch:
                     await self._unstick(tp, on_broker, mine)
                     stuck.pop(tp)
         self._suspects, self._stalled, self._stuck = suspects, stalled, stuck
+        repaired += await self._wake_unread(consumer, tps, busy, full)
         self.repairs += repaired
         return repaired
+
+    async def _wake_unread(self, consumer: Any, tps: list, busy: dict, full: bool) -> int:
+        """Seek an assigned partition that has messages waiting and was never read to its floor."""
+        unread = [tp for tp in tps if consumer._read_offset.get(tp) is None and not busy.get(tp)
+                  and floor_of(consumer, tp) is not None]
+        seen: dict = {}
+        woken = 0
+        if unread and not full:
+            try:
+                ends = await consumer.highwaters(*unread)
+            except Exception as e:  # noqa: BLE001 - the broker is busy: next round
+                log.info("end offsets not available from the broker: %s", e)
+                ends = {}
+            for tp in unread:
+                floor, end = floor_of(consumer, tp), ends.get(tp)
+                if end is None or end <= floor:
+                    continue
+                if self._unread.get(tp) == (floor, end):
+                    log.warning("%s[%d] never read: %d message(s) from offset %d wait on the broker; reading from "
+                                "there", tp.topic, tp.partition, end - floor, floor,
+                                extra={"stage": "offsets", "topic": tp.topic, "partition": tp.partition,
+                                       "offset": floor, "lost": end - floor})
+                    await consumer.seek(tp, floor)
+                    metrics.OFFSET_REPAIRS.labels(topic=tp.topic).inc(end - floor)
+                    woken += 1
+                else:
+                    seen[tp] = (floor, end)
+        self._unread = seen
+        return woken
 
     async def _repair(self, tp: Any, lost: list[int]) -> None:
         log.warning("re-reading %s[%d] from offset %d: %d message(s) read but never acknowledged",

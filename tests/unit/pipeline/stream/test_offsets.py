@@ -86,6 +86,39 @@ def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
+def test_an_assigned_partition_never_read_is_sought_to_its_floor(caplog):
+    """A first reader killed before committing anything: on restart nothing of the partition was read
+    again although its messages wait on the broker (floor 0, end 20)."""
+    c = FakeConsumer()
+    c._committed_offset = defaultdict(lambda: None)
+    c._acked = defaultdict(list)
+    c._acked_index = defaultdict(set)
+    c._read_offset = {}
+    c.broker = {}
+    with caplog.at_level(logging.WARNING, logger="rasid.offsets"):
+        assert ticks(watch(c), 3) == [0, 1, 0]  # once could be a fetch under way; twice is stuck
+    assert c.seeks == [(TP, 0)]
+    assert "never read: 20 message(s) from offset 0" in caplog.text
+
+
+def test_an_unread_partition_with_nothing_waiting_or_in_flight_is_left_alone():
+    c = FakeConsumer()
+    c._read_offset = {}
+    c._acked = defaultdict(list)
+    c._acked_index = defaultdict(set)
+
+    async def at_floor(*tps):
+        return {tp: 10 for tp in tps}  # the broker's end is the floor: nothing to read
+
+    c.highwaters = at_floor
+    assert ticks(watch(c), 3) == [0, 0, 0] and c.seeks == []
+    c2 = FakeConsumer()
+    c2._read_offset = {}
+    ev = SimpleNamespace(message=SimpleNamespace(tp=TP, offset=10))
+    w = watch(c2, [SimpleNamespace(queue=SimpleNamespace(_queue=[ev]))])  # buffered: being read
+    assert ticks(w, 3) == [0, 0, 0] and c2.seeks == []
+
+
 def test_a_hole_is_read_again_only_after_two_sightings():
     c = FakeConsumer()
     assert ticks(watch(c), 3) == [0, 1, 0]  # first sighting: maybe a message between two hands
