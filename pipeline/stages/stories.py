@@ -355,7 +355,8 @@ class EventIndex:
 
     def _query(self, features: str | tuple[bytes, bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """(key ids or -1, TF-IDF weights, count mask, norm, headline mask, headline points, their slack
-        (km), headline people mask, (headline countries, all countries)) of a query article."""
+        (km), its parties for :func:`two_meetings` or None when its headline names fewer than two) of a
+        query article: computed once, read by every score of the lookup."""
         keys, ws = decode_features(features) if isinstance(features, str) else features
         n = len(self._slot_of) + 1 + self._bg_n
         hs, w, pts, near, per, countries = split_marks(keys, ws)
@@ -364,8 +365,9 @@ class EventIndex:
         bdf = np.array([self._bg.get(h, 0) for h in hs], dtype=np.int64)
         df = np.where(kids >= 0, self._df[np.maximum(kids, 0)], 0) + bdf + 1  # + the query itself
         qw = _LOG_W[w & MAX_WEIGHT] * np.log1p(n / df)
+        parties = query_parties(kids, per, countries) if int(per.sum()) + len(countries[0]) >= 2 else None
         return (kids, qw.astype(np.float64), (w & NUMBER_FLAG) != 0, float(np.sqrt((qw * qw).sum())),
-                (w & TITLE_FLAG) != 0, pts, np.where(near, self.near_km, 0.0), per, countries)
+                (w & TITLE_FLAG) != 0, pts, np.where(near, self.near_km, 0.0), parties)
 
     def candidates(self, features: str | tuple[bytes, bytes], t: float) -> tuple[tuple, np.ndarray]:
         """(the query, slots of the best-sharing live articles within the window: at most
@@ -409,7 +411,7 @@ class EventIndex:
         """Cosine of the TF-IDF vectors × time factor × the count penalty, for each slot."""
         if len(slots) == 0:
             return np.zeros(0)
-        kids, qw, qnum, qn, qtit, qpts, qslack, qper, qcountries = q
+        kids, qw, qnum, qn, qtit, qpts, qslack, qparties = q
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1))
         # the query's weights by key id, looked up for each candidate key
@@ -439,13 +441,12 @@ class EventIndex:
             # both headlines say where it happened, towns apart: two incidents of one kind, one day
             d = min_km(self._pts[slots].astype(np.float64), qpts, self._slack[slots], qslack)
             sc = np.where(np.isfinite(d) & (d > self.apart_km), sc * self.apart_factor, sc)
-        if int(qper.sum()) + len(qcountries[0]) >= 2:
-            query = query_parties(kids, qper, qcountries)
+        if qparties is not None:
             per = self._per[slots] & valid
             theirs = [self._countries.get(s, NO_PARTIES) for s in slots.tolist()]
             n_parties = per.sum(axis=1) + np.array([len(c[0]) for c in theirs])
             for i in np.flatnonzero(n_parties >= 2).tolist():  # only headlines naming two parties
-                if two_meetings(query, (set(ids[i][per[i]].tolist()), set(ids[i][valid[i]].tolist()), *theirs[i])):
+                if two_meetings(qparties, (set(ids[i][per[i]].tolist()), set(ids[i][valid[i]].tolist()), *theirs[i])):
                     sc[i] *= self.apart_factor
         if qnum.any():  # the query states counts (known to the index or not)
             cnum = self._num[slots] & valid
@@ -507,7 +508,7 @@ class EventIndex:
     def centroid_score(self, q: tuple, members: list[int], t: float) -> float:
         """Cosine of the query with the sum of the members' normalised TF-IDF vectors, with the same
         time, count, content and title factors as :meth:`scores` (taken against the story as a whole)."""
-        kids, qw, qnum, qn, qtit, qpts, qslack, qper, qcountries = q
+        kids, qw, qnum, qn, qtit, qpts, qslack, qparties = q
         slots = np.array(members, dtype=np.int64)
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1, keepdims=True))
@@ -551,9 +552,9 @@ class EventIndex:
                               self._slack[slots].reshape(-1), qslack))
             if np.isfinite(d) and d > self.apart_km:
                 sc *= self.apart_factor
-        if int(qper.sum()) + len(qcountries[0]) >= 2:
+        if qparties is not None:
             theirs = [self._countries.get(s, NO_PARTIES) for s in members]
-            if two_meetings(query_parties(kids, qper, qcountries),
+            if two_meetings(qparties,
                              (set(ids[self._per[slots] & valid].tolist()), set(ids[valid].tolist()),
                               frozenset().union(*(c[0] for c in theirs)), frozenset().union(*(c[1] for c in theirs)))):
                 sc *= self.apart_factor
