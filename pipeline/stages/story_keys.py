@@ -158,9 +158,6 @@ CONCEPTS = _concepts(_CONCEPTS_RAW)
 PARTIES = _concepts(_PARTIES_RAW, PARTY_PREFIX)
 
 
-def _countries(tokens: Sequence[str]) -> set[str]:
-    return {PARTIES[s] for s in map(stem, tokens) if s in PARTIES}
-
 
 def _is_year(tok: str) -> bool:
     return len(tok) == 4 and tok[:2] in ("19", "20")
@@ -208,7 +205,8 @@ def event_features(title: str | None, match_text: str, places: Sequence = (), or
         # a name's own words («تحرير» of هيئة تحرير الشام) are left out before they could become a concept
         return [CONCEPTS.get(k, k) for k in _word_keys(tokens) if k not in named]
 
-    tf: Counter = Counter(words(body))
+    body_stems = list(_word_keys(body))
+    tf: Counter = Counter(CONCEPTS.get(k, k) for k in body_stems if k not in named)
     for k, n in tf.items():
         weights[k] = min(n, TF_CAP)
     for k in set(words(body[:LEAD_TOKENS])):
@@ -236,10 +234,10 @@ def event_features(title: str | None, match_text: str, places: Sequence = (), or
     out = {k: min(w, MAX_WEIGHT) | (TITLE_FLAG if k in in_title else 0) for k, w in top}
     for k in [k for k in out if k.startswith(ENTITY_PREFIX[2]) and k in in_title]:
         out[HEADLINE_PERSON_PREFIX + k] = 1
-    in_headline = _countries(title_toks)
+    in_headline = {PARTIES[k] for k in title_stems if k in PARTIES}
     for c in in_headline:
         out[HEADLINE_COUNTRY_PREFIX + c] = 1
-    for c in _countries(body) - in_headline:  # (the match text holds the title too)
+    for c in {PARTIES[k] for k in body_stems if k in PARTIES} - in_headline:  # (the match text holds the title)
         out[MENTIONED_COUNTRY_PREFIX + c] = 1
     for prefix, places_ in ((INCIDENT_PREFIX, incident), (NEAR_PREFIX, near)):
         for p in places_ or ():
