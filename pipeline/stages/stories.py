@@ -30,7 +30,12 @@ compared with the articles of the time window that share the rarest of them:
   ``near_km`` of it.
   Nor do two reports whose headlines each name two parties or more (people, countries), one the same,
   and each one the other never mentions: the same official in two meetings
-  (:func:`pipeline.stages.story_marks.two_meetings`).
+  (:func:`pipeline.stages.story_marks.two_meetings`). Nor, past the first ``other_act_after_s`` (12 hours),
+  do two reports whose headlines each name a kind of act (``story_keys.headline_acts``: violence, a raid, a
+  meeting, an appointment, sanctions, unrest, a session, a takeover, a closure, a rescue) and no kind the
+  same: the landing a day after the strike there, the appointment the morning after the meeting that
+  prepared it. Within those hours one event's reports frame it as different acts (a strike and the
+  «downing» of the jet), and a reaction names no act of its own, so it joins.
   A story is scored by its best member (half anchored on its first article, so chains cannot
   drift) and as a whole (its newest members' vectors summed: together they cover the event's words
   better than one outlet), the latter only while its first article is inside the window. The
@@ -48,7 +53,8 @@ import math
 import numpy as np
 
 from pipeline.stages.packed import KeyTable, Names, grown, id_hash
-from pipeline.stages.story_marks import MAX_POINTS, NO_PARTIES, min_km, query_parties, split_marks, two_meetings
+from pipeline.stages.story_marks import (MAX_POINTS, NO_PARTIES, min_km, other_acts, query_parties, split_marks,
+                                         two_meetings)
 
 # the key functions are re-exported: callers name one module for the stage
 from pipeline.stages.story_keys import (
@@ -115,7 +121,7 @@ class EventIndex:
                  formula_score: float = 0.3, use_background: bool = False, min_content: float = 0.5,
                  title_factors: tuple[float, ...] = (0.3, 0.6), centroid_members: int = 16,
                  use_centroid: bool = True, apart_km: float = 15.0, apart_factor: float = 0.0,
-                 near_km: float = 20.0) -> None:
+                 near_km: float = 20.0, other_act_after_s: float = 12 * 3600.0) -> None:
         self.threshold = threshold
         self.window_s = window_s
         self.common_df = common_df
@@ -130,6 +136,7 @@ class EventIndex:
         self.apart_km = apart_km
         self.apart_factor = apart_factor
         self.near_km = near_km
+        self.other_act_after_s = other_act_after_s
         self.full_until_s = full_until_s
         self.decay_at_window = decay_at_window
         self.seed_weight = seed_weight
@@ -152,6 +159,7 @@ class EventIndex:
         self._pts = np.zeros((cap, MAX_POINTS, 2), dtype=np.float32)  # incident points, NaN: none
         self._slack = np.zeros((cap, MAX_POINTS), dtype=np.float32)  # km: near_km for a landmark, else 0
         self._per = np.zeros((cap, MAX_KEYS), dtype=bool)  # the key is a person the headline names
+        self._acts = np.zeros(cap, dtype=np.int64)  # the kinds of act the headline reports (bit mask)
         self._countries: dict[int, tuple[frozenset[int], frozenset[int]]] = {}  # slot -> (headline's, all)
         self._t = np.zeros(cap, dtype=np.float64)
         self._nx = np.zeros((cap, MAX_KEYS), dtype=np.int32)  # cell -> next older cell of its key (-1: none)
@@ -186,10 +194,10 @@ class EventIndex:
         :meth:`add` before it is read). ``touch``: see :func:`grown`."""
         if cap <= len(self._t):
             return
-        self._ids, self._lw, self._num, self._ent, self._tit, self._pts, self._slack, self._per, self._t, \
-            self._nx, self._pv, self._sid, self._serial_of, self._mem, self._mn, self._refs = (
+        self._ids, self._lw, self._num, self._ent, self._tit, self._pts, self._slack, self._per, self._acts, \
+            self._t, self._nx, self._pv, self._sid, self._serial_of, self._mem, self._mn, self._refs = (
                 grown(a, cap, touch) for a in (self._ids, self._lw, self._num, self._ent, self._tit, self._pts,
-                                               self._slack, self._per, self._t,
+                                               self._slack, self._per, self._acts, self._t,
                                                self._nx, self._pv, self._sid, self._serial_of, self._mem, self._mn,
                                                self._refs))
         self._aid.reserve(cap, touch)
@@ -243,7 +251,7 @@ class EventIndex:
 
     def add(self, aid: str, story: str, t: float, features: str | tuple[bytes, bytes]) -> None:
         keys, ws = decode_features(features) if isinstance(features, str) else features
-        hs, wa, pts, near, per, countries = split_marks(keys, ws)
+        hs, wa, pts, near, per, countries, acts = split_marks(keys, ws)
         ah = id_hash(aid)
         if not len(wa) or ah in self._slot_of:
             return
@@ -287,6 +295,7 @@ class EventIndex:
         self._slack[slot, :len(pts)] = np.where(near, self.near_km, 0.0)
         self._per[slot] = False
         self._per[slot, :k] = [h in people for h in hashes]
+        self._acts[slot] = acts
         if countries[1]:
             self._countries[slot] = countries
         else:
@@ -355,11 +364,11 @@ class EventIndex:
 
     def _query(self, features: str | tuple[bytes, bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """(key ids or -1, TF-IDF weights, count mask, norm, headline mask, headline points, their slack
-        (km), its parties for :func:`two_meetings` or None when its headline names fewer than two) of a
-        query article: computed once, read by every score of the lookup."""
+        (km), its parties for :func:`two_meetings` or None when its headline names fewer than two, the kinds
+        of act its headline reports) of a query article: computed once, read by every score of the lookup."""
         keys, ws = decode_features(features) if isinstance(features, str) else features
         n = len(self._slot_of) + 1 + self._bg_n
-        hs, w, pts, near, per, countries = split_marks(keys, ws)
+        hs, w, pts, near, per, countries, acts = split_marks(keys, ws)
         hs = hs.tolist()
         kids = np.array([self._kid.get(h) for h in hs], dtype=np.int64)
         bdf = np.array([self._bg.get(h, 0) for h in hs], dtype=np.int64)
@@ -367,7 +376,7 @@ class EventIndex:
         qw = _LOG_W[w & MAX_WEIGHT] * np.log1p(n / df)
         parties = query_parties(kids, per, countries) if int(per.sum()) + len(countries[0]) >= 2 else None
         return (kids, qw.astype(np.float64), (w & NUMBER_FLAG) != 0, float(np.sqrt((qw * qw).sum())),
-                (w & TITLE_FLAG) != 0, pts, np.where(near, self.near_km, 0.0), parties)
+                (w & TITLE_FLAG) != 0, pts, np.where(near, self.near_km, 0.0), parties, acts)
 
     def candidates(self, features: str | tuple[bytes, bytes], t: float) -> tuple[tuple, np.ndarray]:
         """(the query, slots of the best-sharing live articles within the window: at most
@@ -411,7 +420,7 @@ class EventIndex:
         """Cosine of the TF-IDF vectors × time factor × the count penalty, for each slot."""
         if len(slots) == 0:
             return np.zeros(0)
-        kids, qw, qnum, qn, qtit, qpts, qslack, qparties = q
+        kids, qw, qnum, qn, qtit, qpts, qslack, qparties, qacts = q
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1))
         # the query's weights by key id, looked up for each candidate key
@@ -437,6 +446,11 @@ class EventIndex:
             f = np.array(self.title_factors + (1.0,))
             sc = sc * f[np.minimum(n_t, len(self.title_factors))]
         sc *= np.array([self.time_factor(x) for x in (self._t[slots] - t).tolist()])
+        if qacts:
+            # past the first hours, a report of another kind of act (a landing after the strike, an appointment
+            # after the meeting) is another event
+            late = np.abs(self._t[slots] - t) > self.other_act_after_s
+            sc = np.where(late & other_acts(qacts, self._acts[slots]), sc * self.apart_factor, sc)
         if len(qpts):
             # both headlines say where it happened, towns apart: two incidents of one kind, one day
             d = min_km(self._pts[slots].astype(np.float64), qpts, self._slack[slots], qslack)
@@ -500,15 +514,17 @@ class EventIndex:
                 seed = self._slot_of.get(id_hash(story))
                 if seed < 0 or abs(t - float(self._t[seed])) > self.window_s:
                     continue
-                x = self.centroid_score(q, members, t)
+                x = self.centroid_score(q, members, t, float(self._t[seed]))
                 if x >= self.threshold and (best is None or x > best[0] or (x == best[0] and story < best[1])):
                     best = (x, story, by_story[story][1])
         return (best[1], best[2], best[0]) if best else None
 
-    def centroid_score(self, q: tuple, members: list[int], t: float) -> float:
+    def centroid_score(self, q: tuple, members: list[int], t: float, seed_t: float | None = None) -> float:
         """Cosine of the query with the sum of the members' normalised TF-IDF vectors, with the same
-        time, count, content and title factors as :meth:`scores` (taken against the story as a whole)."""
-        kids, qw, qnum, qn, qtit, qpts, qslack, qparties = q
+        time, count, content and title factors as :meth:`scores` (taken against the story as a whole). The
+        kinds of act are the members' together, and their time the story's first article's (``seed_t``):
+        the act the story began with."""
+        kids, qw, qnum, qn, qtit, qpts, qslack, qparties, qacts = q
         slots = np.array(members, dtype=np.int64)
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1, keepdims=True))
@@ -552,6 +568,9 @@ class EventIndex:
                               self._slack[slots].reshape(-1), qslack))
             if np.isfinite(d) and d > self.apart_km:
                 sc *= self.apart_factor
+        if qacts and seed_t is not None and abs(t - seed_t) > self.other_act_after_s and \
+                other_acts(qacts, np.bitwise_or.reduce(self._acts[slots])):
+            sc *= self.apart_factor
         if qparties is not None:
             theirs = [self._countries.get(s, NO_PARTIES) for s in members]
             if two_meetings(qparties,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 import zlib
 from collections import Counter
 from functools import lru_cache
@@ -37,11 +38,13 @@ PERSON_MARK = MARK_FLAG | 2
 NEAR_MARK = MARK_FLAG | 3  # a point the headline says the event happened near (a landmark)
 COUNTRY_MARK = MARK_FLAG | 4  # a country the headline names (its PARTY_PREFIX key's hash)
 MENTION_MARK = MARK_FLAG | 5  # a country the article names anywhere
+KIND_MARK = MARK_FLAG | 6  # the kinds of act the headline reports: its "hash" a bit mask (ACT_KINDS)
 INCIDENT_PREFIX = "@"
 NEAR_PREFIX = "@~"
 HEADLINE_PERSON_PREFIX = "!"
 HEADLINE_COUNTRY_PREFIX = "!~"
 MENTIONED_COUNTRY_PREFIX = "?~"
+ACTS_PREFIX = "!*"
 PARTY_PREFIX = "c:"
 ENTITY_PREFIX = ("p:", "o:", "e:")  # places, organisations, people
 
@@ -157,6 +160,48 @@ def _concepts(raw: str, prefix: str = "~") -> dict[str, str]:
 CONCEPTS = _concepts(_CONCEPTS_RAW)
 PARTIES = _concepts(_PARTIES_RAW, PARTY_PREFIX)
 
+# What kind of act a headline reports. Two reports a day apart, one of a strike and one of a landing
+# there, or one of a meeting and one of the appointment it prepared, are two events however many names
+# and words they share (:class:`pipeline.stages.stories.EventIndex`: only past the first hours, when a
+# report of one event tells the same act again: its toll, a reaction). Coarse on purpose: every kind of
+# armed violence is one kind (one outlet's «strike» is another's «attack»), a visit is a meeting. A word
+# after «بعد»/«عقب»/«إثر»/«رداً على»/«على خلفية» names the event this one follows, not its act.
+_ACTS_RAW = """
+violence: غارة غارات قصف يقصف تقصف قصفت استهداف يستهدف تستهدف استهدف استهدفت ضربة ضربات صاروخ صواريخ قذائف
+ قذيفة عدوان انفجار انفجارات تفجير تفجيرات مفخخة عبوة ناسفة هجوم هجمات يهاجم هاجم كمين اشتباكات اشتباك مواجهات
+ معارك إسقاط أسقطت أسقط مجزرة
+raid: إنزال توغل
+meeting: يلتقي يلتقيان لقاء اجتماع يجتمع اجتمع يستقبل استقبل مباحثات محادثات قمة يبحثان زيارة يزور يصل وصل وفد
+appointment: تكليف يكلف تكلف كلف تعيين يعين تعين توليه رئيسا
+sanctions: عقوبات
+unrest: احتجاجات احتجاج محتجين محتجون مظاهرات مظاهرة تظاهرة متظاهرين شغب
+session: جلسة
+control: تسيطر يسيطر سيطرة سيطرت
+closure: يغلق تغلق إغلاق أغلق
+rescue: إنقاذ تنقذ ينقذ انتشال
+"""
+ACT_KINDS = tuple(line.partition(":")[0] for line in _ACTS_RAW.replace("\n ", " ").strip().splitlines())
+_ACTS = {k: 1 << ACT_KINDS.index(v[1:]) for k, v in _concepts(_ACTS_RAW).items()}
+_AFTER = frozenset(arabic.tokens("بعد عقب إثر اثر بعيد"))
+_AFTER_PAIRS = (tuple(arabic.tokens("ردا على")), tuple(arabic.tokens("على خلفية")))
+_CLAUSE_END = re.compile(r"\.\.|[\u2026،؛|\u2013\u2014]|\s-\s")
+
+
+def headline_acts(title: str | None) -> int:
+    """The kinds of act the headline's first clause reports, a bit mask over ``ACT_KINDS`` (0: none it
+    names). A later clause («.. ومظاهرات غاضبة في الشمال») adds a reaction or context, not the act; a
+    clause that only names an earlier event («بعد هجوم أنقرة.. غارات تركية») is passed over."""
+    for clause in _CLAUSE_END.split(title or ""):
+        toks = arabic.tokens(clause)
+        cut = next((i for i, tok in enumerate(toks) if tok in _AFTER or tuple(toks[i:i + 2]) in _AFTER_PAIRS),
+                   len(toks))  # from there on the clause names an earlier event
+        if cut:
+            mask = 0
+            for tok in toks[:cut]:
+                mask |= _ACTS.get(stem(tok), 0)
+            return mask
+    return 0
+
 
 
 def _is_year(tok: str) -> bool:
@@ -239,6 +284,9 @@ def event_features(title: str | None, match_text: str, places: Sequence = (), or
         out[HEADLINE_COUNTRY_PREFIX + c] = 1
     for c in {PARTIES[k] for k in body_stems if k in PARTIES} - in_headline:  # (the match text holds the title)
         out[MENTIONED_COUNTRY_PREFIX + c] = 1
+    acts = headline_acts(title)
+    if acts:
+        out[f"{ACTS_PREFIX}{acts}"] = 1
     for prefix, places_ in ((INCIDENT_PREFIX, incident), (NEAR_PREFIX, near)):
         for p in places_ or ():
             loc = p.get("location") if isinstance(p, dict) else getattr(p, "location", None)
@@ -284,6 +332,8 @@ def _encoded(k: str, w: int) -> tuple[int, int]:
         near = k.startswith(NEAR_PREFIX)
         lat, _, lon = k[len(NEAR_PREFIX) if near else len(INCIDENT_PREFIX):].partition(",")
         return pack_point(float(lat), float(lon)), NEAR_MARK if near else POINT_MARK
+    if k.startswith(ACTS_PREFIX):
+        return int(k[len(ACTS_PREFIX):]), KIND_MARK
     if k.startswith(HEADLINE_COUNTRY_PREFIX):
         return key_hash(k[len(HEADLINE_COUNTRY_PREFIX):]), COUNTRY_MARK
     if k.startswith(MENTIONED_COUNTRY_PREFIX):

@@ -1,10 +1,11 @@
 """The marks beside an article's event keys, and the story rules that read them.
 
 An article's features (:mod:`pipeline.stages.story_keys`) carry, beside its keys, where its headline says
-the event happened (or near where), the people and countries the headline names, and every country the
-article names. :class:`pipeline.stages.stories.EventIndex` keeps them per article row; the functions here
-decode them and decide the two vetoes: two incidents towns apart (:func:`min_km`) and one official in two
-meetings (:func:`two_meetings`).
+the event happened (or near where), the people and countries the headline names, every country the
+article names, and the kinds of act the headline reports. :class:`pipeline.stages.stories.EventIndex`
+keeps them per article row; the functions here decode them and decide the three vetoes: two incidents
+towns apart (:func:`min_km`), one official in two meetings (:func:`two_meetings`) and, past the first
+hours, another kind of act (:func:`other_acts`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.stages.gazetteer import MAX_INCIDENT_PLACES
-from pipeline.stages.story_keys import (COUNTRY_MARK, MARK_FLAG, MENTION_MARK, NEAR_MARK, PERSON_MARK, POINT_MARK,
-                                        unpack_point)
+from pipeline.stages.story_keys import (COUNTRY_MARK, KIND_MARK, MARK_FLAG, MENTION_MARK, NEAR_MARK, PERSON_MARK,
+                                        POINT_MARK, unpack_point)
 
 
 MAX_POINTS = MAX_INCIDENT_PLACES  # incident points an article row holds: as many as the headline gives
@@ -22,10 +23,11 @@ NO_PARTIES: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
 
 
 def split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                                  tuple[frozenset[int], frozenset[int]]]:
+                                                  tuple[frozenset[int], frozenset[int]], int]:
     """(key hashes, their weights, headline points (n, 2) in degrees, which of them are landmarks the
     event happened near, which keys are people the headline names, (the countries the headline names,
-    every country the article names)) of encoded features."""
+    every country the article names), the kinds of act the headline reports (a bit mask,
+    ``story_keys.ACT_KINDS``)) of encoded features."""
     hs, w = np.frombuffer(keys, dtype="<u4"), np.frombuffer(ws, dtype=np.uint8)
     mark = (w & MARK_FLAG) == MARK_FLAG
     at = np.flatnonzero(mark & ((w == POINT_MARK) | (w == NEAR_MARK)))[:MAX_POINTS]
@@ -33,7 +35,13 @@ def split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndar
     hs_k, w_k = hs[~mark], w[~mark]
     headline = frozenset(hs[mark & (w == COUNTRY_MARK)].tolist())
     countries = (headline, headline | frozenset(hs[mark & (w == MENTION_MARK)].tolist())) if mark.any() else NO_PARTIES
-    return hs_k, w_k, pts, w[at] == NEAR_MARK, np.isin(hs_k, hs[mark & (w == PERSON_MARK)]), countries
+    acts = int(np.bitwise_or.reduce(hs[mark & (w == KIND_MARK)], initial=0))
+    return hs_k, w_k, pts, w[at] == NEAR_MARK, np.isin(hs_k, hs[mark & (w == PERSON_MARK)]), countries, acts
+
+
+def other_acts(a: int, b: np.ndarray) -> np.ndarray:
+    """Where both headlines name the kind of act they report, and no kind is the same (masks)."""
+    return (a != 0) & (b != 0) & ((b & a) == 0)
 
 
 Parties = tuple[set[int], set[int], frozenset[int], frozenset[int]]  # people, keys, countries, mentioned

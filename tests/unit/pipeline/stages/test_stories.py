@@ -16,6 +16,7 @@ from pipeline.stages.stories import (
     event_features,
     stem,
 )
+from pipeline.stages.story_keys import ACT_KINDS, MARK_FLAG, NEAR_MARK, POINT_MARK, headline_acts
 
 T0 = datetime(2019, 5, 6, 8, 0, tzinfo=timezone.utc)
 
@@ -233,18 +234,19 @@ def test_a_headline_landmark_is_a_place_near_which_it_happened() -> None:
     assert joins((35.6475, 36.6750))  # «قرب معرة النعمان», ~22 km: near enough to be the same
     f = event_features(title, text, near=[_point(35.8125, 36.3181)])
     keys, ws = decode_features(encode_features(f))
-    assert sum(1 for w in ws if w & 0xC0 == 0xC0) == 1 and len(f) == len(ws)
+    assert sum(1 for w in ws if w in (POINT_MARK, NEAR_MARK)) == 1 and len(f) == len(ws)
 
 
 def test_incident_points_survive_encoding_and_stay_out_of_the_keys() -> None:
     f = event_features("قصف على سوق", "قصف على سوق", incident=[_point(35.9306, 36.6339)])
     keys, ws = decode_features(encode_features(f))
-    assert len(ws) == len(f) and sum(1 for w in ws if w & 0xC0 == 0xC0) == 1
+    assert len(ws) == len(f) and sum(1 for w in ws if w in (POINT_MARK, NEAR_MARK)) == 1
     index = EventIndex()
     index.add("a", "a", 0.0, encode_features(f))
     (lat, lon), = index._pts[index._slot_of.get(id_hash("a"))][:1]
     assert abs(lat - 35.9306) < 0.01 and abs(lon - 36.6339) < 0.01
-    assert all(index._df[k] == 1 for k in index._ids[0] if k >= 0) and index._kids == len(f) - 1
+    marks = sum(1 for w in ws if w & MARK_FLAG == MARK_FLAG)  # the point and the kind of act («قصف»)
+    assert marks == 2 and all(index._df[k] == 1 for k in index._ids[0] if k >= 0) and index._kids == len(f) - marks
 
 
 def test_a_story_is_compared_as_a_whole_only_while_its_first_article_is_in_the_window(monkeypatch) -> None:
@@ -258,7 +260,7 @@ def test_a_story_is_compared_as_a_whole_only_while_its_first_article_is_in_the_w
     seen: list[float] = []
     real = EventIndex.centroid_score
     monkeypatch.setattr(EventIndex, "centroid_score",
-                        lambda self, q, members, t: seen.append(t) or real(self, q, members, t))
+                        lambda self, q, members, t, *a: seen.append(t) or real(self, q, members, t, *a))
     q = encode_features(words)
     assert index.best_story(q, 0.9 * w)[0] == "s" and seen == [0.9 * w]  # first article inside: whole and members
     assert index.best_story(q, 1.2 * w)[0] == "s" and seen == [0.9 * w]  # past it: its members only (still a match)
@@ -303,3 +305,48 @@ def test_one_host_meeting_two_countries_on_one_day_is_two_stories() -> None:
     index2 = EventIndex(apart_factor=1.0)
     index2.add("a", "a", 0.0, f("وزير الخارجية الأوكراني يلتقي الشرع في دمشق"))
     assert index2.best_story(f("وزير خارجية الكويت يلتقي الشرع في دمشق"), 3600.0)[0] == "a"  # the words alone join
+
+
+def _acts(title: str) -> set[str]:
+    mask = headline_acts(title)
+    return {k for i, k in enumerate(ACT_KINDS) if mask >> i & 1}
+
+
+def test_the_kind_of_act_is_read_from_the_headlines_first_clause() -> None:
+    assert _acts("غارات إسرائيلية قرب الكسوة جنوب دمشق") == {"violence"}
+    assert _acts("مصادر: إنزال إسرائيلي بالمروحيات في ريف دمشق") == {"raid"}  # a speaker's prefix is no clause
+    assert _acts("القيادة العامة تكلف المهندس محمد البشير بتشكيل حكومة") == {"appointment"}
+    assert _acts("الرئيس الشرع يستقبل أمير دولة قطر في قصر الشعب") == {"meeting"}
+    # what follows «بعد» names the earlier event; a clause made only of it is passed over
+    assert _acts("مجلس الأمن يعقد جلسة طارئة بشأن سوريا بعد الغارات الإسرائيلية على دمشق") == {"session"}
+    assert _acts("بعد هجوم أنقرة.. غارات تركية مكثفة على مناطق قسد") == {"violence"}
+    # a later clause adds a reaction, not the act
+    assert _acts("أنقرة تلمح إلى تقارب مع دمشق.. ومظاهرات غاضبة في الشمال السوري") == set()
+    assert _acts("وزارة الصحة: 371 وفاة جراء الزلزال") == set()  # «وزارة» is no visit
+    assert _acts("") == set() and _acts("..") == set()
+
+
+def test_another_kind_of_act_a_day_later_is_another_event() -> None:
+    """Israeli strikes kill six soldiers near al-Kiswah; the next evening a heliborne landing there: the
+    same place, party and words, another act. A reaction to the strikes the same day stays in its story."""
+    body = ("وقالت مصادر محلية إن الموقع العسكري قرب الكسوة في ريف دمشق الجنوبي تعرض لعملية إسرائيلية،"
+            " وإن مروحيات حلقت فوق التلال المحيطة بالموقع لساعات، فيما أدانت وزارة الخارجية السورية الاعتداء"
+            " واعتبرته انتهاكا لاتفاق فض الاشتباك لعام 1974 وطالبت مجلس الأمن بالتحرك.")
+
+    def f(title: str) -> str:
+        return encode_features(event_features(title, arabic.normalize(f"{title}\n{body}"), ["الكسوة", "دمشق"],
+                                              organizations=["الجيش الإسرائيلي"]))
+
+    strike = f("مقتل 6 جنود سوريين بغارات إسرائيلية على موقع قرب الكسوة")
+    landing = f("إنزال جوي إسرائيلي على موقع قرب الكسوة بريف دمشق")
+    reaction = f("دمشق تدين الغارات الإسرائيلية على موقع قرب الكسوة")
+    index = EventIndex()
+    index.add("a", "a", 0.0, strike)
+    assert index.best_story(reaction, 3 * 3600.0)[0] == "a"  # the same act, a party's reaction
+    assert index.best_story(landing, 26 * 3600.0) is None  # another act, the next day
+    assert index.best_story(landing, 3 * 3600.0)[0] == "a"  # within hours: one operation's reports
+    index.add("b", "a", 3 * 3600.0, reaction)
+    assert index.best_story(landing, 26 * 3600.0) is None  # nor against the story as a whole
+    words_only = EventIndex(apart_factor=1.0)
+    words_only.add("a", "a", 0.0, strike)
+    assert words_only.best_story(landing, 26 * 3600.0)[0] == "a"  # the shared words alone would join them
