@@ -32,7 +32,8 @@ compared with the articles of the time window that share the rarest of them:
   and each one the other never mentions: the same official in two meetings
   (:func:`pipeline.stages.story_marks.two_meetings`). Nor, past the first ``other_act_after_s`` (12 hours),
   do two reports whose headlines each name a kind of act (``story_keys.headline_acts``: violence, a raid, a
-  meeting, an appointment, sanctions, unrest, a session, a takeover, a closure, a rescue) and no kind the
+  meeting, an appointment, sanctions, unrest, a session or vote, a takeover, a closure, a rescue, a speech or
+  pledge, a decree, an election) and no kind the
   same: the landing a day after the strike there, the appointment the morning after the meeting that
   prepared it. Within those hours one event's reports frame it as different acts (a strike and the
   «downing» of the jet), and a reaction names no act of its own, so it joins.

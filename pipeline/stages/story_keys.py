@@ -172,13 +172,16 @@ violence: غارة غارات قصف يقصف تقصف قصفت استهداف �
  معارك إسقاط أسقطت أسقط مجزرة
 raid: إنزال توغل
 meeting: يلتقي يلتقيان لقاء اجتماع يجتمع اجتمع يستقبل استقبل مباحثات محادثات قمة يبحثان زيارة يزور يصل وصل وفد
-appointment: تكليف يكلف تكلف كلف تعيين يعين تعين توليه رئيسا
+appointment: تكليف يكلف كلف تعيين يعين تعين توليه رئيسا
 sanctions: عقوبات
 unrest: احتجاجات احتجاج محتجين محتجون مظاهرات مظاهرة تظاهرة متظاهرين شغب
-session: جلسة
+session: جلسة تصويت يصوت
 control: تسيطر يسيطر سيطرة سيطرت
 closure: يغلق تغلق إغلاق أغلق
 rescue: إنقاذ تنقذ ينقذ انتشال
+speech: يتوعد يتعهد توعد تعهد خطاب كلمة
+decree: مرسوم مرسوما مراسيم
+election: انتخابات اقتراع
 """
 ACT_KINDS = tuple(line.partition(":")[0] for line in _ACTS_RAW.replace("\n ", " ").strip().splitlines())
 _ACTS = {k: 1 << ACT_KINDS.index(v[1:]) for k, v in _concepts(_ACTS_RAW).items()}

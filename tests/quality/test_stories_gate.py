@@ -63,8 +63,9 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # On 2026-12-06 (third session) a headline's kind of act counted (story_keys.headline_acts: past the first
 # 12 hours a report of another kind of act is another event): heldout 0.875 -> 1.000 (Trump's meeting
 # in Riyadh no longer joins his sanctions announcement), heldout4 0.758 -> 0.839 (the Security Council's
-# session stands apart from the strikes it discussed), heldout7 0.798 -> 0.929 (al-Bashir's appointment
-# from al-Sharaa's meeting the evening before); no split lost a pair of recall. heldout now meets the target.
+# session stands apart from the strikes it discussed), heldout7 0.798 -> 0.968 (al-Bashir's appointment
+# and al-Sharaa's vow on the torturers from his meeting the evening before); no split lost a pair of recall.
+# heldout now meets the target.
 # heldout8 (41 stories, 109 articles, 14 hard negatives, 2026-12-06, an eighth author; events of 2019, 2021, 2023
 # and 2025, many small local incidents and recurring statements), measured once on the session's final code
 # (f0159d9): 1.000 / 0.960 (the morning's code: 0.798 / 0.960). It met the target, so it gates at the target;
@@ -72,7 +73,7 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 FLOORS = {"tune": TARGET, "heldout": TARGET, "heldout2": TARGET,
           "heldout3": {"precision": 0.95, "recall": 0.91}, "heldout4": {"precision": 0.83, "recall": 0.95},
           "heldout5": {"precision": 0.93, "recall": 0.98}, "heldout6": {"precision": 0.92, "recall": 0.87},
-          "heldout7": {"precision": 0.92, "recall": 0.93}, "heldout8": TARGET}
+          "heldout7": {"precision": 0.96, "recall": 0.93}, "heldout8": TARGET}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:
