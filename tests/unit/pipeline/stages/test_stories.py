@@ -315,7 +315,8 @@ def _acts(title: str) -> set[str]:
 def test_the_kind_of_act_is_read_from_the_headlines_first_clause() -> None:
     assert _acts("غارات إسرائيلية قرب الكسوة جنوب دمشق") == {"violence"}
     assert _acts("مصادر: إنزال إسرائيلي بالمروحيات في ريف دمشق") == {"raid"}  # a speaker's prefix is no clause
-    assert _acts("القيادة العامة تكلف المهندس محمد البشير بتشكيل حكومة") == {"appointment"}
+    assert _acts("الشرع يكلف المهندس محمد البشير بتشكيل حكومة") == {"appointment"}
+    assert _acts("الشرع يتوعد بملاحقة المتورطين بتعذيب المعتقلين") == {"speech"}
     assert _acts("الرئيس الشرع يستقبل أمير دولة قطر في قصر الشعب") == {"meeting"}
     # what follows «بعد» names the earlier event; a clause made only of it is passed over
     assert _acts("مجلس الأمن يعقد جلسة طارئة بشأن سوريا بعد الغارات الإسرائيلية على دمشق") == {"session"}
