@@ -164,28 +164,35 @@ PARTIES = _concepts(_PARTIES_RAW, PARTY_PREFIX)
 # there, or one of a meeting and one of the appointment it prepared, are two events however many names
 # and words they share (:class:`pipeline.stages.stories.EventIndex`: only past the first hours, when a
 # report of one event tells the same act again: its toll, a reaction). Coarse on purpose: every kind of
-# armed violence is one kind (one outlet's «strike» is another's «attack»), a visit is a meeting. A word
-# after «بعد»/«عقب»/«إثر»/«رداً على»/«على خلفية» names the event this one follows, not its act.
+# armed violence is one kind (one outlet's «strike» is another's «attack»), a visit or a call is a meeting.
+# A word after «بعد»/«عقب»/«إثر»/«رداً على»/«على خلفية»/«رغم» names the event this one follows or defies,
+# not its act («هجوم بري على الغوطة رغم قرار الهدنة» is an attack, not a truce). A noun that states a
+# standing (the «سيطرة» of «الخاضعة لسيطرة») is no act: only the verb forms of a takeover count.
 _ACTS_RAW = """
 violence: غارة غارات قصف يقصف تقصف قصفت استهداف يستهدف تستهدف استهدف استهدفت ضربة ضربات صاروخ صواريخ قذائف
  قذيفة عدوان انفجار انفجارات تفجير تفجيرات مفخخة عبوة ناسفة هجوم هجمات يهاجم هاجم كمين اشتباكات اشتباك مواجهات
- معارك إسقاط أسقطت أسقط مجزرة
+ معارك إسقاط أسقطت أسقط مجزرة اغتيال يغتال برصاص براميل هجوما
+chemical: اختناق كلور الكلور كيميائي الكيميائي كيماوي سارين
 raid: إنزال توغل
 meeting: يلتقي يلتقيان لقاء اجتماع يجتمع اجتمع يستقبل استقبل مباحثات محادثات قمة يبحثان زيارة يزور يصل وصل وفد
+ هاتفيا هاتفي
 appointment: تكليف يكلف كلف تعيين يعين تعين توليه رئيسا
+agreement: اتفاق اتفاقا هدنة تهدئة يوافقون توافق توقيع
 sanctions: عقوبات
 unrest: احتجاجات احتجاج محتجين محتجون مظاهرات مظاهرة تظاهرة متظاهرين شغب
-session: جلسة تصويت يصوت
-control: تسيطر يسيطر سيطرة سيطرت
+session: جلسة تصويت يصوت مشاورات يتبنى
+control: تسيطر يسيطر سيطرت
 closure: يغلق تغلق إغلاق أغلق
 rescue: إنقاذ تنقذ ينقذ انتشال
+displacement: نزوح نازحين النازحين مهاجرين مهاجرون لاجئين لاجئون
+arrest: اعتقال يعتقل تعتقل القبض توقيف
 speech: يتوعد يتعهد توعد تعهد خطاب كلمة
 decree: مرسوم مرسوما مراسيم
 election: انتخابات اقتراع
 """
 ACT_KINDS = tuple(line.partition(":")[0] for line in _ACTS_RAW.replace("\n ", " ").strip().splitlines())
 _ACTS = {k: 1 << ACT_KINDS.index(v[1:]) for k, v in _concepts(_ACTS_RAW).items()}
-_AFTER = frozenset(arabic.tokens("بعد عقب إثر اثر بعيد"))
+_AFTER = frozenset(arabic.tokens("بعد عقب إثر اثر بعيد رغم برغم"))
 _AFTER_PAIRS = (tuple(arabic.tokens("ردا على")), tuple(arabic.tokens("على خلفية")))
 _CLAUSE_END = re.compile(r"\.\.|[\u2026،؛|\u2013\u2014]|\s-\s")
 

@@ -70,10 +70,20 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # and 2025, many small local incidents and recurring statements), measured once on the session's final code
 # (f0159d9): 1.000 / 0.960 (the morning's code: 0.798 / 0.960). It met the target, so it gates at the target;
 # like heldout2 it is not read pair by pair.
+# heldout9 (41 stories, 109 articles, 13 hard negatives, 2026-12-06, a ninth author asked for clusters of 3-5 distinct
+# events within two days in one governorate or around one official or body; events of 2018, 2020, 2022 and 2024),
+# measured once as unseen on 021a8d0 (the third session's code with the kinds of act): 0.478 / 0.980, and the same on
+# the session's starting code. The phases of one campaign (Turkey's air strikes on Afrin, then its ground push the
+# next day; the Ghouta ground offensive and a chlorine claim there the same evening; the Daraa air campaign and the
+# Busra deal the next day) and one day's diplomacy around one crisis (the Putin-Erdogan call, NATO's Article 4
+# meeting, the Security Council session, Erdogan's speech) merge: a story compared as a whole carries them on.
+# Read since: 0.524 / 0.980 once a truce, a deal, a chemical claim, a call, displacement and arrests were kinds of
+# act and «رغم» (despite) marked a reference. Its floors stop a regression; it is far below the target.
 FLOORS = {"tune": TARGET, "heldout": TARGET, "heldout2": TARGET,
           "heldout3": {"precision": 0.95, "recall": 0.91}, "heldout4": {"precision": 0.83, "recall": 0.95},
           "heldout5": {"precision": 0.93, "recall": 0.98}, "heldout6": {"precision": 0.92, "recall": 0.87},
-          "heldout7": {"precision": 0.96, "recall": 0.93}, "heldout8": TARGET}
+          "heldout7": {"precision": 0.96, "recall": 0.93}, "heldout8": TARGET,
+          "heldout9": {"precision": 0.52, "recall": 0.98}}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:

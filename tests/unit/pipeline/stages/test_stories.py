@@ -321,6 +321,9 @@ def test_the_kind_of_act_is_read_from_the_headlines_first_clause() -> None:
     # what follows «بعد» names the earlier event; a clause made only of it is passed over
     assert _acts("مجلس الأمن يعقد جلسة طارئة بشأن سوريا بعد الغارات الإسرائيلية على دمشق") == {"session"}
     assert _acts("بعد هجوم أنقرة.. غارات تركية مكثفة على مناطق قسد") == {"violence"}
+    assert _acts("النظام يبدأ هجوماً برياً على الغوطة رغم قرار الهدنة") == {"violence"}  # not the truce
+    assert _acts("مقتل ناشط برصاص مسلحين في الباب الخاضعة لسيطرة فصائل") == {"violence"}  # a standing, no takeover
+    assert _acts("أردوغان يبحث مع بوتين هاتفياً التطورات في إدلب") == {"meeting"}
     # a later clause adds a reaction, not the act
     assert _acts("أنقرة تلمح إلى تقارب مع دمشق.. ومظاهرات غاضبة في الشمال السوري") == set()
     assert _acts("وزارة الصحة: 371 وفاة جراء الزلزال") == set()  # «وزارة» is no visit
