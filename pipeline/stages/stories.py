@@ -39,7 +39,8 @@ compared with the articles of the time window that share the rarest of them:
   «downing» of the jet), and a reaction names no act of its own, so it joins.
   A story is scored by its best member (half anchored on its first article, so chains cannot
   drift) and as a whole (its newest members' vectors summed: together they cover the event's words
-  better than one outlet), the latter only while its first article is inside the window. The
+  better than one outlet), the latter only while its first article is inside the window and one member
+  scores at least ``centroid_floor`` of the threshold on its own. The
   article joins the best story at or above ``threshold`` (chosen on
   ``tests/quality/stories/tune``), else starts one. Ties go to the smaller story id: the same input
   order gives the same ids.
@@ -122,7 +123,8 @@ class EventIndex:
                  formula_score: float = 0.3, use_background: bool = False, min_content: float = 0.5,
                  title_factors: tuple[float, ...] = (0.3, 0.6), centroid_members: int = 16,
                  use_centroid: bool = True, apart_km: float = 15.0, apart_factor: float = 0.0,
-                 near_km: float = 20.0, other_act_after_s: float = 12 * 3600.0) -> None:
+                 near_km: float = 20.0, other_act_after_s: float = 12 * 3600.0,
+                 centroid_floor: float = 0.8) -> None:
         self.threshold = threshold
         self.window_s = window_s
         self.common_df = common_df
@@ -138,6 +140,7 @@ class EventIndex:
         self.apart_factor = apart_factor
         self.near_km = near_km
         self.other_act_after_s = other_act_after_s
+        self.centroid_floor = centroid_floor
         self.full_until_s = full_until_s
         self.decay_at_window = decay_at_window
         self.seed_weight = seed_weight
@@ -514,6 +517,11 @@ class EventIndex:
                 # the whole on for days; a late follow-up still joins through its first-anchored members
                 seed = self._slot_of.get(id_hash(story))
                 if seed < 0 or abs(t - float(self._t[seed])) > self.window_s:
+                    continue
+                # ... and while one member comes near on its own: the whole adds the words its outlets spread
+                # between them, it does not make a link no report makes (the ground push into Afrin the day
+                # after the air strikes shares a little with each strike report, and much with their sum)
+                if by_story[story][0] < self.centroid_floor * self.threshold:
                     continue
                 x = self.centroid_score(q, members, t, float(self._t[seed]))
                 if x >= self.threshold and (best is None or x > best[0] or (x == best[0] and story < best[1])):

@@ -78,12 +78,14 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # Busra deal the next day) and one day's diplomacy around one crisis (the Putin-Erdogan call, NATO's Article 4
 # meeting, the Security Council session, Erdogan's speech) merge: a story compared as a whole carries them on.
 # Read since: 0.524 / 0.980 once a truce, a deal, a chemical claim, a call, displacement and arrests were kinds of
-# act and «رغم» (despite) marked a reference. Its floors stop a regression; it is far below the target.
+# act and «رغم» (despite) marked a reference, 0.583 / 0.980 once a story is compared as a whole only when one of
+# its members scores 0.8 of the threshold on its own (no other split changed). Its floors stop a regression; it
+# is far below the target.
 FLOORS = {"tune": TARGET, "heldout": TARGET, "heldout2": TARGET,
           "heldout3": {"precision": 0.95, "recall": 0.91}, "heldout4": {"precision": 0.83, "recall": 0.95},
           "heldout5": {"precision": 0.93, "recall": 0.98}, "heldout6": {"precision": 0.92, "recall": 0.87},
           "heldout7": {"precision": 0.96, "recall": 0.93}, "heldout8": TARGET,
-          "heldout9": {"precision": 0.52, "recall": 0.98}}
+          "heldout9": {"precision": 0.58, "recall": 0.98}}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
+
 from pipeline.core import arabic
 from pipeline.stages.dedupe import DedupeIndex, sketch
 from pipeline.stages.packed import id_hash
@@ -264,6 +266,22 @@ def test_a_story_is_compared_as_a_whole_only_while_its_first_article_is_in_the_w
     q = encode_features(words)
     assert index.best_story(q, 0.9 * w)[0] == "s" and seen == [0.9 * w]  # first article inside: whole and members
     assert index.best_story(q, 1.2 * w)[0] == "s" and seen == [0.9 * w]  # past it: its members only (still a match)
+
+
+def test_a_story_is_compared_as_a_whole_only_when_one_member_comes_near(monkeypatch) -> None:
+    """The sum of a story's reports may join a report no single one of them would (their words spread between
+    outlets), but only when one comes near on its own: not the next phase of a campaign that shares a
+    little with every report of the first."""
+    words = {f"w{i}": 4 for i in range(12)}
+    monkeypatch.setattr(EventIndex, "centroid_score", lambda self, *a: 0.5)  # the whole: far above the threshold
+    for member, joins in ((0.7, False), (0.85, True), (1.2, True)):  # a member's own score, × the threshold
+        index = EventIndex()
+        index.add("s", "s", 0.0, encode_features(words))
+        index.add("m", "s", 3600.0, encode_features(words))
+        monkeypatch.setattr(EventIndex, "scores", lambda self, q, slots, t, x=member * index.threshold:
+                            np.full(len(slots), x))
+        got = index.best_story(encode_features(words), 7200.0)
+        assert (got is not None and got[0] == "s") == joins, member
 
 
 def test_one_official_in_two_meetings_on_one_day_is_two_stories() -> None:
