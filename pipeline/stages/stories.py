@@ -36,7 +36,10 @@ compared with the articles of the time window that share the rarest of them:
   pledge, a decree, an election) and no kind the
   same: the landing a day after the strike there, the appointment the morning after the meeting that
   prepared it. Within those hours one event's reports frame it as different acts (a strike and the
-  «downing» of the jet), and a reaction names no act of its own, so it joins.
+  «downing» of the jet), and a reaction names no act of its own, so it joins. Nor do two reports whose
+  leads each say on which weekday it happened (``story_keys.lead_days``: «مساء اليوم الإثنين», not the day
+  someone spoke on) and name different days: a follow-up names the day of its event («أمس الإثنين»), a
+  new strike on the same town its own.
   A story is scored by its best member (half anchored on its first article, so chains cannot
   drift) and as a whole (its newest members' vectors summed: together they cover the event's words
   better than one outlet), the latter only while its first article is inside the window and one member
@@ -164,6 +167,7 @@ class EventIndex:
         self._slack = np.zeros((cap, MAX_POINTS), dtype=np.float32)  # km: near_km for a landmark, else 0
         self._per = np.zeros((cap, MAX_KEYS), dtype=bool)  # the key is a person the headline names
         self._acts = np.zeros(cap, dtype=np.int64)  # the kinds of act the headline reports (bit mask)
+        self._days = np.zeros(cap, dtype=np.int64)  # the weekdays its lead names (bit mask)
         self._countries: dict[int, tuple[frozenset[int], frozenset[int]]] = {}  # slot -> (headline's, all)
         self._t = np.zeros(cap, dtype=np.float64)
         self._nx = np.zeros((cap, MAX_KEYS), dtype=np.int32)  # cell -> next older cell of its key (-1: none)
@@ -199,9 +203,9 @@ class EventIndex:
         if cap <= len(self._t):
             return
         self._ids, self._lw, self._num, self._ent, self._tit, self._pts, self._slack, self._per, self._acts, \
-            self._t, self._nx, self._pv, self._sid, self._serial_of, self._mem, self._mn, self._refs = (
+            self._days, self._t, self._nx, self._pv, self._sid, self._serial_of, self._mem, self._mn, self._refs = (
                 grown(a, cap, touch) for a in (self._ids, self._lw, self._num, self._ent, self._tit, self._pts,
-                                               self._slack, self._per, self._acts, self._t,
+                                               self._slack, self._per, self._acts, self._days, self._t,
                                                self._nx, self._pv, self._sid, self._serial_of, self._mem, self._mn,
                                                self._refs))
         self._aid.reserve(cap, touch)
@@ -255,7 +259,7 @@ class EventIndex:
 
     def add(self, aid: str, story: str, t: float, features: str | tuple[bytes, bytes]) -> None:
         keys, ws = decode_features(features) if isinstance(features, str) else features
-        hs, wa, pts, near, per, countries, acts = split_marks(keys, ws)
+        hs, wa, pts, near, per, countries, acts, days = split_marks(keys, ws)
         ah = id_hash(aid)
         if not len(wa) or ah in self._slot_of:
             return
@@ -300,6 +304,7 @@ class EventIndex:
         self._per[slot] = False
         self._per[slot, :k] = [h in people for h in hashes]
         self._acts[slot] = acts
+        self._days[slot] = days
         if countries[1]:
             self._countries[slot] = countries
         else:
@@ -369,10 +374,11 @@ class EventIndex:
     def _query(self, features: str | tuple[bytes, bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """(key ids or -1, TF-IDF weights, count mask, norm, headline mask, headline points, their slack
         (km), its parties for :func:`two_meetings` or None when its headline names fewer than two, the kinds
-        of act its headline reports) of a query article: computed once, read by every score of the lookup."""
+        of act its headline reports, the weekday its lead names) of a query article: computed once, read by
+        every score of the lookup."""
         keys, ws = decode_features(features) if isinstance(features, str) else features
         n = len(self._slot_of) + 1 + self._bg_n
-        hs, w, pts, near, per, countries, acts = split_marks(keys, ws)
+        hs, w, pts, near, per, countries, acts, days = split_marks(keys, ws)
         hs = hs.tolist()
         kids = np.array([self._kid.get(h) for h in hs], dtype=np.int64)
         bdf = np.array([self._bg.get(h, 0) for h in hs], dtype=np.int64)
@@ -380,7 +386,7 @@ class EventIndex:
         qw = _LOG_W[w & MAX_WEIGHT] * np.log1p(n / df)
         parties = query_parties(kids, per, countries) if int(per.sum()) + len(countries[0]) >= 2 else None
         return (kids, qw.astype(np.float64), (w & NUMBER_FLAG) != 0, float(np.sqrt((qw * qw).sum())),
-                (w & TITLE_FLAG) != 0, pts, np.where(near, self.near_km, 0.0), parties, acts)
+                (w & TITLE_FLAG) != 0, pts, np.where(near, self.near_km, 0.0), parties, acts, days)
 
     def candidates(self, features: str | tuple[bytes, bytes], t: float) -> tuple[tuple, np.ndarray]:
         """(the query, slots of the best-sharing live articles within the window: at most
@@ -424,7 +430,7 @@ class EventIndex:
         """Cosine of the TF-IDF vectors × time factor × the count penalty, for each slot."""
         if len(slots) == 0:
             return np.zeros(0)
-        kids, qw, qnum, qn, qtit, qpts, qslack, qparties, qacts = q
+        kids, qw, qnum, qn, qtit, qpts, qslack, qparties, qacts, qdays = q
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1))
         # the query's weights by key id, looked up for each candidate key
@@ -459,6 +465,10 @@ class EventIndex:
             # both headlines say where it happened, towns apart: two incidents of one kind, one day
             d = min_km(self._pts[slots].astype(np.float64), qpts, self._slack[slots], qslack)
             sc = np.where(np.isfinite(d) & (d > self.apart_km), sc * self.apart_factor, sc)
+        if qdays:
+            # both leads say on which day it happened, and not the same: the same town hit again
+            cd = self._days[slots]
+            sc = np.where((cd != 0) & ((cd & qdays) == 0), sc * self.apart_factor, sc)
         if qparties is not None:
             per = self._per[slots] & valid
             theirs = [self._countries.get(s, NO_PARTIES) for s in slots.tolist()]
@@ -532,8 +542,8 @@ class EventIndex:
         """Cosine of the query with the sum of the members' normalised TF-IDF vectors, with the same
         time, count, content and title factors as :meth:`scores` (taken against the story as a whole). The
         kinds of act are the members' together, and their time the story's first article's (``seed_t``):
-        the act the story began with."""
-        kids, qw, qnum, qn, qtit, qpts, qslack, qparties, qacts = q
+        the act the story began with; so are the weekdays their leads name."""
+        kids, qw, qnum, qn, qtit, qpts, qslack, qparties, qacts, qdays = q
         slots = np.array(members, dtype=np.int64)
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1, keepdims=True))
@@ -580,6 +590,10 @@ class EventIndex:
         if qacts and seed_t is not None and abs(t - seed_t) > self.other_act_after_s and \
                 other_acts(qacts, np.bitwise_or.reduce(self._acts[slots])):
             sc *= self.apart_factor
+        if qdays:
+            cd = int(np.bitwise_or.reduce(self._days[slots]))
+            if cd and not cd & qdays:
+                sc *= self.apart_factor
         if qparties is not None:
             theirs = [self._countries.get(s, NO_PARTIES) for s in members]
             if two_meetings(qparties,

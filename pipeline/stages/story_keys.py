@@ -39,12 +39,14 @@ NEAR_MARK = MARK_FLAG | 3  # a point the headline says the event happened near (
 COUNTRY_MARK = MARK_FLAG | 4  # a country the headline names (its PARTY_PREFIX key's hash)
 MENTION_MARK = MARK_FLAG | 5  # a country the article names anywhere
 KIND_MARK = MARK_FLAG | 6  # the kinds of act the headline reports: its "hash" a bit mask (ACT_KINDS)
+DAY_MARK = MARK_FLAG | 7  # the weekdays the lead names: its "hash" a bit mask (WEEKDAYS)
 INCIDENT_PREFIX = "@"
 NEAR_PREFIX = "@~"
 HEADLINE_PERSON_PREFIX = "!"
 HEADLINE_COUNTRY_PREFIX = "!~"
 MENTIONED_COUNTRY_PREFIX = "?~"
 ACTS_PREFIX = "!*"
+DAYS_PREFIX = "!#"
 PARTY_PREFIX = "c:"
 ENTITY_PREFIX = ("p:", "o:", "e:")  # places, organisations, people
 
@@ -197,6 +199,38 @@ _AFTER_PAIRS = (tuple(arabic.tokens("ردا على")), tuple(arabic.tokens("عل
 _CLAUSE_END = re.compile(r"\.\.|[\u2026،؛|\u2013\u2014]|\s-\s")
 
 
+# The day a report says its event happened: the weekday its lead names first («صباح اليوم الثلاثاء»,
+# «مساء الإثنين 15 من تموز»). A follow-up the next morning names the day of the event («أمس الإثنين»); a
+# new strike on the same town names its own. Sunday first; the article's form and one proclitic.
+WEEKDAYS = ("الأحد", "الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت")
+_WEEKDAY = {t: 1 << i for i, d in enumerate(WEEKDAYS) for w in (d, d.replace("الاثنين", "الإثنين"))
+            for t in arabic.tokens(w)}
+_WEEKDAY.update({p + t: b for t, b in list(_WEEKDAY.items()) for p in ("و", "ف", "ب", "ل")})
+
+
+# «قال أردوغان السبت إن …», «أعلن البنتاغون مساء الخميس أن …»: the day someone spoke, not the event's
+_SAID = tuple(sorted({t for w in "قال يقول تقول أعلن يعلن تعلن أكد يؤكد ذكر أفاد صرح أوضح أشار كشف نفى نفت".split()
+                      for t in arabic.tokens(w)}))  # prefixes: «أعلنت», «أعلنها», «قالت»
+SAID_WINDOW = 3  # tokens before a weekday where a speech verb makes it the day someone spoke on
+_THAT = frozenset(arabic.tokens("أن ان أنه انه أنها انها بأن بان"))
+
+
+def lead_days(tokens: Sequence[str]) -> int:
+    """The weekday the lead's match-form tokens first name as the event's, a bit over ``WEEKDAYS`` (0: none).
+    The first: a lead says when its event happened before it recalls the one that set it off («شهدت الباب
+    السبت احتجاجات … قُتلا مساء الجمعة»); a day someone spoke on («قال … السبت إن», «أعلنها المرصد الأحد») is
+    passed over."""
+    for i, tok in enumerate(tokens):
+        day = _WEEKDAY.get(tok, 0)
+        if day and tokens[i + 1:i + 2] and tokens[i + 1] in _THAT:
+            continue
+        if day and not any(t.startswith(_SAID) or t[1:].startswith(_SAID) and t[0] in "وف"
+                           for t in tokens[max(0, i - SAID_WINDOW):i]):
+            # «ليل الأربعاء الخميس»: the night between two days is both
+            return day | (_WEEKDAY.get(tokens[i + 1], 0) if i + 1 < len(tokens) else 0)
+    return 0
+
+
 def headline_acts(title: str | None) -> int:
     """The kinds of act the headline's first clause reports, a bit mask over ``ACT_KINDS`` (0: none it
     names). A later clause («.. ومظاهرات غاضبة في الشمال») adds a reaction or context, not the act; a
@@ -297,6 +331,9 @@ def event_features(title: str | None, match_text: str, places: Sequence = (), or
     acts = headline_acts(title)
     if acts:
         out[f"{ACTS_PREFIX}{acts}"] = 1
+    days = lead_days(body[:LEAD_TOKENS])
+    if days:
+        out[f"{DAYS_PREFIX}{days}"] = 1
     for prefix, places_ in ((INCIDENT_PREFIX, incident), (NEAR_PREFIX, near)):
         for p in places_ or ():
             loc = p.get("location") if isinstance(p, dict) else getattr(p, "location", None)
@@ -344,6 +381,8 @@ def _encoded(k: str, w: int) -> tuple[int, int]:
         return pack_point(float(lat), float(lon)), NEAR_MARK if near else POINT_MARK
     if k.startswith(ACTS_PREFIX):
         return int(k[len(ACTS_PREFIX):]), KIND_MARK
+    if k.startswith(DAYS_PREFIX):
+        return int(k[len(DAYS_PREFIX):]), DAY_MARK
     if k.startswith(HEADLINE_COUNTRY_PREFIX):
         return key_hash(k[len(HEADLINE_COUNTRY_PREFIX):]), COUNTRY_MARK
     if k.startswith(MENTIONED_COUNTRY_PREFIX):

@@ -5,7 +5,7 @@ the event happened (or near where), the people and countries the headline names,
 article names, and the kinds of act the headline reports. :class:`pipeline.stages.stories.EventIndex`
 keeps them per article row; the functions here decode them and decide the three vetoes: two incidents
 towns apart (:func:`min_km`), one official in two meetings (:func:`two_meetings`) and, past the first
-hours, another kind of act (:func:`other_acts`).
+hours, another kind of act (:func:`other_acts`). The weekday the lead names rides beside them too.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.stages.gazetteer import MAX_INCIDENT_PLACES
-from pipeline.stages.story_keys import (COUNTRY_MARK, KIND_MARK, MARK_FLAG, MENTION_MARK, NEAR_MARK, PERSON_MARK,
+from pipeline.stages.story_keys import (COUNTRY_MARK, DAY_MARK, KIND_MARK, MARK_FLAG, MENTION_MARK, NEAR_MARK, PERSON_MARK,
                                         POINT_MARK, unpack_point)
 
 
@@ -23,11 +23,12 @@ NO_PARTIES: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
 
 
 def split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                                  tuple[frozenset[int], frozenset[int]], int]:
+                                                  tuple[frozenset[int], frozenset[int]], int, int]:
     """(key hashes, their weights, headline points (n, 2) in degrees, which of them are landmarks the
     event happened near, which keys are people the headline names, (the countries the headline names,
     every country the article names), the kinds of act the headline reports (a bit mask,
-    ``story_keys.ACT_KINDS``)) of encoded features."""
+    ``story_keys.ACT_KINDS``), the weekdays its lead names (a bit mask, ``story_keys.WEEKDAYS``)) of encoded
+    features."""
     hs, w = np.frombuffer(keys, dtype="<u4"), np.frombuffer(ws, dtype=np.uint8)
     mark = (w & MARK_FLAG) == MARK_FLAG
     at = np.flatnonzero(mark & ((w == POINT_MARK) | (w == NEAR_MARK)))[:MAX_POINTS]
@@ -36,7 +37,8 @@ def split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndar
     headline = frozenset(hs[mark & (w == COUNTRY_MARK)].tolist())
     countries = (headline, headline | frozenset(hs[mark & (w == MENTION_MARK)].tolist())) if mark.any() else NO_PARTIES
     acts = int(np.bitwise_or.reduce(hs[mark & (w == KIND_MARK)], initial=0))
-    return hs_k, w_k, pts, w[at] == NEAR_MARK, np.isin(hs_k, hs[mark & (w == PERSON_MARK)]), countries, acts
+    days = int(np.bitwise_or.reduce(hs[mark & (w == DAY_MARK)], initial=0))
+    return hs_k, w_k, pts, w[at] == NEAR_MARK, np.isin(hs_k, hs[mark & (w == PERSON_MARK)]), countries, acts, days
 
 
 def other_acts(a: int, b: np.ndarray) -> np.ndarray:

@@ -79,13 +79,21 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # meeting, the Security Council session, Erdogan's speech) merge: a story compared as a whole carries them on.
 # Read since: 0.524 / 0.980 once a truce, a deal, a chemical claim, a call, displacement and arrests were kinds of
 # act and «رغم» (despite) marked a reference, 0.583 / 0.980 once a story is compared as a whole only when one of
-# its members scores 0.8 of the threshold on its own (no other split changed). Its floors stop a regression; it
-# is far below the target.
+# its members scores 0.8 of the threshold on its own (no other split changed), 0.695 / 0.980 once the weekday a
+# lead names counted (below). Its floors stop a regression; it is far below the target.
+# heldout10 (43 stories, 107 articles, 22 hard negatives, 2026-12-06, a tenth author, the same brief as heldout9 for
+# 2019, 2021, 2023 and 2025: Israeli strikes on Damascus by day and by night, Ariha's homes and then its hospital
+# struck, the Jaramana and Sahnaya clashes and the Israeli strike on Sahnaya, the Sweida clashes, the army's
+# deployment and Israel's strikes on its tanks), measured once as unseen on 4e0b561: 0.330 / 0.967 (the session's
+# starting code: the same). Read since: 0.412 / 0.933 once the weekday a lead names counted
+# (story_keys.lead_days: two reports whose leads name different days are two events; heldout4 0.839 -> 0.912,
+# heldout9 0.583 -> 0.695; recall 0.959 -> 0.949 on heldout4 and 0.967 -> 0.933 on heldout10, where a report of
+# no named day still joins the wrong day's story and the right day's reports stay apart from it).
 FLOORS = {"tune": TARGET, "heldout": TARGET, "heldout2": TARGET,
-          "heldout3": {"precision": 0.95, "recall": 0.91}, "heldout4": {"precision": 0.83, "recall": 0.95},
+          "heldout3": {"precision": 0.95, "recall": 0.91}, "heldout4": {"precision": 0.91, "recall": 0.94},
           "heldout5": {"precision": 0.93, "recall": 0.98}, "heldout6": {"precision": 0.92, "recall": 0.87},
           "heldout7": {"precision": 0.96, "recall": 0.93}, "heldout8": TARGET,
-          "heldout9": {"precision": 0.58, "recall": 0.98}}
+          "heldout9": {"precision": 0.69, "recall": 0.98}, "heldout10": {"precision": 0.41, "recall": 0.93}}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:

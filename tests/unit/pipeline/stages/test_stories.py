@@ -18,7 +18,8 @@ from pipeline.stages.stories import (
     event_features,
     stem,
 )
-from pipeline.stages.story_keys import ACT_KINDS, MARK_FLAG, NEAR_MARK, POINT_MARK, headline_acts
+from pipeline.stages.story_keys import (ACT_KINDS, MARK_FLAG, NEAR_MARK, POINT_MARK, WEEKDAYS, headline_acts,
+                                        lead_days)
 
 T0 = datetime(2019, 5, 6, 8, 0, tzinfo=timezone.utc)
 
@@ -372,3 +373,42 @@ def test_another_kind_of_act_a_day_later_is_another_event() -> None:
     words_only = EventIndex(apart_factor=1.0)
     words_only.add("a", "a", 0.0, strike)
     assert words_only.best_story(landing, 26 * 3600.0)[0] == "a"  # the shared words alone would join them
+
+
+def _days(text: str) -> set[str]:
+    mask = lead_days(arabic.tokens(text))
+    return {d for i, d in enumerate(WEEKDAYS) if mask >> i & 1}
+
+
+def test_the_day_of_the_event_is_the_weekday_the_lead_names_first() -> None:
+    assert _days("قتل سبعة مدنيين مساء اليوم الإثنين جراء غارات على أريحا") == {"الاثنين"}
+    assert _days("ارتفعت حصيلة القصف الذي استهدف أريحا مساء أمس الاثنين إلى تسعة") == {"الاثنين"}
+    # the day of the event before the day of the one that set it off
+    assert _days("شهدت مدينة الباب السبت احتجاجات بعد مقتل ناشط وزوجته مساء الجمعة") == {"السبت"}
+    # the night between two days is both
+    assert _days("قتل سبعة مدنيين ليل الخميس الجمعة بقصف على إدلب") == {"الخميس", "الجمعة"}
+    # the day someone spoke on is not the event's
+    assert _days("أعلن البنتاغون مساء الخميس أن القوات الأمريكية شنت غارات") == set()
+    assert _days("وقال الرئيس التركي السبت إن نظيره الروسي وعد بالتهدئة") == set()
+    assert _days("غارات روسية على إدلب وسط تصعيد") == set()
+
+
+def test_the_same_town_hit_on_another_day_is_another_story() -> None:
+    """Ariha: homes struck on Monday evening, the hospital on Tuesday morning; the Monday strike's toll
+    rising on Tuesday morning stays in its story."""
+    body = (" جراء غارات جوية نفذتها طائرات حربية على مدينة أريحا جنوبي إدلب، وقال الدفاع المدني إن فرقه"
+            " انتشلت الضحايا من تحت الأنقاض ونقلت الجرحى إلى المشافي القريبة، وسط تحليق مكثف للطيران الحربي.")
+
+    def f(title: str, lead: str) -> str:
+        return encode_features(event_features(title, arabic.normalize(f"{title}\n{lead}{body}"), ["أريحا", "إدلب"]))
+
+    monday = f("قتلى مدنيون بغارات جوية على أريحا جنوبي إدلب", "قتل مدنيون مساء اليوم الإثنين")
+    toll = f("ارتفاع حصيلة الغارات الجوية على أريحا إلى تسعة قتلى", "ارتفعت حصيلة الغارات التي استهدفت المدينة مساء أمس الإثنين")
+    tuesday = f("غارات جوية على أريحا تخرج مستشفى عن الخدمة", "خرج مستشفى عن الخدمة صباح اليوم الثلاثاء")
+    index = EventIndex()
+    index.add("a", "a", 0.0, monday)
+    assert index.best_story(toll, 14 * 3600.0)[0] == "a"  # the same day named: the toll of Monday's strike
+    assert index.best_story(tuesday, 13 * 3600.0) is None  # another day named: another strike
+    undated = EventIndex(apart_factor=1.0)
+    undated.add("a", "a", 0.0, monday)
+    assert undated.best_story(tuesday, 13 * 3600.0)[0] == "a"  # the words alone would join them
