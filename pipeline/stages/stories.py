@@ -31,22 +31,18 @@ compared with the articles of the time window that share the rarest of them:
   Nor do two reports whose headlines each name two parties or more (people, countries), one the same,
   and each one the other never mentions: the same official in two meetings
   (:func:`pipeline.stages.story_marks.two_meetings`). Nor, past the first ``other_act_after_s`` (12 hours),
-  do two reports whose headlines each name a kind of act (``story_keys.headline_acts``: violence, a raid, a
-  meeting, an appointment, sanctions, unrest, a session or vote, a takeover, a closure, a rescue, a speech or
-  pledge, a decree, an election) and no kind the
-  same: the landing a day after the strike there, the appointment the morning after the meeting that
-  prepared it. Within those hours one event's reports frame it as different acts (a strike and the
-  «downing» of the jet), and a reaction names no act of its own, so it joins. Nor do two reports whose
-  leads each say on which weekday it happened (``story_keys.lead_days``: «مساء اليوم الإثنين», not the day
-  someone spoke on) and name different days: a follow-up names the day of its event («أمس الإثنين»), a
-  new strike on the same town its own.
+  do two reports whose headlines each name a kind of act (``story_keys.headline_acts``: violence, a meeting,
+  an appointment, a truce…) and no kind the same: the landing a day after the strike there, the appointment
+  the morning after the meeting that prepared it (within those hours one event's reports frame it as
+  different acts, and a reaction names no act of its own). Nor do two reports whose leads name different
+  weekdays as their event's (``story_keys.lead_days``): a follow-up names its event's day («أمس الإثنين»),
+  a new strike on the same town its own.
   A story is scored by its best member (half anchored on its first article, so chains cannot
   drift) and as a whole (its newest members' vectors summed: together they cover the event's words
   better than one outlet), the latter only while its first article is inside the window and one member
-  scores at least ``centroid_floor`` of the threshold on its own. The
-  article joins the best story at or above ``threshold`` (chosen on
-  ``tests/quality/stories/tune``), else starts one. Ties go to the smaller story id: the same input
-  order gives the same ids.
+  scores at least ``centroid_floor`` of the threshold on its own. The article joins the best story at or
+  above ``threshold`` (chosen on ``tests/quality/stories/tune``), else starts one. Ties go to the smaller
+  story id: the same input order gives the same ids.
 - The index is a cache: the state lives in the dedupe store entries (``"w"`` = encoded features,
   ``"s"`` = story), so a restart rebuilds it from the changelog and answers as before.
 """
@@ -58,7 +54,7 @@ import math
 import numpy as np
 
 from pipeline.stages.packed import KeyTable, Names, grown, id_hash
-from pipeline.stages.story_marks import (MAX_POINTS, NO_PARTIES, min_km, other_acts, query_parties, split_marks,
+from pipeline.stages.story_marks import (MAX_POINTS, NO_PARTIES, min_km, other_event, query_parties, split_marks,
                                          two_meetings)
 
 # the key functions are re-exported: callers name one module for the stage
@@ -456,19 +452,15 @@ class EventIndex:
             f = np.array(self.title_factors + (1.0,))
             sc = sc * f[np.minimum(n_t, len(self.title_factors))]
         sc *= np.array([self.time_factor(x) for x in (self._t[slots] - t).tolist()])
-        if qacts:
-            # past the first hours, a report of another kind of act (a landing after the strike, an appointment
-            # after the meeting) is another event
+        if qacts or qdays:
+            # another kind of act past the first hours (a landing after the strike), or another day named
             late = np.abs(self._t[slots] - t) > self.other_act_after_s
-            sc = np.where(late & other_acts(qacts, self._acts[slots]), sc * self.apart_factor, sc)
+            sc = np.where(other_event(qacts, qdays, self._acts[slots], self._days[slots], late),
+                          sc * self.apart_factor, sc)
         if len(qpts):
             # both headlines say where it happened, towns apart: two incidents of one kind, one day
             d = min_km(self._pts[slots].astype(np.float64), qpts, self._slack[slots], qslack)
             sc = np.where(np.isfinite(d) & (d > self.apart_km), sc * self.apart_factor, sc)
-        if qdays:
-            # both leads say on which day it happened, and not the same: the same town hit again
-            cd = self._days[slots]
-            sc = np.where((cd != 0) & ((cd & qdays) == 0), sc * self.apart_factor, sc)
         if qparties is not None:
             per = self._per[slots] & valid
             theirs = [self._countries.get(s, NO_PARTIES) for s in slots.tolist()]
@@ -587,13 +579,10 @@ class EventIndex:
                               self._slack[slots].reshape(-1), qslack))
             if np.isfinite(d) and d > self.apart_km:
                 sc *= self.apart_factor
-        if qacts and seed_t is not None and abs(t - seed_t) > self.other_act_after_s and \
-                other_acts(qacts, np.bitwise_or.reduce(self._acts[slots])):
+        late = seed_t is not None and abs(t - seed_t) > self.other_act_after_s
+        if (qacts or qdays) and other_event(qacts, qdays, np.bitwise_or.reduce(self._acts[slots]),
+                                            np.bitwise_or.reduce(self._days[slots]), late):
             sc *= self.apart_factor
-        if qdays:
-            cd = int(np.bitwise_or.reduce(self._days[slots]))
-            if cd and not cd & qdays:
-                sc *= self.apart_factor
         if qparties is not None:
             theirs = [self._countries.get(s, NO_PARTIES) for s in members]
             if two_meetings(qparties,

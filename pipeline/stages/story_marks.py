@@ -46,6 +46,13 @@ def other_acts(a: int, b: np.ndarray) -> np.ndarray:
     return (a != 0) & (b != 0) & ((b & a) == 0)
 
 
+def other_event(q_acts: int, q_days: int, acts: np.ndarray, days: np.ndarray, late: np.ndarray | bool) -> np.ndarray:
+    """Where what a query's headline and lead say makes it another event than the reports (masks, as
+    :func:`split_marks` gives them): another kind of act once ``late`` (past the first hours: the landing
+    the day after the strike), or another weekday named as the event's (the same town hit again)."""
+    return (late & other_acts(q_acts, acts)) | other_acts(q_days, days)
+
+
 Parties = tuple[set[int], set[int], frozenset[int], frozenset[int]]  # people, keys, countries, mentioned
 
 
