@@ -209,26 +209,30 @@ _WEEKDAY.update({p + t: b for t, b in list(_WEEKDAY.items()) for p in ("و", "ف
 
 
 # «قال أردوغان السبت إن …», «أعلن البنتاغون مساء الخميس أن …»: the day someone spoke, not the event's
-_SAID = tuple(sorted({t for w in "قال يقول تقول أعلن يعلن تعلن أكد يؤكد ذكر أفاد صرح أوضح أشار كشف نفى نفت".split()
-                      for t in arabic.tokens(w)}))  # prefixes: «أعلنت», «أعلنها», «قالت»
+_SAID = tuple(sorted({t for w in """قال يقول تقول أعلن يعلن تعلن أكد يؤكد ذكر أفاد صرح أوضح أشار كشف نفى نفت
+ رفض يرفض ترفض رحب يرحب ترحب أدان يدين تدين ندد يندد تندد طالب يطالب تطالب دعا دعت يدعو تدعو""".split()
+                      for t in arabic.tokens(w)}))  # prefixes: «أعلنت», «أعلنها», «قالت», «رفضت»
 SAID_WINDOW = 3  # tokens before a weekday where a speech verb makes it the day someone spoke on
 _THAT = frozenset(arabic.tokens("أن ان أنه انه أنها انها بأن بان"))
 
 
 def lead_days(tokens: Sequence[str]) -> int:
-    """The weekday the lead's match-form tokens first name as the event's, a bit over ``WEEKDAYS`` (0: none).
-    The first: a lead says when its event happened before it recalls the one that set it off («شهدت الباب
-    السبت احتجاجات … قُتلا مساء الجمعة»); a day someone spoke on («قال … السبت إن», «أعلنها المرصد الأحد») is
-    passed over."""
+    """The weekday the lead's match-form tokens first name, as its event's: a bit over ``WEEKDAYS`` (0: none
+    said). The first: a lead says when its event happened before it recalls the one that set it off («شهدت
+    الباب السبت احتجاجات … قُتلا مساء الجمعة»). When that is the day someone spoke or reacted on («قال … السبت
+    إن», «أعلن الجيش صباح الأربعاء أنه شن», «رفضت الرئاسة الأحد»), the event's day is not said."""
     for i, tok in enumerate(tokens):
         day = _WEEKDAY.get(tok, 0)
-        if day and tokens[i + 1:i + 2] and tokens[i + 1] in _THAT:
+        if not day:
             continue
-        if day and not any(t.startswith(_SAID) or t[1:].startswith(_SAID) and t[0] in "وف"
-                           for t in tokens[max(0, i - SAID_WINDOW):i]):
-            # «ليل الأربعاء الخميس»: the night between two days is both
-            return day | (_WEEKDAY.get(tokens[i + 1], 0) if i + 1 < len(tokens) else 0)
+        if (tokens[i + 1:i + 2] and tokens[i + 1] in _THAT) or any(
+                t.startswith(_SAID) or t[1:].startswith(_SAID) and t[0] in "وف"
+                for t in tokens[max(0, i - SAID_WINDOW):i]):
+            return 0  # the first day named is a speaker's: the event's is not said
+        # «ليل الأربعاء الخميس»: the night between two days is both
+        return day | (_WEEKDAY.get(tokens[i + 1], 0) if i + 1 < len(tokens) else 0)
     return 0
+
 
 
 def headline_acts(title: str | None) -> int:

@@ -390,6 +390,9 @@ def test_the_day_of_the_event_is_the_weekday_the_lead_names_first() -> None:
     # the day someone spoke on is not the event's
     assert _days("أعلن البنتاغون مساء الخميس أن القوات الأمريكية شنت غارات") == set()
     assert _days("وقال الرئيس التركي السبت إن نظيره الروسي وعد بالتهدئة") == set()
+    # ... and then the event's day is not said: the next one named may be the day of what set it off
+    assert _days("أعلن الجيش الإسرائيلي صباح الأربعاء أنه شن غارات بعد إطلاق صواريخ أمس الثلاثاء") == set()
+    assert _days("رفضت الرئاسة السورية الأحد مخرجات مؤتمر القوى الكردية الذي عقد السبت") == set()
     assert _days("غارات روسية على إدلب وسط تصعيد") == set()
 
 
