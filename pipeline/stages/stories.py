@@ -35,8 +35,8 @@ compared with the articles of the time window that share the rarest of them:
   an appointment, a truce…) and no kind the same: the landing a day after the strike there, the appointment
   the morning after the meeting that prepared it (within those hours one event's reports frame it as
   different acts, and a reaction names no act of its own). Nor do two reports whose leads name different
-  weekdays as their event's (``story_keys.lead_days``): a follow-up names its event's day («أمس الإثنين»),
-  a new strike on the same town its own.
+  weekdays as their event's (``story_keys.lead_days``) and neither names the other's: a follow-up names its
+  event's day («أمس الإثنين», «ضحايا غارات مساء الإثنين»), a new strike on the same town only its own.
   A story is scored by its best member (half anchored on its first article, so chains cannot
   drift) and as a whole (its newest members' vectors summed: together they cover the event's words
   better than one outlet), the latter only while its first article is inside the window and one member

@@ -39,7 +39,8 @@ NEAR_MARK = MARK_FLAG | 3  # a point the headline says the event happened near (
 COUNTRY_MARK = MARK_FLAG | 4  # a country the headline names (its PARTY_PREFIX key's hash)
 MENTION_MARK = MARK_FLAG | 5  # a country the article names anywhere
 KIND_MARK = MARK_FLAG | 6  # the kinds of act the headline reports: its "hash" a bit mask (ACT_KINDS)
-DAY_MARK = MARK_FLAG | 7  # the weekdays the lead names: its "hash" a bit mask (WEEKDAYS)
+DAY_MARK = MARK_FLAG | 7  # the event's weekday (a bit of WEEKDAYS), every weekday its lead names << DAY_BITS
+DAY_BITS = 8
 INCIDENT_PREFIX = "@"
 NEAR_PREFIX = "@~"
 HEADLINE_PERSON_PREFIX = "!"
@@ -216,6 +217,14 @@ SAID_WINDOW = 3  # tokens before a weekday where a speech verb makes it the day 
 _THAT = frozenset(arabic.tokens("أن ان أنه انه أنها انها بأن بان"))
 
 
+def named_days(tokens: Sequence[str]) -> int:
+    """Every weekday the tokens name, a bit mask over ``WEEKDAYS``."""
+    mask = 0
+    for tok in tokens:
+        mask |= _WEEKDAY.get(tok, 0)
+    return mask
+
+
 def lead_days(tokens: Sequence[str]) -> int:
     """The weekday the lead's match-form tokens first name, as its event's: a bit over ``WEEKDAYS`` (0: none
     said). The first: a lead says when its event happened before it recalls the one that set it off («شهدت
@@ -336,8 +345,8 @@ def event_features(title: str | None, match_text: str, places: Sequence = (), or
     if acts:
         out[f"{ACTS_PREFIX}{acts}"] = 1
     days = lead_days(body[:LEAD_TOKENS])
-    if days:
-        out[f"{DAYS_PREFIX}{days}"] = 1
+    if days:  # the event's day, and every weekday the lead names above it (DAY_BITS)
+        out[f"{DAYS_PREFIX}{days | named_days(body[:LEAD_TOKENS]) << DAY_BITS}"] = 1
     for prefix, places_ in ((INCIDENT_PREFIX, incident), (NEAR_PREFIX, near)):
         for p in places_ or ():
             loc = p.get("location") if isinstance(p, dict) else getattr(p, "location", None)

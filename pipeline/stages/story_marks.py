@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.stages.gazetteer import MAX_INCIDENT_PLACES
-from pipeline.stages.story_keys import (COUNTRY_MARK, DAY_MARK, KIND_MARK, MARK_FLAG, MENTION_MARK, NEAR_MARK, PERSON_MARK,
+from pipeline.stages.story_keys import (COUNTRY_MARK, DAY_BITS, DAY_MARK, KIND_MARK, MARK_FLAG, MENTION_MARK, NEAR_MARK, PERSON_MARK,
                                         POINT_MARK, unpack_point)
 
 
@@ -49,8 +49,16 @@ def other_acts(a: int, b: np.ndarray) -> np.ndarray:
 def other_event(q_acts: int, q_days: int, acts: np.ndarray, days: np.ndarray, late: np.ndarray | bool) -> np.ndarray:
     """Where what a query's headline and lead say makes it another event than the reports (masks, as
     :func:`split_marks` gives them): another kind of act once ``late`` (past the first hours: the landing
-    the day after the strike), or another weekday named as the event's (the same town hit again)."""
-    return (late & other_acts(q_acts, acts)) | other_acts(q_days, days)
+    the day after the strike), or another weekday named as the event's (the same town hit again) when
+    neither lead names the other's day at all (a funeral on Wednesday «for the victims of the bombing on
+    Tuesday evening» refers back to Tuesday's event)."""
+    day, named = q_days & _DAY, q_days >> DAY_BITS
+    days = np.asarray(days)
+    other_day = other_acts(day, days & _DAY) & ((days >> DAY_BITS & day) == 0) & ((days & _DAY & named) == 0)
+    return (late & other_acts(q_acts, acts)) | other_day
+
+
+_DAY = (1 << DAY_BITS) - 1
 
 
 Parties = tuple[set[int], set[int], frozenset[int], frozenset[int]]  # people, keys, countries, mentioned

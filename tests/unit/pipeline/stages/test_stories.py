@@ -415,3 +415,6 @@ def test_the_same_town_hit_on_another_day_is_another_story() -> None:
     undated = EventIndex(apart_factor=1.0)
     undated.add("a", "a", 0.0, monday)
     assert undated.best_story(tuesday, 13 * 3600.0)[0] == "a"  # the words alone would join them
+    # a lead naming its own day and the day of the strike it follows up refers back to it
+    funeral = f("تشييع ضحايا الغارات الجوية على أريحا", "شيع الأهالي اليوم الثلاثاء ضحايا الغارات التي استهدفت المدينة مساء الإثنين")
+    assert index.best_story(funeral, 15 * 3600.0)[0] == "a"
