@@ -54,8 +54,7 @@ import math
 import numpy as np
 
 from pipeline.stages.packed import KeyTable, Names, grown, id_hash
-from pipeline.stages.story_marks import (MAX_POINTS, NO_PARTIES, min_km, other_event, query_parties, split_marks,
-                                         two_meetings)
+from pipeline.stages.story_marks import MAX_POINTS, NO_PARTIES, Parties, Query, query_parties, split_marks, vetoes
 
 # the key functions are re-exported: callers name one module for the stage
 from pipeline.stages.story_keys import (
@@ -367,11 +366,8 @@ class EventIndex:
         span = max(1.0, self.window_s - self.full_until_s)
         return 1.0 - (1.0 - self.decay_at_window) * (dt_s - self.full_until_s) / span
 
-    def _query(self, features: str | tuple[bytes, bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """(key ids or -1, TF-IDF weights, count mask, norm, headline mask, headline points, their slack
-        (km), its parties for :func:`two_meetings` or None when its headline names fewer than two, the kinds
-        of act its headline reports, the weekday its lead names) of a query article: computed once, read by
-        every score of the lookup."""
+    def _query(self, features: str | tuple[bytes, bytes]) -> Query:
+        """A query article as the scores of one lookup read it."""
         keys, ws = decode_features(features) if isinstance(features, str) else features
         n = len(self._slot_of) + 1 + self._bg_n
         hs, w, pts, near, per, countries, acts, days = split_marks(keys, ws)
@@ -381,10 +377,10 @@ class EventIndex:
         df = np.where(kids >= 0, self._df[np.maximum(kids, 0)], 0) + bdf + 1  # + the query itself
         qw = _LOG_W[w & MAX_WEIGHT] * np.log1p(n / df)
         parties = query_parties(kids, per, countries) if int(per.sum()) + len(countries[0]) >= 2 else None
-        return (kids, qw.astype(np.float64), (w & NUMBER_FLAG) != 0, float(np.sqrt((qw * qw).sum())),
-                (w & TITLE_FLAG) != 0, pts, np.where(near, self.near_km, 0.0), parties, acts, days)
+        return Query(kids, qw.astype(np.float64), (w & NUMBER_FLAG) != 0, float(np.sqrt((qw * qw).sum())),
+                     (w & TITLE_FLAG) != 0, pts, np.where(near, self.near_km, 0.0), parties, acts, days)
 
-    def candidates(self, features: str | tuple[bytes, bytes], t: float) -> tuple[tuple, np.ndarray]:
+    def candidates(self, features: str | tuple[bytes, bytes], t: float) -> tuple[Query, np.ndarray]:
         """(the query, slots of the best-sharing live articles within the window: at most
         ``max_candidates``, found through at most ``query_keys`` keys of ``common_df`` postings)."""
         q = self._query(features)
@@ -422,11 +418,24 @@ class EventIndex:
         df = np.where(valid, self._df[safe] + self._bdf[safe], 1)
         return ids, valid, np.where(valid, self._lw[slots] * np.log1p(n / np.maximum(df, 1)), 0.0)
 
-    def scores(self, q: tuple, slots: np.ndarray, t: float) -> np.ndarray:
+    def _parties(self, slots: np.ndarray, ids: np.ndarray, valid: np.ndarray, whole: bool = False
+                 ) -> list[Parties | None]:
+        """The parties (:class:`story_marks.Parties`) each of ``slots`` names, None where fewer than two;
+        or, ``whole``, the one row of all of them together (a story's members)."""
+        per = self._per[slots] & valid
+        theirs = [self._countries.get(s, NO_PARTIES) for s in slots.tolist()]
+        if whole:
+            return [(set(ids[per].tolist()), set(ids[valid].tolist()),
+                     frozenset().union(*(c[0] for c in theirs)), frozenset().union(*(c[1] for c in theirs)))]
+        n = per.sum(axis=1) + np.array([len(c[0]) for c in theirs])
+        return [(set(ids[i][per[i]].tolist()), set(ids[i][valid[i]].tolist()), *theirs[i]) if n[i] >= 2 else None
+                for i in range(len(theirs))]
+
+    def scores(self, q: Query, slots: np.ndarray, t: float) -> np.ndarray:
         """Cosine of the TF-IDF vectors × time factor × the count penalty, for each slot."""
         if len(slots) == 0:
             return np.zeros(0)
-        kids, qw, qnum, qn, qtit, qpts, qslack, qparties, qacts, qdays = q
+        kids, qw, qnum, qn, qtit = q[:5]
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1))
         # the query's weights by key id, looked up for each candidate key
@@ -452,22 +461,12 @@ class EventIndex:
             f = np.array(self.title_factors + (1.0,))
             sc = sc * f[np.minimum(n_t, len(self.title_factors))]
         sc *= np.array([self.time_factor(x) for x in (self._t[slots] - t).tolist()])
-        if qacts or qdays:
-            # another kind of act past the first hours (a landing after the strike), or another day named
-            late = np.abs(self._t[slots] - t) > self.other_act_after_s
-            sc = np.where(other_event(qacts, qdays, self._acts[slots], self._days[slots], late),
-                          sc * self.apart_factor, sc)
-        if len(qpts):
-            # both headlines say where it happened, towns apart: two incidents of one kind, one day
-            d = min_km(self._pts[slots].astype(np.float64), qpts, self._slack[slots], qslack)
-            sc = np.where(np.isfinite(d) & (d > self.apart_km), sc * self.apart_factor, sc)
-        if qparties is not None:
-            per = self._per[slots] & valid
-            theirs = [self._countries.get(s, NO_PARTIES) for s in slots.tolist()]
-            n_parties = per.sum(axis=1) + np.array([len(c[0]) for c in theirs])
-            for i in np.flatnonzero(n_parties >= 2).tolist():  # only headlines naming two parties
-                if two_meetings(qparties, (set(ids[i][per[i]].tolist()), set(ids[i][valid[i]].tolist()), *theirs[i])):
-                    sc[i] *= self.apart_factor
+        # another kind of act past the first hours (a landing after the strike) or another day named; two
+        # towns apart; the same official in two meetings
+        late = np.abs(self._t[slots] - t) > self.other_act_after_s
+        sc = sc * self.apart_factor ** vetoes(q, self._acts[slots], self._days[slots], late,
+                                              self._pts[slots].astype(np.float64), self._slack[slots],
+                                              lambda: self._parties(slots, ids, valid), self.apart_km)
         if qnum.any():  # the query states counts (known to the index or not)
             cnum = self._num[slots] & valid
             has = cnum.any(axis=1)
@@ -480,7 +479,7 @@ class EventIndex:
             sc = np.where(formula, 0.0, np.where(conflict, sc * self.number_penalty, sc))
         return sc
 
-    def best_story(self, features: str | tuple[bytes, bytes], t: float, cands: tuple | None = None
+    def best_story(self, features: str | tuple[bytes, bytes], t: float, cands: tuple[Query, np.ndarray] | None = None
                    ) -> tuple[str, str, float] | None:
         """(story id, best member id, score) of the best story at or above the threshold, else None."""
         q, slots = cands if cands is not None else self.candidates(features, t)
@@ -530,12 +529,12 @@ class EventIndex:
                     best = (x, story, by_story[story][1])
         return (best[1], best[2], best[0]) if best else None
 
-    def centroid_score(self, q: tuple, members: list[int], t: float, seed_t: float | None = None) -> float:
+    def centroid_score(self, q: Query, members: list[int], t: float, seed_t: float | None = None) -> float:
         """Cosine of the query with the sum of the members' normalised TF-IDF vectors, with the same
         time, count, content and title factors as :meth:`scores` (taken against the story as a whole). The
         kinds of act are the members' together, and their time the story's first article's (``seed_t``):
         the act the story began with; so are the weekdays their leads name."""
-        kids, qw, qnum, qn, qtit, qpts, qslack, qparties, qacts, qdays = q
+        kids, qw, qnum, qn, qtit = q[:5]
         slots = np.array(members, dtype=np.int64)
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1, keepdims=True))
@@ -574,25 +573,16 @@ class EventIndex:
             sc *= min(1.0, dot_words / dot / self.min_content)
         if qnum.any() and nums and not (nums & set(kids[known & qnum].tolist())):
             sc *= self.number_penalty
-        if len(qpts):
-            d = float(min_km(self._pts[slots].reshape(-1, 2).astype(np.float64), qpts,
-                              self._slack[slots].reshape(-1), qslack))
-            if np.isfinite(d) and d > self.apart_km:
-                sc *= self.apart_factor
         late = seed_t is not None and abs(t - seed_t) > self.other_act_after_s
-        if (qacts or qdays) and other_event(qacts, qdays, np.bitwise_or.reduce(self._acts[slots]),
-                                            np.bitwise_or.reduce(self._days[slots]), late):
-            sc *= self.apart_factor
-        if qparties is not None:
-            theirs = [self._countries.get(s, NO_PARTIES) for s in members]
-            if two_meetings(qparties,
-                             (set(ids[self._per[slots] & valid].tolist()), set(ids[valid].tolist()),
-                              frozenset().union(*(c[0] for c in theirs)), frozenset().union(*(c[1] for c in theirs)))):
-                sc *= self.apart_factor
+        sc *= self.apart_factor ** int(vetoes(
+            q, np.bitwise_or.reduce(self._acts[slots], keepdims=True),
+            np.bitwise_or.reduce(self._days[slots], keepdims=True),
+            late, self._pts[slots].reshape(1, -1, 2).astype(np.float64), self._slack[slots].reshape(1, -1),
+            lambda: self._parties(slots, ids, valid, whole=True), self.apart_km)[0])
         if self.title_factors:
             n_t = len(tit & set(kids[known & qtit].tolist()))
             sc *= (self.title_factors + (1.0,))[min(n_t, len(self.title_factors))]
         return sc
 
-    def candidate_ids(self, cands: tuple) -> list[str]:
+    def candidate_ids(self, cands: tuple[Query, np.ndarray]) -> list[str]:
         return [self._aid[s] for s in cands[1].tolist()]

@@ -3,12 +3,15 @@
 An article's features (:mod:`pipeline.stages.story_keys`) carry, beside its keys, where its headline says
 the event happened (or near where), the people and countries the headline names, every country the
 article names, and the kinds of act the headline reports. :class:`pipeline.stages.stories.EventIndex`
-keeps them per article row; the functions here decode them and decide the three vetoes: two incidents
-towns apart (:func:`min_km`), one official in two meetings (:func:`two_meetings`) and, past the first
-hours, another kind of act (:func:`other_acts`). The weekday the lead names rides beside them too.
+keeps them per article row; the functions here decode them and decide the vetoes (:func:`vetoes`, one
+place for both the member and the whole-story score): two incidents towns apart (:func:`min_km`), one
+official in two meetings (:func:`two_meetings`) and, past the first hours, another kind of act, or another
+weekday named as the event's (:func:`other_event`).
 """
 
 from __future__ import annotations
+
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -62,6 +65,40 @@ _DAY = (1 << DAY_BITS) - 1
 
 
 Parties = tuple[set[int], set[int], frozenset[int], frozenset[int]]  # people, keys, countries, mentioned
+
+
+class Query(NamedTuple):
+    """A query article as every score of one lookup reads it: computed once per lookup."""
+
+    kids: np.ndarray  # key ids in the index, -1 where it does not know the key
+    weights: np.ndarray  # their TF-IDF weights
+    counts: np.ndarray  # which keys are counts
+    norm: float
+    title: np.ndarray  # which keys are in the headline
+    points: np.ndarray  # the headline's incident points (n, 2), degrees
+    slack: np.ndarray  # their slack (km): a landmark's radius
+    parties: tuple[Parties, int] | None  # for :func:`two_meetings`; None when the headline names fewer than two
+    acts: int  # the kinds of act the headline reports
+    days: int  # the weekdays the lead names
+
+
+def vetoes(q: Query, acts: np.ndarray, days: np.ndarray, late: np.ndarray | bool, points: np.ndarray,
+           slack: np.ndarray, parties: Callable[[], list[Parties | None]], apart_km: float) -> np.ndarray:
+    """How many of the rules that tell two events apart each row meets against the query (0: none):
+    another act past the first hours or another day (:func:`other_event`), headline towns more than
+    ``apart_km`` apart (:func:`min_km`), the same official in two meetings (:func:`two_meetings`). A row
+    is one article, or a story as a whole (its members' marks together). ``parties`` gives each row's
+    parties (None: fewer than two); it is called only when the query names two."""
+    n = np.zeros(len(acts), dtype=np.int64)
+    if q.acts or q.days:
+        n += other_event(q.acts, q.days, acts, days, late)
+    if len(q.points):
+        d = min_km(points, q.points, slack, q.slack)
+        n += np.isfinite(d) & (d > apart_km)
+    if q.parties is not None:
+        n += np.fromiter((p is not None and two_meetings(q.parties, p) for p in parties()), dtype=bool,
+                         count=len(acts))
+    return n
 
 
 def query_parties(kids: np.ndarray, qper: np.ndarray, countries: tuple[frozenset[int], frozenset[int]]

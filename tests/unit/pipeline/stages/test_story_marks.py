@@ -1,0 +1,59 @@
+"""The vetoes that tell two events apart (pipeline/stages/story_marks.py): one function counts them for a
+member row and for a story as a whole, so the two scores cannot drift apart."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.stages.story_keys import ACT_KINDS, DAY_BITS, WEEKDAYS
+from pipeline.stages.story_marks import Query, other_event, vetoes
+
+STRIKE, MEETING = 1 << ACT_KINDS.index("violence"), 1 << ACT_KINDS.index("meeting")
+MON, TUE, WED = (1 << WEEKDAYS.index(d) for d in ("الاثنين", "الثلاثاء", "الأربعاء"))
+IDLIB, ALEPPO = (35.93, 36.63), (36.20, 37.16)  # about 70 km apart
+
+
+def query(acts: int = 0, days: int = 0, points: tuple = (), parties=None) -> Query:
+    pts = np.array(points, dtype=np.float64).reshape(-1, 2)
+    return Query(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=bool), 1.0, np.zeros(0, dtype=bool),
+                 pts, np.zeros(len(pts)), parties, acts, days)
+
+
+def rows(n: int, acts=0, days=0, points=None):
+    pts = np.full((n, 1, 2), np.nan) if points is None else np.array(points, dtype=np.float64).reshape(n, -1, 2)
+    return (np.full(n, acts, dtype=np.int64) if np.isscalar(acts) else np.array(acts, dtype=np.int64),
+            np.full(n, days, dtype=np.int64) if np.isscalar(days) else np.array(days, dtype=np.int64),
+            pts, np.zeros(pts.shape[:2]))
+
+
+def no_parties() -> list:
+    raise AssertionError("parties are read only when the query names two")
+
+
+def test_another_act_counts_only_past_the_first_hours() -> None:
+    acts, days, pts, slack = rows(2, acts=[MEETING, STRIKE])
+    late = np.array([True, True])
+    assert vetoes(query(acts=STRIKE), acts, days, late, pts, slack, no_parties, 15.0).tolist() == [1, 0]
+    assert vetoes(query(acts=STRIKE), acts, days, np.array([False, False]), pts, slack, no_parties, 15.0).tolist() == [0, 0]
+
+
+def test_towns_apart_and_another_day_add_up() -> None:
+    acts, days, pts, slack = rows(3, days=[TUE, MON, TUE], points=[ALEPPO, ALEPPO, IDLIB])
+    n = vetoes(query(days=MON, points=(IDLIB,)), acts, days, False, pts, slack, no_parties, 15.0)
+    assert n.tolist() == [2, 1, 1]
+
+
+def test_a_lead_naming_the_other_day_refers_back_to_it() -> None:
+    # Wednesday's funeral «for the victims of Tuesday's bombing»: its lead names Tuesday as well
+    funeral = WED | (TUE << DAY_BITS)
+    assert other_event(0, funeral, np.array([STRIKE]), np.array([TUE]), False).tolist() == [False]
+    assert other_event(0, WED, np.array([STRIKE]), np.array([TUE]), False).tolist() == [True]
+
+
+def test_two_meetings_of_one_official_count_once() -> None:
+    sharaa, erdogan, envoy = 1, 2, 3
+    q = query(parties=(({sharaa, erdogan}, {sharaa, erdogan}, frozenset(), frozenset()), 0))
+    acts, days, pts, slack = rows(2)
+    theirs = [({sharaa, envoy}, {sharaa, envoy}, frozenset(), frozenset()),
+              ({sharaa, erdogan}, {sharaa, erdogan}, frozenset(), frozenset())]
+    assert vetoes(q, acts, days, False, pts, slack, lambda: theirs, 15.0).tolist() == [1, 0]
