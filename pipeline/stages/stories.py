@@ -38,7 +38,7 @@ compared with the articles of the time window that share the rarest of them:
   weekdays as their event's (``story_keys.lead_days``) and neither names the other's: a follow-up names its
   event's day («أمس الإثنين», «ضحايا غارات مساء الإثنين»), a new strike on the same town only its own.
   A story is scored by its best member (half anchored on its first article, so chains cannot
-  drift) and as a whole (its newest members' vectors summed: together they cover the event's words
+  drift; never joined through a member when the first article scores nothing) and as a whole (its newest members' vectors summed: together they cover the event's words
   better than one outlet), the latter only while its first article is inside the window and one member
   scores at least ``centroid_floor`` of the threshold on its own. The article joins the best story at or
   above ``threshold`` (chosen on ``tests/quality/stories/tune``), else starts one. Ties go to the smaller
@@ -498,11 +498,14 @@ class EventIndex:
             if x < self.threshold:
                 continue
             if self.seed_weight:
-                # anchored to the story's first article: a chain of follow-ups cannot drift to another event
+                # anchored to the story's first article: a chain of follow-ups cannot drift to another event;
+                # nor does an article join through a later member when it shares nothing with the first
+                # report or a rule sets it apart from it (another day, act or town: the story began as
+                # another event, and a member that names none carried the wrong article in)
                 seed = self._slot_of.get(id_hash(story))
                 seed_x = x if seed < 0 or story == aid else float(self.scores(q, np.array([seed]), t)[0])
                 x = (1 - self.seed_weight) * x + self.seed_weight * seed_x
-                if x < self.threshold:
+                if x < self.threshold or seed_x <= 0:
                     continue
             if best is None or x > best[0] or (x == best[0] and story < best[1]):
                 best = (x, story, aid)
@@ -515,7 +518,7 @@ class EventIndex:
                     continue
                 # ... while its first article is inside the window: else a chain of next-day events
                 # (a strike, the Security Council's session on it, a ceasefire two days later) carries
-                # the whole on for days; a late follow-up still joins through its first-anchored members
+                # the whole on for days (nor do its members take an article in then: the first scores 0)
                 seed = self._slot_of.get(id_hash(story))
                 if seed < 0 or abs(t - float(self._t[seed])) > self.window_s:
                     continue

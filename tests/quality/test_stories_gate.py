@@ -106,13 +106,26 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # trade (pooled 0.760 / 0.947 without it, 0.817 / 0.939 with it), not a free one. Read since: a lead that names
 # the other report's event day as well refers back to it (the funeral «for the victims of Tuesday's bombing»):
 # heldout14 0.853 / 0.920, heldout13 0.623 / 0.978, heldout9 0.678 / 0.970; pooled 0.814 / 0.942.
+# On 2026-12-06 (fourth session) an article stopped joining a story through a later member when the story's first
+# article scores nothing against it (it shares no key, or a veto sets them apart): a member that names no day or act
+# had carried the next day's event into the story. Over the fifteen splits pooled 0.814 / 0.942 -> 0.866 / 0.932
+# (false pairs 315 -> 210, missed 85 -> 100): heldout9 0.678 -> 0.822, heldout10 0.412 -> 0.516, heldout13 0.623 ->
+# 0.712 in precision; recall lost on heldout3 (0.915 -> 0.876: a follow-up the vetoes wrongly part from the first
+# report no longer joins through a rewrite), heldout7, heldout8, heldout12 and heldout13.
+# heldout15 (40 stories, 105 articles, 13 hard negatives; heldout9's brief for 2018, 2020, 2022 and 2024: ten
+# clusters) and heldout16 (39 stories, 109 articles, 12 hard negatives; heldout12's brief for 2019, 2021, 2023 and
+# 2025), written at the same time by two more authors who never saw this code, measured once as unseen:
+# heldout15 0.596 / 0.832 (without the first-article rule: 0.492 / 0.901; the second session's starting code,
+# deddb7b: 0.404 / 0.911), heldout16 0.962 / 0.909 (0.927 / 0.918 without it; deddb7b: 0.929 / 0.955). Not read
+# pair by pair: only their totals are looked at.
 FLOORS = {"tune": TARGET, "heldout": TARGET, "heldout2": TARGET,
-          "heldout3": {"precision": 0.95, "recall": 0.91}, "heldout4": {"precision": 0.91, "recall": 0.94},
-          "heldout5": {"precision": 0.93, "recall": 0.98}, "heldout6": {"precision": 0.92, "recall": 0.87},
-          "heldout7": {"precision": 0.96, "recall": 0.93}, "heldout8": TARGET,
-          "heldout9": {"precision": 0.67, "recall": 0.97}, "heldout10": {"precision": 0.41, "recall": 0.93},
-          "heldout11": {"precision": 0.71, "recall": 0.96}, "heldout12": {"precision": 0.86, "recall": 0.91},
-          "heldout13": {"precision": 0.62, "recall": 0.97}, "heldout14": {"precision": 0.85, "recall": 0.92}}
+          "heldout3": {"precision": 0.94, "recall": 0.87}, "heldout4": {"precision": 0.91, "recall": 0.94},
+          "heldout5": {"precision": 0.99, "recall": 0.99}, "heldout6": {"precision": 0.92, "recall": 0.87},
+          "heldout7": {"precision": 0.96, "recall": 0.91}, "heldout8": TARGET,
+          "heldout9": {"precision": 0.82, "recall": 0.97}, "heldout10": {"precision": 0.51, "recall": 0.92},
+          "heldout11": {"precision": 0.77, "recall": 0.95}, "heldout12": {"precision": 0.88, "recall": 0.88},
+          "heldout13": {"precision": 0.71, "recall": 0.95}, "heldout14": {"precision": 0.85, "recall": 0.92},
+          "heldout15": {"precision": 0.59, "recall": 0.83}, "heldout16": {"precision": 0.96, "recall": 0.90}}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:

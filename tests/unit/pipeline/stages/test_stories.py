@@ -266,7 +266,8 @@ def test_a_story_is_compared_as_a_whole_only_while_its_first_article_is_in_the_w
                         lambda self, q, members, t, *a: seen.append(t) or real(self, q, members, t, *a))
     q = encode_features(words)
     assert index.best_story(q, 0.9 * w)[0] == "s" and seen == [0.9 * w]  # first article inside: whole and members
-    assert index.best_story(q, 1.2 * w)[0] == "s" and seen == [0.9 * w]  # past it: its members only (still a match)
+    # past it the story is closed: its first article scores nothing, so its members do not take the article in
+    assert index.best_story(q, 1.2 * w) is None and seen == [0.9 * w]
 
 
 def test_a_story_is_compared_as_a_whole_only_when_one_member_comes_near(monkeypatch) -> None:
@@ -418,3 +419,23 @@ def test_the_same_town_hit_on_another_day_is_another_story() -> None:
     # a lead naming its own day and the day of the strike it follows up refers back to it
     funeral = f("تشييع ضحايا الغارات الجوية على أريحا", "شيع الأهالي اليوم الثلاثاء ضحايا الغارات التي استهدفت المدينة مساء الإثنين")
     assert index.best_story(funeral, 15 * 3600.0)[0] == "a"
+
+
+def test_a_story_is_joined_only_where_its_first_report_allows() -> None:
+    """A later member that names no day does not carry Tuesday's hospital strike into Monday's story: an
+    article the rules set apart from the story's first report does not join through another member."""
+    body = (" جراء غارات جوية نفذتها طائرات حربية على مدينة أريحا جنوبي إدلب، وقال الدفاع المدني إن فرقه"
+            " انتشلت الضحايا من تحت الأنقاض ونقلت الجرحى إلى المشافي القريبة، وسط تحليق مكثف للطيران الحربي.")
+
+    def f(title: str, lead: str) -> str:
+        return encode_features(event_features(title, arabic.normalize(f"{title}\n{lead}{body}"), ["أريحا", "إدلب"]))
+
+    monday = f("قتلى مدنيون بغارات جوية على أريحا جنوبي إدلب", "قتل مدنيون مساء اليوم الإثنين")
+    undated = f("غارات جوية على أريحا ومستشفى المدينة يستقبل الجرحى", "استقبل مستشفى أريحا الجرحى")
+    tuesday = f("غارات جوية على أريحا تخرج مستشفى المدينة عن الخدمة", "خرج مستشفى عن الخدمة صباح اليوم الثلاثاء")
+    index = EventIndex()
+    index.add("a", "a", 0.0, monday)
+    index.add("b", "a", 2 * 3600.0, undated)
+    assert index.scores(index._query(tuesday), np.array([index._slot_of.get(id_hash("b"))]), 13 * 3600.0)[0] \
+        >= 2 * index.threshold  # the member alone would carry it in
+    assert index.best_story(tuesday, 13 * 3600.0) is None
