@@ -29,7 +29,7 @@ compared with the articles of the time window that share the rarest of them:
   headline says it happened *near* («قرب حارم», «بريف جسر الشغور») stands for anywhere within
   ``near_km`` of it.
   Nor do two reports whose headlines each name two parties or more (people, countries), one the same,
-  and each one the other never mentions: the same official in two meetings
+  and each one the other never mentions, one of them reporting a meeting: the same official in two meetings
   (:func:`pipeline.stages.story_marks.two_meetings`). Nor, past the first ``other_act_after_s`` (12 hours),
   do two reports whose headlines each name a kind of act (``story_keys.headline_acts``: violence, a meeting,
   an appointment, a truce…) and no kind the same: the landing a day after the strike there, the appointment

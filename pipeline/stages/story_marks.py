@@ -16,13 +16,14 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from pipeline.stages.gazetteer import MAX_INCIDENT_PLACES
-from pipeline.stages.story_keys import (COUNTRY_MARK, DAY_BITS, DAY_MARK, KIND_MARK, MARK_FLAG, MENTION_MARK, NEAR_MARK, PERSON_MARK,
-                                        POINT_MARK, unpack_point)
+from pipeline.stages.story_keys import (ACT_KINDS, COUNTRY_MARK, DAY_BITS, DAY_MARK, KIND_MARK, MARK_FLAG, MENTION_MARK,
+                                        NEAR_MARK, PERSON_MARK, POINT_MARK, unpack_point)
 
 
 MAX_POINTS = MAX_INCIDENT_PLACES  # incident points an article row holds: as many as the headline gives
 EARTH_KM = 6371.0
 NO_PARTIES: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
+MEETING = 1 << ACT_KINDS.index("meeting")
 
 
 def split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
@@ -86,7 +87,8 @@ def vetoes(q: Query, acts: np.ndarray, days: np.ndarray, late: np.ndarray | bool
            slack: np.ndarray, parties: Callable[[], list[Parties | None]], apart_km: float) -> np.ndarray:
     """How many of the rules that tell two events apart each row meets against the query (0: none):
     another act past the first hours or another day (:func:`other_event`), headline towns more than
-    ``apart_km`` apart (:func:`min_km`), the same official in two meetings (:func:`two_meetings`). A row
+    ``apart_km`` apart (:func:`min_km`), the same official in two meetings (:func:`two_meetings`, where
+    either headline reports a meeting). A row
     is one article, or a story as a whole (its members' marks together). ``parties`` gives each row's
     parties (None: fewer than two); it is called only when the query names two."""
     n = np.zeros(len(acts), dtype=np.int64)
@@ -95,9 +97,10 @@ def vetoes(q: Query, acts: np.ndarray, days: np.ndarray, late: np.ndarray | bool
     if len(q.points):
         d = min_km(points, q.points, slack, q.slack)
         n += np.isfinite(d) & (d > apart_km)
-    if q.parties is not None:
-        n += np.fromiter((p is not None and two_meetings(q.parties, p) for p in parties()), dtype=bool,
-                         count=len(acts))
+    if q.parties is not None:  # ... when one of the two headlines reports a meeting (not a veto Nebenzia explains)
+        meets = ((q.acts | np.asarray(acts)) & MEETING) != 0
+        n += meets & np.fromiter((p is not None and two_meetings(q.parties, p) for p in parties()), dtype=bool,
+                                 count=len(acts))
     return n
 
 

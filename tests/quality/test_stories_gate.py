@@ -117,9 +117,10 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # 2025), written at the same time by two more authors who never saw this code, measured once as unseen:
 # heldout15 0.596 / 0.832 (without the first-article rule: 0.492 / 0.901; the second session's starting code,
 # deddb7b: 0.404 / 0.911), heldout16 0.962 / 0.909 (0.927 / 0.918 without it; deddb7b: 0.929 / 0.955). Not read
-# pair by pair: only their totals are looked at.
+# pair by pair: only their totals are looked at. Then the one-official-in-two-meetings veto came to need a meeting in
+# one of the two headlines (Nebenzia explaining Russia's veto is no second meeting): heldout3 recall 0.876 -> 0.891.
 FLOORS = {"tune": TARGET, "heldout": TARGET, "heldout2": TARGET,
-          "heldout3": {"precision": 0.94, "recall": 0.87}, "heldout4": {"precision": 0.91, "recall": 0.94},
+          "heldout3": {"precision": 0.94, "recall": 0.89}, "heldout4": {"precision": 0.91, "recall": 0.94},
           "heldout5": {"precision": 0.99, "recall": 0.99}, "heldout6": {"precision": 0.92, "recall": 0.87},
           "heldout7": {"precision": 0.96, "recall": 0.91}, "heldout8": TARGET,
           "heldout9": {"precision": 0.82, "recall": 0.97}, "heldout10": {"precision": 0.51, "recall": 0.92},
