@@ -464,9 +464,10 @@ class EventIndex:
         # another kind of act past the first hours (a landing after the strike) or another day named; two
         # towns apart; the same official in two meetings
         late = np.abs(self._t[slots] - t) > self.other_act_after_s
-        sc = sc * self.apart_factor ** vetoes(q, self._acts[slots], self._days[slots], late,
-                                              self._pts[slots].astype(np.float64), self._slack[slots],
-                                              lambda: self._parties(slots, ids, valid), self.apart_km)
+        n = vetoes(q, self._acts[slots], self._days[slots], late, self._pts[slots], self._slack[slots],
+                   lambda: self._parties(slots, ids, valid), self.apart_km)
+        if n.any():
+            sc = sc * self.apart_factor ** n
         if qnum.any():  # the query states counts (known to the index or not)
             cnum = self._num[slots] & valid
             has = cnum.any(axis=1)
@@ -580,7 +581,7 @@ class EventIndex:
         sc *= self.apart_factor ** int(vetoes(
             q, np.bitwise_or.reduce(self._acts[slots], keepdims=True),
             np.bitwise_or.reduce(self._days[slots], keepdims=True),
-            late, self._pts[slots].reshape(1, -1, 2).astype(np.float64), self._slack[slots].reshape(1, -1),
+            late, self._pts[slots].reshape(1, -1, 2), self._slack[slots].reshape(1, -1),
             lambda: self._parties(slots, ids, valid, whole=True), self.apart_km)[0])
         if self.title_factors:
             n_t = len(tit & set(kids[known & qtit].tolist()))
