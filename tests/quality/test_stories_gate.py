@@ -119,6 +119,11 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # deddb7b: 0.404 / 0.911), heldout16 0.962 / 0.909 (0.927 / 0.918 without it; deddb7b: 0.929 / 0.955). Not read
 # pair by pair: only their totals are looked at. Then the one-official-in-two-meetings veto came to need a meeting in
 # one of the two headlines (Nebenzia explaining Russia's veto is no second meeting): heldout3 recall 0.876 -> 0.891.
+# heldout17 (37 stories, 100 articles, 16 hard negatives; heldout9's brief for 2019, 2021, 2023 and 2025: nine clusters)
+# and heldout18 (45 stories, 109 articles, 15 hard negatives; heldout12's brief for 2018, 2020, 2022 and 2024), written
+# at the same time by two more authors who never saw this code, measured once as unseen on the fourth session's final
+# code (cb0afbf): heldout17 0.691 / 0.931, heldout18 0.955 / 0.966; the third session's final code (487d8c4) scores
+# the same on both, the second session's start (deddb7b) 0.468 / 0.931 and 0.955 / 0.966. Only their totals are read.
 FLOORS = {"tune": TARGET, "heldout": TARGET, "heldout2": TARGET,
           "heldout3": {"precision": 0.94, "recall": 0.89}, "heldout4": {"precision": 0.91, "recall": 0.94},
           "heldout5": {"precision": 0.99, "recall": 0.99}, "heldout6": {"precision": 0.92, "recall": 0.87},
@@ -126,7 +131,8 @@ FLOORS = {"tune": TARGET, "heldout": TARGET, "heldout2": TARGET,
           "heldout9": {"precision": 0.82, "recall": 0.97}, "heldout10": {"precision": 0.51, "recall": 0.92},
           "heldout11": {"precision": 0.77, "recall": 0.95}, "heldout12": {"precision": 0.88, "recall": 0.88},
           "heldout13": {"precision": 0.71, "recall": 0.95}, "heldout14": {"precision": 0.85, "recall": 0.92},
-          "heldout15": {"precision": 0.59, "recall": 0.83}, "heldout16": {"precision": 0.96, "recall": 0.90}}
+          "heldout15": {"precision": 0.59, "recall": 0.83}, "heldout16": {"precision": 0.96, "recall": 0.90},
+          "heldout17": {"precision": 0.68, "recall": 0.93}, "heldout18": {"precision": 0.95, "recall": 0.96}}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:
