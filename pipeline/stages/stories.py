@@ -38,9 +38,10 @@ compared with the articles of the time window that share the rarest of them:
   weekdays as their event's (``story_keys.lead_days``) and neither names the other's: a follow-up names its
   event's day («أمس الإثنين», «ضحايا غارات مساء الإثنين»), a new strike on the same town only its own.
   A story is scored by its best member (half anchored on its first article, so chains cannot
-  drift; never joined through a member when the first article scores nothing) and as a whole (its newest members' vectors summed: together they cover the event's words
-  better than one outlet), the latter only while its first article is inside the window and one member
-  scores at least ``centroid_floor`` of the threshold on its own. The article joins the best story at or
+  drift; never joined through a member when the first article scores nothing) and as a whole (its
+  newest members' vectors summed: together they cover the event's words better than one outlet), the
+  latter only while its first article is inside the window and one member scores at least
+  ``centroid_floor`` of the threshold on its own. The article joins the best story at or
   above ``threshold`` (chosen on ``tests/quality/stories/tune``), else starts one. Ties go to the smaller
   story id: the same input order gives the same ids.
 - The index is a cache: the state lives in the dedupe store entries (``"w"`` = encoded features,

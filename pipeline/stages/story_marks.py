@@ -87,10 +87,10 @@ def vetoes(q: Query, acts: np.ndarray, days: np.ndarray, late: np.ndarray | bool
            slack: np.ndarray, parties: Callable[[], list[Parties | None]], apart_km: float) -> np.ndarray:
     """How many of the rules that tell two events apart each row meets against the query (0: none):
     another act past the first hours or another day (:func:`other_event`), headline towns more than
-    ``apart_km`` apart (:func:`min_km`; ``points`` (rows, k, 2) in degrees), the same official in two meetings (:func:`two_meetings`, where
-    either headline reports a meeting). A row
-    is one article, or a story as a whole (its members' marks together). ``parties`` gives each row's
-    parties (None: fewer than two); it is called only when the query names two."""
+    ``apart_km`` apart (:func:`min_km`; ``points`` (rows, k, 2) in degrees), the same official in two
+    meetings (:func:`two_meetings`, where either headline reports a meeting). A row is one article, or a
+    story as a whole (its members' marks together). ``parties`` gives each row's parties (None: fewer
+    than two); it is called only when the query names two and a meeting is reported."""
     n = np.zeros(len(acts), dtype=np.int64)
     if not (q.acts or q.days or len(q.points) or q.parties is not None):
         return n
@@ -99,8 +99,9 @@ def vetoes(q: Query, acts: np.ndarray, days: np.ndarray, late: np.ndarray | bool
     if len(q.points):
         d = min_km(points.astype(np.float64), q.points, slack, q.slack)
         n += np.isfinite(d) & (d > apart_km)
-    if q.parties is not None:  # ... when one of the two headlines reports a meeting (not a veto Nebenzia explains)
-        meets = ((q.acts | np.asarray(acts)) & MEETING) != 0
+    # ... where one of the two headlines reports a meeting (not a veto Nebenzia explains)
+    meets = ((q.acts | acts) & MEETING) != 0 if q.parties is not None else None
+    if meets is not None and meets.any():
         n += meets & np.fromiter((p is not None and two_meetings(q.parties, p) for p in parties()), dtype=bool,
                                  count=len(acts))
     return n

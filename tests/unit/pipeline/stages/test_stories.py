@@ -397,18 +397,21 @@ def test_the_day_of_the_event_is_the_weekday_the_lead_names_first() -> None:
     assert _days("غارات روسية على إدلب وسط تصعيد") == set()
 
 
+_ARIHA_BODY = (" جراء غارات جوية نفذتها طائرات حربية على مدينة أريحا جنوبي إدلب، وقال الدفاع المدني إن فرقه"
+               " انتشلت الضحايا من تحت الأنقاض ونقلت الجرحى إلى المشافي القريبة، وسط تحليق مكثف للطيران الحربي.")
+
+
+def ariha(title: str, lead: str) -> str:
+    """Features of a report on air strikes on Ariha: its own headline and lead, a shared body."""
+    return encode_features(event_features(title, arabic.normalize(f"{title}\n{lead}{_ARIHA_BODY}"), ["أريحا", "إدلب"]))
+
+
 def test_the_same_town_hit_on_another_day_is_another_story() -> None:
     """Ariha: homes struck on Monday evening, the hospital on Tuesday morning; the Monday strike's toll
     rising on Tuesday morning stays in its story."""
-    body = (" جراء غارات جوية نفذتها طائرات حربية على مدينة أريحا جنوبي إدلب، وقال الدفاع المدني إن فرقه"
-            " انتشلت الضحايا من تحت الأنقاض ونقلت الجرحى إلى المشافي القريبة، وسط تحليق مكثف للطيران الحربي.")
-
-    def f(title: str, lead: str) -> str:
-        return encode_features(event_features(title, arabic.normalize(f"{title}\n{lead}{body}"), ["أريحا", "إدلب"]))
-
-    monday = f("قتلى مدنيون بغارات جوية على أريحا جنوبي إدلب", "قتل مدنيون مساء اليوم الإثنين")
-    toll = f("ارتفاع حصيلة الغارات الجوية على أريحا إلى تسعة قتلى", "ارتفعت حصيلة الغارات التي استهدفت المدينة مساء أمس الإثنين")
-    tuesday = f("غارات جوية على أريحا تخرج مستشفى عن الخدمة", "خرج مستشفى عن الخدمة صباح اليوم الثلاثاء")
+    monday = ariha("قتلى مدنيون بغارات جوية على أريحا جنوبي إدلب", "قتل مدنيون مساء اليوم الإثنين")
+    toll = ariha("ارتفاع حصيلة الغارات الجوية على أريحا إلى تسعة قتلى", "ارتفعت حصيلة الغارات التي استهدفت المدينة مساء أمس الإثنين")
+    tuesday = ariha("غارات جوية على أريحا تخرج مستشفى عن الخدمة", "خرج مستشفى عن الخدمة صباح اليوم الثلاثاء")
     index = EventIndex()
     index.add("a", "a", 0.0, monday)
     assert index.best_story(toll, 14 * 3600.0)[0] == "a"  # the same day named: the toll of Monday's strike
@@ -417,22 +420,16 @@ def test_the_same_town_hit_on_another_day_is_another_story() -> None:
     undated.add("a", "a", 0.0, monday)
     assert undated.best_story(tuesday, 13 * 3600.0)[0] == "a"  # the words alone would join them
     # a lead naming its own day and the day of the strike it follows up refers back to it
-    funeral = f("تشييع ضحايا الغارات الجوية على أريحا", "شيع الأهالي اليوم الثلاثاء ضحايا الغارات التي استهدفت المدينة مساء الإثنين")
+    funeral = ariha("تشييع ضحايا الغارات الجوية على أريحا", "شيع الأهالي اليوم الثلاثاء ضحايا الغارات التي استهدفت المدينة مساء الإثنين")
     assert index.best_story(funeral, 15 * 3600.0)[0] == "a"
 
 
 def test_a_story_is_joined_only_where_its_first_report_allows() -> None:
     """A later member that names no day does not carry Tuesday's hospital strike into Monday's story: an
     article the rules set apart from the story's first report does not join through another member."""
-    body = (" جراء غارات جوية نفذتها طائرات حربية على مدينة أريحا جنوبي إدلب، وقال الدفاع المدني إن فرقه"
-            " انتشلت الضحايا من تحت الأنقاض ونقلت الجرحى إلى المشافي القريبة، وسط تحليق مكثف للطيران الحربي.")
-
-    def f(title: str, lead: str) -> str:
-        return encode_features(event_features(title, arabic.normalize(f"{title}\n{lead}{body}"), ["أريحا", "إدلب"]))
-
-    monday = f("قتلى مدنيون بغارات جوية على أريحا جنوبي إدلب", "قتل مدنيون مساء اليوم الإثنين")
-    undated = f("غارات جوية على أريحا ومستشفى المدينة يستقبل الجرحى", "استقبل مستشفى أريحا الجرحى")
-    tuesday = f("غارات جوية على أريحا تخرج مستشفى المدينة عن الخدمة", "خرج مستشفى عن الخدمة صباح اليوم الثلاثاء")
+    monday = ariha("قتلى مدنيون بغارات جوية على أريحا جنوبي إدلب", "قتل مدنيون مساء اليوم الإثنين")
+    undated = ariha("غارات جوية على أريحا ومستشفى المدينة يستقبل الجرحى", "استقبل مستشفى أريحا الجرحى")
+    tuesday = ariha("غارات جوية على أريحا تخرج مستشفى المدينة عن الخدمة", "خرج مستشفى عن الخدمة صباح اليوم الثلاثاء")
     index = EventIndex()
     index.add("a", "a", 0.0, monday)
     index.add("b", "a", 2 * 3600.0, undated)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.stages.story_keys import ACT_KINDS, DAY_BITS, WEEKDAYS
-from pipeline.stages.story_marks import Query, other_event, vetoes
+from pipeline.stages.story_marks import MEETING, Query, other_event, vetoes
 
-STRIKE, MEETING = 1 << ACT_KINDS.index("violence"), 1 << ACT_KINDS.index("meeting")
+STRIKE = 1 << ACT_KINDS.index("violence")
 MON, TUE, WED = (1 << WEEKDAYS.index(d) for d in ("الاثنين", "الثلاثاء", "الأربعاء"))
 IDLIB, ALEPPO = (35.93, 36.63), (36.20, 37.16)  # about 70 km apart
 
