@@ -97,6 +97,7 @@ def build_raw_page(
     source: str,
     listing: Listing,
     update: bool = False,
+    timezone: str | None = None,
 ) -> RawPage:
     return RawPage(
         id=prepared.id,
@@ -109,6 +110,7 @@ def build_raw_page(
         content_hash=prepared.content_hash,
         update=update,
         listing=listing,
+        timezone=timezone,
         html_z=compress_html(resp.body),
     )
 

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from pipeline.core.dates import zone
 from pipeline.core.statefile import read_entries, write_entries
 from pipeline.core.urls import UnsafeURL, check_url_syntax
 from pipeline.core.yamlfile import ConfigError, line_of, load_yaml_lines
@@ -34,6 +35,17 @@ Category = Literal["syrian-independent", "syrian-opposition", "syrian-government
 # active: polled; archive: publishing stopped, site kept as an archive; closed: gone. Only active ones are polled.
 Status = Literal["active", "closed", "archive"]
 _ID_RE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+# The clock an outlet's pages most likely keep, by the country of its base: a page time written without an
+# offset («25 سبتمبر 2020 - 09:06 م», a meta tag without one) is read in it (``Source.local_timezone``), not
+# as UTC, which put a Damascus or Istanbul time three hours late. A source's own ``timezone`` overrides it.
+COUNTRY_ZONES = {
+    "AE": "Asia/Dubai", "CN": "Asia/Shanghai", "DE": "Europe/Berlin", "DZ": "Africa/Algiers", "EG": "Africa/Cairo",
+    "FR": "Europe/Paris", "GB": "Europe/London", "IQ": "Asia/Baghdad", "IR": "Asia/Tehran", "JO": "Asia/Amman",
+    "KW": "Asia/Kuwait", "LB": "Asia/Beirut", "MA": "Africa/Casablanca", "NL": "Europe/Amsterdam",
+    "PS": "Asia/Hebron", "QA": "Asia/Qatar", "RU": "Europe/Moscow", "SA": "Asia/Riyadh", "SY": "Asia/Damascus",
+    "TN": "Africa/Tunis", "TR": "Europe/Istanbul", "US": "America/New_York", "YE": "Asia/Aden",
+}
 
 # Bounds of the values a source may set. Intervals go down to 0.1 s for local test outlets:
 # politeness never rests on them (every request waits for per_host_delay_s and Crawl-delay).
@@ -149,6 +161,8 @@ class Source(BaseModel):
     language: str = Field("ar", pattern=r"^[a-z]{2}$")
     country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
     category: Category | None = None
+    # IANA zone of the outlet's clock (default: its country's, COUNTRY_ZONES); only for page times without an offset
+    timezone: str | None = None
     # an outlet that stopped publishing is kept (its id stays on old documents) but never polled as live
     status: Status = "active"
     # public reports of 403s/refusals to datacenter clients: a failing check is expected, not a typo
@@ -174,6 +188,13 @@ class Source(BaseModel):
     def _coerce(cls, v: Any) -> Any:
         return _coerce_endpoints(v)
 
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str | None) -> str | None:
+        if v is not None and zone(v) is None:
+            raise ValueError(f"unknown time zone {v!r} (an IANA name such as Asia/Damascus)")
+        return v
+
     @field_validator("homepage")
     @classmethod
     def _homepage(cls, v: str) -> str:
@@ -192,6 +213,10 @@ class Source(BaseModel):
         if lo > self.poll_interval or hi < self.poll_interval:
             raise ValueError("min_interval <= poll_interval <= max_interval must hold")
         return self
+
+    def local_timezone(self) -> str | None:
+        """The zone a page time written without an offset is read in: the source's own, else its country's."""
+        return self.timezone or COUNTRY_ZONES.get(self.country or "")
 
     def interval_bounds(self) -> tuple[float, float]:
         lo = self.min_interval if self.min_interval is not None else max(MIN_INTERVAL_S, self.poll_interval / 4)

@@ -473,7 +473,8 @@ class ConnectorRunner:
                                                          canonical_id=page_id))
             self.stats.skipped += 1
             return "done"
-        page = build_raw_page(resp, prepared, source=source.id, listing=cand.listing, update=update)
+        page = build_raw_page(resp, prepared, source=source.id, listing=cand.listing, update=update,
+                              timezone=source.local_timezone())
         try:
             data = encode_within_limit(page, self.settings.kafka_max_message_bytes)
         except BadRecord as e:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 import calendar
 import email.utils
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pipeline.core.arabic import squash_ws
 
 
@@ -33,7 +34,17 @@ _NUM_DATE_RE = re.compile(
 _GMT_OFFSET_RE = re.compile(r"(?:GMT|UTC|غرينتش|جرينتش)\s*(?P<sign>[+-])\s*(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?", re.I)
 
 
-def find_first_date(text: str | None) -> datetime | None:
+def zone(name: str | None) -> tzinfo | None:
+    """The IANA time zone ``name`` (``Asia/Damascus``), or None when it is empty or unknown."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def find_first_date(text: str | None, local_tz: tzinfo | None = None) -> datetime | None:
     """The earliest date written in a stretch of page text (Arabic month names or numeric)."""
     if not text:
         return None
@@ -41,7 +52,7 @@ def find_first_date(text: str | None) -> datetime | None:
     found = []
     for rx in (_AR_DATE_RE, _NUM_DATE_RE):
         for m in rx.finditer(s):
-            d = parse_date(s[m.start(): m.end() + 24])  # with a trailing "(GMT+0400)" if written
+            d = parse_date(s[m.start(): m.end() + 24], local_tz)  # with a trailing "(GMT+0400)" if written
             if d:
                 found.append((m.start(), d))
                 break
@@ -58,8 +69,10 @@ def _rfc822(s: str) -> datetime | None:
         return None
 
 
-def parse_date(value: str | None) -> datetime | None:
-    """ISO/RFC/Arabic-text dates → tz-aware datetime (naive ones are taken as UTC)."""
+def parse_date(value: str | None, local_tz: tzinfo | None = None) -> datetime | None:
+    """ISO/RFC/Arabic-text dates → tz-aware datetime. A time written without an offset is the outlet's
+    clock: read in ``local_tz`` (its source's zone) when given, else as UTC; a bare date stays UTC midnight
+    (it names a day, not an instant: :func:`date_only`)."""
     if not value:
         return None
     s = squash_ws(str(value)).translate(_AR_DIGITS)
@@ -105,7 +118,7 @@ def parse_date(value: str | None) -> datetime | None:
     if dt.tzinfo is None:
         # "آخر تحديث 14:00 (GMT+0400)": a written offset beats the UTC default
         off = _GMT_OFFSET_RE.search(s)
-        tz = timezone.utc
+        tz: tzinfo = local_tz if local_tz is not None and not date_only(dt) else timezone.utc
         if off:
             delta = timedelta(hours=int(off["h"]), minutes=int(off["m"] or 0))
             if delta <= timedelta(hours=14):

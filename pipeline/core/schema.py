@@ -62,6 +62,7 @@ class RawPage(BaseModel):
     content_hash: str | None = None
     update: bool = False  # re-produced on purpose because the page changed
     listing: Listing = Field(default_factory=Listing)
+    timezone: str | None = None  # the outlet's IANA zone: how to read a page time written without an offset
     html_z: str  # zlib + base64 of the page bytes as fetched
 
     def html_bytes(self) -> bytes:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 import lxml.html
 from lxml import etree
 from pipeline.core.arabic import normalize
@@ -221,10 +221,12 @@ def _block_paragraphs(block) -> list[tuple[str, float, str]]:
 # --------------------------------------------------------------------------- main
 
 
-def extract(html: bytes | str, url: str | None = None, charset: str | None = None) -> Extracted:
-    """Extract the article of one page; raises BadRecord for unusable input, nothing else."""
+def extract(html: bytes | str, url: str | None = None, charset: str | None = None,
+            local_tz: tzinfo | None = None) -> Extracted:
+    """Extract the article of one page; raises BadRecord for unusable input, nothing else. A date the
+    page writes without an offset is read in ``local_tz`` (its outlet's zone), else as UTC."""
     try:
-        return _extract(html, url, charset)
+        return _extract(html, url, charset, local_tz)
     except BadRecord:
         raise
     except RecursionError:
@@ -236,7 +238,7 @@ def extract(html: bytes | str, url: str | None = None, charset: str | None = Non
         raise BadRecord("extract_error", f"{type(e).__name__}: {e}"[:300]) from None
 
 
-def _extract(html: bytes | str, url: str | None, charset: str | None) -> Extracted:
+def _extract(html: bytes | str, url: str | None, charset: str | None, local_tz: tzinfo | None) -> Extracted:
     check_payload(html)
     text = check_text(decode_html(html, charset).text)
     tree = parse_html(text)
@@ -253,12 +255,12 @@ def _extract(html: bytes | str, url: str | None, charset: str | None) -> Extract
     link_texts = anchor_texts(tree)
     published = None
     for d in meta.dates:
-        published = parse_date(d)
+        published = parse_date(d, local_tz)
         if published:
             break
     if published is None:
         for t in tree.iter("time"):
-            published = parse_date(t.get("datetime") or t.text_content())
+            published = parse_date(t.get("datetime") or t.text_content(), local_tz)
             if published:
                 break
 
@@ -317,7 +319,7 @@ def _extract(html: bytes | str, url: str | None, charset: str | None) -> Extract
         raise BadRecord("no_article", "page is a list of links")
 
     if published is None:
-        published = _date_fallback(tree, url, [p[0] for p in paras[:6]], header_text, visible_dates)
+        published = _date_fallback(tree, url, [p[0] for p in paras[:6]], header_text, visible_dates, local_tz)
     sample = " ".join([title or ""] + [p[0] for p in paras[:20]])
     language = detect_language(sample, meta.lang)
     return Extracted(
@@ -386,19 +388,20 @@ def _header_text(tree, title: str | None, elements=None) -> str:
     return ""
 
 
-def _date_fallback(tree, url: str | None, top_lines: list[str], header: str, visible: list[str]) -> datetime | None:
+def _date_fallback(tree, url: str | None, top_lines: list[str], header: str, visible: list[str],
+                   local_tz: tzinfo | None = None) -> datetime | None:
     """No structured date: a date line at the top of the article, a date near the headline,
     a date-classed element, then htmldate."""
     for line in top_lines:
         if len(line) < 120:
-            d = parse_date(line)
+            d = parse_date(line, local_tz)
             if d:
                 return d
-    d = find_first_date(header)
+    d = find_first_date(header, local_tz)
     if d:
         return d
     for text in visible:
-        d = parse_date(text)
+        d = parse_date(text, local_tz)
         if d:
             return d
     try:
@@ -407,4 +410,4 @@ def _date_fallback(tree, url: str | None, top_lines: list[str], header: str, vis
         found = find_date(tree, url=url, original_date=True, extensive_search=False, outputformat="%Y-%m-%d %H:%M:%S")
     except Exception:  # noqa: BLE001 - best effort
         found = None
-    return parse_date(found) if found else None
+    return parse_date(found, local_tz) if found else None

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import orjson
 
 from pipeline.core.charset import header_charset
-from pipeline.core.dates import date_only, same_day_time
+from pipeline.core.dates import date_only, same_day_time, zone
 from pipeline.core.errors import BadRecord
 from pipeline.core.ids import article_id as make_article_id
 from pipeline.core.ids import content_hash
@@ -104,8 +104,10 @@ def process_page_full(
     *,
     config: ChainConfig,
     article_id: str | None = None,
+    local_tz: tzinfo | None = None,
 ) -> Processed:
     """Run extract → clean → classify → enrich → claims; raise StageFailed naming the failing stage.
+    ``local_tz``: the outlet's zone, for a page time written without an offset (else read as UTC).
 
     Counts no metrics: in the stream this runs in pool processes, whose
     counters would never reach /metrics; the agent counts per stage instead.
@@ -126,7 +128,7 @@ def process_page_full(
 
     stage = "extract"
     try:
-        ex = extract(html, url, charset)
+        ex = extract(html, url, charset, local_tz)
 
         stage = "clean"
         cl = clean(ex, ex.site_name, rules=load_rules(config.boilerplate_file, fresh=False))
@@ -276,7 +278,7 @@ def process_raw(value: bytes | None, config: ChainConfig) -> dict[str, Any]:
             raise StageFailed("extract", "bad_html_z", f"{type(e).__name__}: {e}"[:300]) from None
         charset = raw.charset or header_charset(next((v for k, v in raw.headers.items() if k.lower() == "content-type"), None))
         p = process_page_full(html, raw.url, raw.source, charset, raw.fetched_at, raw.listing, config=config,
-                              article_id=raw.id)
+                              article_id=raw.id, local_tz=zone(raw.timezone))
         sk = sketch(p.match_text, normalized=True)
         when = dedupe_time(p.article)
         envelope = {

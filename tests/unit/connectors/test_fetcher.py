@@ -47,6 +47,9 @@ def test_cp1256_page_with_misleading_header():
     assert page.html_bytes() == r.body  # the bytes as fetched, losslessly
     back = RawPage.model_validate_json(encode_within_limit(page, 1_000_000))
     assert back.id == p.id and back.listing.title == "خسائر" and back.source == "syria-tv"
+    assert back.timezone is None
+    zoned = build_raw_page(r, p, source="syria-tv", listing=Listing(), timezone="Europe/Istanbul")
+    assert RawPage.model_validate_json(encode_within_limit(zoned, 1_000_000)).timezone == "Europe/Istanbul"
     assert back.html_bytes().decode(back.charset).count("خسائر للنظام غرب حلب") >= 1
 
 

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.core.dates import zone
 from connectors.registry import RegistryError, VerificationState, load_registry, parse_registry, pattern_problem
 
 PROJECT = Path(__file__).resolve().parents[3]
@@ -25,6 +26,8 @@ def test_shipped_registry_is_valid_and_covers_the_seed_outlets():
         assert s.language in ("ar", "en"), s.id
         # nothing was verified from here: no internet when the registry was written
         assert all(not e.verified for _, e in s.endpoints()), s.id
+        # a page time without an offset is read on the outlet's clock: every shipped country has a zone
+        assert s.country is None or zone(s.local_timezone()) is not None, s.id
     kinds = [k for s in reg.sources for k, _ in s.endpoints()]
     assert kinds.count("feed") >= 80 and kinds.count("sitemap") >= 1 and kinds.count("section") >= 10
 
@@ -111,6 +114,7 @@ def test_defaults_apply_and_bare_urls_are_accepted():
         ({"sections": [{"url": "https://a.example/s", "pattern": "(["}]}, "not a valid regular expression"),
         ({"feeds": [], "sitemaps": [], "sections": []}, "needs at least one of feeds"),
         ({"bogus": 1}, "field bogus"),
+        ({"timezone": "Damascus"}, "field timezone"),
     ],
 )
 def test_errors_name_source_and_field(entry, needle):
@@ -122,6 +126,15 @@ def test_errors_name_source_and_field(entry, needle):
     msg = str(ei.value)
     assert "source 'bad-one' (entry #2)" in msg
     assert needle in msg
+
+
+def test_a_sources_clock_is_its_own_zone_else_its_countrys():
+    base = {"name": "x", "homepage": "https://a.example/", "feeds": ["https://a.example/rss"]}
+    reg = parse_registry({"sources": [{"id": "sy", "country": "SY", **base},
+                                      {"id": "ae-own", "country": "AE", "timezone": "Asia/Damascus", **base},
+                                      {"id": "none", **base}]})
+    zones = {s.id: s.local_timezone() for s in reg.select(["sy", "ae-own", "none"])}
+    assert zones == {"sy": "Asia/Damascus", "ae-own": "Asia/Damascus", "none": None}
 
 
 def test_duplicate_ids_and_unknown_selection():

@@ -12,7 +12,7 @@ from pipeline.core.errors import BadRecord
 from pipeline.core.charset import decode_html
 from pipeline.stages.language import detect_language
 from pipeline.stages.extract import extract
-from pipeline.core.dates import find_first_date, parse_date
+from pipeline.core.dates import find_first_date, parse_date, zone
 from pipeline.stages.meta import strip_site_name
 
 P1 = "قالت مصادر محلية إن طائرات حربية روسية شنت صباح اليوم غارات على أطراف بلدة البارة في جبل الزاوية جنوبي إدلب."
@@ -334,6 +334,34 @@ def test_long_reader_comments_do_not_outweigh_a_short_story():
     text = _paras(html)
     assert P1 in text and P2 in text
     assert "أتفق تماماً" not in text
+
+
+def test_a_time_without_an_offset_is_read_on_the_outlets_clock():
+    """«09:06 م» on a Damascus page is 18:06 UTC, not 21:06; a written offset still wins, an aware value is
+    what it says, and a bare date stays a day (UTC midnight), whatever the zone."""
+    damascus = zone("Asia/Damascus")
+    assert parse_date("25 سبتمبر 2024 - 09:06 م", damascus).astimezone(timezone.utc).isoformat() == \
+        "2024-09-25T18:06:00+00:00"
+    assert parse_date("2024-09-25 09:06", damascus).astimezone(timezone.utc).hour == 6
+    assert parse_date("2024-09-25T09:06:00+02:00", damascus).utcoffset().total_seconds() == 2 * 3600
+    assert parse_date("Wed, 25 Sep 2024 09:06:00 GMT", damascus).utcoffset().total_seconds() == 0
+    assert parse_date("2024-09-25 09:06 (GMT+0400)", damascus).utcoffset().total_seconds() == 4 * 3600
+    assert parse_date("الأربعاء 25 أيلول 2024", damascus).isoformat() == "2024-09-25T00:00:00+00:00"
+    # the zone's own rules: Damascus kept summer time until 2022, +02:00 in winter before it
+    assert parse_date("2019-12-12 10:00", damascus).astimezone(timezone.utc).hour == 8
+    assert find_first_date("نشر في 5 آذار 2024 الساعة 09:30", damascus).astimezone(timezone.utc).hour == 6
+    assert parse_date("2024-09-25 09:06").utcoffset().total_seconds() == 0  # no zone given: UTC, as before
+    assert zone("Mars/Olympus") is None and zone("") is None and zone(None) is None
+
+
+def test_extract_reads_the_pages_own_time_in_the_zone_given():
+    body = "".join(f"<p>فقرة رقم {i} من الخبر عن قصف مدفعي على مدينة سراقب في ريف إدلب الشرقي وسقوط جرحى.</p>"
+                   for i in range(6))
+    html = (f"<html><head><title>قصف على سراقب</title><meta property='article:published_time' "
+            f"content='2024-03-24T18:20:00'></head><body><article><h1>قصف على سراقب</h1>{body}</article></body></html>")
+    assert extract(html).published_at.isoformat() == "2024-03-24T18:20:00+00:00"
+    local = extract(html, local_tz=zone("Europe/Istanbul")).published_at
+    assert local.astimezone(timezone.utc).isoformat() == "2024-03-24T15:20:00+00:00"
 
 
 def test_parse_date_keeps_a_written_gmt_offset():

@@ -167,6 +167,27 @@ def raw_record(html: bytes, **kw) -> bytes:
     return RawPage(id=article_id(url), url=url, source="alwasila", html_z=compress_html(html), **kw).to_json()
 
 
+def test_a_raw_record_carries_its_outlets_zone_to_the_page_time() -> None:
+    """The connector stamps the source's zone on the raw record; a page time without an offset is read
+    in it (a record without one, or with an unknown name, reads it as UTC, as before)."""
+    from datetime import datetime, timezone
+
+    body = "".join(f"<p>فقرة رقم {i} من الخبر عن قصف مدفعي على مدينة سراقب في ريف إدلب الشرقي وسقوط جرحى.</p>"
+                   for i in range(6))
+    html = (f"<html><head><title>قصف على سراقب</title></head><body><article><h1>قصف على سراقب</h1>"
+            f"<p>24 آذار 2024 - 06:20 م</p>{body}</article></body></html>").encode("utf-8")
+
+    def published(**kw) -> datetime:
+        res = process_raw(raw_record(html, url="https://example.org/a/7", **kw), CONFIG)
+        assert res["ok"], res
+        return datetime.fromisoformat(json.loads(res["envelope"])["article"]["published_at"].replace("Z", "+00:00"))
+
+    utc = timezone.utc
+    assert published(timezone="Asia/Damascus") == datetime(2024, 3, 24, 15, 20, tzinfo=utc)
+    assert published() == datetime(2024, 3, 24, 18, 20, tzinfo=utc)
+    assert published(timezone="Nowhere/Atlantis") == datetime(2024, 3, 24, 18, 20, tzinfo=utc)
+
+
 def test_process_raw_good_record(pages) -> None:
     res = process_raw(raw_record(pages["wire"].read_bytes(), charset="utf-8"), CONFIG)
     assert res["ok"] and res["id"] == article_id(WIRE["url"])
