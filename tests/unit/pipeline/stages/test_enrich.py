@@ -89,6 +89,17 @@ def test_context_dependent_names(gz):
     assert places("زار أريحا في الضفة الغربية", gz) == []
 
 
+def test_villages_from_geonames_count_in_syrian_articles_only(gz):
+    """The coast's, Qalamoun's and Sweida's villages an analyst filters on, with their coordinates; a name
+    alone in an article about somewhere else is not taken for them."""
+    syria = enrich(None, "قالت مصادر في سوريا إن الجيش السوري قصف عسال الورد ودير عطية، وإن القصف السوري طال "
+                   "القدموس ومشتى الحلو وصلاخد", None, gazetteer=gz)
+    assert [p.name for p in syria.places] == ["عسال الورد", "دير عطية", "القدموس", "مشتى الحلو", "صلاخد"]
+    qadmus = syria.places[2]
+    assert qadmus.location == {"lat": pytest.approx(35.10, abs=0.05), "lon": pytest.approx(36.16, abs=0.05)}
+    assert places("افتتح مطعم جديد في دير عطية", gz) == []
+
+
 @pytest.mark.parametrize("spelling", ["أكار", "أقار", "آكار", "خلوصي أكار"])
 def test_people_spelling_variants(gz, spelling):
     assert enrich(None, f"قال وزير الدفاع التركي {spelling}", None, gazetteer=gz).people == ["خلوصي أكار"]
