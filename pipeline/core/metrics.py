@@ -58,7 +58,7 @@ COMMIT_STUCK = Counter("rasid_commit_stuck_total",
                        "Partitions whose broker commit stayed below what the worker recorded (read again)", ["topic"])
 ALERTS_FIRED = Counter("rasid_alerts_fired_total", "Alerts fired by the story monitor", ["rule", "kind"])
 WEBHOOK_DELIVERIES = Counter("rasid_webhook_deliveries_total",
-                             "Alert webhook deliveries: delivered, retried, dead-lettered, skipped (sent before)",
+                             "Alert webhook deliveries: delivered, retried, dead-lettered, expired (fired too long ago), skipped (sent before)",
                              ["webhook", "outcome"])
 OFFSET_REPAIRS = Counter("rasid_offset_repairs_total",
                          "Messages read but never acknowledged, read again (see pipeline.stream.offsets)", ["topic"])

@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     webhook_give_up_s: float = Field(300.0, gt=0)  # ... or after this long, whichever comes first
     webhook_backoff_s: float = Field(1.0, gt=0)  # first retry delay; doubles (pipeline.core.retry)
     webhook_backoff_max_s: float = Field(60.0, gt=0)
+    # an alert fired longer ago than this (a backlog after an outage) is dead-lettered as «expired», not POSTed
+    # hours late as if it were news; `rasid deadletter retry` still sends it. 0: never expires
+    webhook_max_age_s: float = Field(6 * 3600.0, ge=0)
 
     # Sink
     bulk_max_docs: int = Field(500, ge=1)

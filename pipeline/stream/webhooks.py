@@ -8,6 +8,9 @@ the webhooks its rule notifies (config/alerts.yaml).
   ``webhook_attempts`` POSTs or ``webhook_give_up_s``; then the delivery is dead-lettered (stage
   ``alerts``; ``rasid deadletter retry`` re-injects the alert, and only webhooks not yet
   delivered get it).
+- An alert fired more than ``webhook_max_age_s`` ago (the backlog of a worker that was down) is
+  dead-lettered as ``expired`` instead of reaching an analyst hours late as if it were news; re-injected
+  by ``rasid deadletter retry`` (its ``RETRY_HEADER``), it is sent whatever its age.
 - Delivered (alert, webhook) pairs are kept in a changelogged table and checked first, so a
   restart, a rebalance or a replay of ``<ns>.alerts`` does not POST again. A crash between a
   receiver's 2xx and that record being written can repeat one POST (same alert id).
@@ -28,7 +31,7 @@ from typing import Any, Awaitable, Callable
 import orjson
 
 from pipeline.core import metrics
-from pipeline.core.kafka import DELIVERIES_TABLE
+from pipeline.core.kafka import DELIVERIES_TABLE, RETRY_HEADER
 from pipeline.core.log import get_logger
 from pipeline.core.retry import backoff_delay
 from pipeline.core.settings import Settings
@@ -108,6 +111,21 @@ def _key(alert_id: str, webhook_id: str) -> str:
     return f"{alert_id}|{webhook_id}"
 
 
+def alert_age_s(alert: dict, now: datetime) -> float | None:
+    """Seconds since the alert fired (``fired_at``), None when it says no readable time."""
+    try:
+        fired = datetime.fromisoformat(str(alert["fired_at"]).replace("Z", "+00:00"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (now - (fired if fired.tzinfo else fired.replace(tzinfo=timezone.utc))).total_seconds()
+
+
+def _retried(ev: Any) -> bool:
+    """Re-injected by ``rasid deadletter retry``: an operator asked for it to be sent."""
+    headers = getattr(ev, "headers", None) or {}
+    return RETRY_HEADER in (headers if isinstance(headers, dict) else dict(headers))
+
+
 async def deliver_batch(app: Any, delivery: Delivery, sender: WebhookSender, table: Any,
                         events: list[Any], busy: set[str] | None = None) -> list[Out]:
     """Deliver every alert of a batch to its webhooks, concurrently; the dead letters to produce.
@@ -119,6 +137,7 @@ async def deliver_batch(app: Any, delivery: Delivery, sender: WebhookSender, tab
     config = alerts_in_force(s.alerts_file, fresh=False)
     outs: list[Out] = []
     jobs: list[tuple[Any, str, Webhook]] = []
+    now = datetime.now(timezone.utc)
     for ev in events:
         metrics.RECEIVED.labels(stage=STAGE).inc()
         try:
@@ -128,6 +147,19 @@ async def deliver_batch(app: Any, delivery: Delivery, sender: WebhookSender, tab
             notify = alert.get("notify") if isinstance(alert.get("notify"), list) else (rule.notify if rule else [])
         except Exception as e:  # noqa: BLE001 - a bad record is dead-lettered, never retried
             outs.append(delivery.dead_letter_out(ev, stage=STAGE, reason="bad_alert", detail=f"{type(e).__name__}: {e}"))
+            continue
+        age = alert_age_s(alert, now)
+        if s.webhook_max_age_s and age is not None and age > s.webhook_max_age_s and not _retried(ev):
+            pending = [w for w in notify if table.get(_key(alert_id, w)) is None]
+            for wid in pending:
+                metrics.WEBHOOK_DELIVERIES.labels(webhook=wid, outcome="expired").inc()
+            if pending:
+                log.warning("alert fired %.0f min ago, past webhook_max_age_s: dead-lettered, not sent", age / 60,
+                            extra={"stage": STAGE, "alert_id": alert_id})
+                outs.append(delivery.dead_letter_out(
+                    ev, stage=STAGE, reason="expired",
+                    detail=f"fired {age / 60:.0f} min ago (max {s.webhook_max_age_s / 60:.0f}); not sent to "
+                           f"{', '.join(pending)}; rasid deadletter retry sends it"))
             continue
         for wid in notify:
             if table.get(_key(alert_id, wid)) is not None or _key(alert_id, wid) in busy:

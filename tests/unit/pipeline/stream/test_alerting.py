@@ -171,14 +171,28 @@ def test_redirects_are_not_followed_and_a_missing_secret_sends_nothing(settings,
     assert not missing.ok and missing.reason == "webhook_secret_missing" and missing.attempts == 0
 
 
-def test_a_batch_of_alerts_is_delivered_once_per_webhook(settings, tmp_path):
-    from pipeline.stream.delivery import Delivery
-    from pipeline.stream.webhooks import deliver_batch
-
-    rec = Receiver([])
+def desk_webhook(tmp_path, rec: Receiver) -> None:
+    """An alerts file whose breaking rule notifies one webhook, «desk», at ``rec``."""
     (tmp_path / "alerts.yaml").write_text(
         f"webhooks:\n  - id: desk\n    url: {rec.url}\nrules:\n  - id: breaking\n    kind: breaking\n    notify: [desk]\n",
         encoding="utf-8")
+
+
+def deliver_all(app, table: dict, events: list) -> list[Out]:
+    """The alerts agent's work on one batch: the dead letters it returns."""
+    from pipeline.stream.delivery import Delivery
+    from pipeline.stream.webhooks import deliver_batch
+
+    async def go():
+        async with httpx.AsyncClient(timeout=5, follow_redirects=False, trust_env=False) as client:
+            return await deliver_batch(app, Delivery(app), WebhookSender(app.settings, client), table, events)
+
+    return asyncio.run(go())
+
+
+def test_a_batch_of_alerts_is_delivered_once_per_webhook(settings, tmp_path):
+    rec = Receiver([])
+    desk_webhook(tmp_path, rec)
     app = SimpleNamespace(settings=settings)
     table: dict = {}
 
@@ -187,19 +201,46 @@ def test_a_batch_of_alerts_is_delivered_once_per_webhook(settings, tmp_path):
         return SimpleNamespace(value=value, key=alert_id.encode(),
                                message=SimpleNamespace(topic=settings.alerts_topic, partition=0, offset=n))
 
-    async def go(events):
-        async with httpx.AsyncClient(timeout=5, follow_redirects=False, trust_env=False) as client:
-            return await deliver_batch(app, Delivery(app), WebhookSender(settings, client), table, events)
-
     try:
         # the same alert twice in a batch (sent again after a crash), another one, a bad record, an unknown webhook
-        outs = asyncio.run(go([ev(0, "a1"), ev(1, "a1"), ev(2, "a2"), SimpleNamespace(
+        outs = deliver_all(app, table, [ev(0, "a1"), ev(1, "a1"), ev(2, "a2"), SimpleNamespace(
             value=b"nope", key=None, message=SimpleNamespace(topic=settings.alerts_topic, partition=0, offset=3)),
-            ev(4, "a3", notify=("nobody",))]))
+            ev(4, "a3", notify=("nobody",))])
         assert sorted(json.loads(b)["id"] for _, b in rec.got) == ["a1", "a2"]
         assert set(table) == {"a1|desk", "a2|desk"}
         assert sorted(json.loads(o.value)["reason"] for o in outs) == ["bad_alert", "unknown_webhook"]
         # a replay of <ns>.alerts: nothing is POSTed again
-        assert asyncio.run(go([ev(5, "a1"), ev(6, "a2")])) == [] and len(rec.got) == 2
+        assert deliver_all(app, table, [ev(5, "a1"), ev(6, "a2")]) == [] and len(rec.got) == 2
+    finally:
+        rec.close()
+
+
+def test_an_alert_fired_hours_ago_is_dead_lettered_as_expired_unless_an_operator_retries_it(settings, tmp_path):
+    """A worker down overnight must not wake the desk with yesterday's breaking stories; the expired
+    ones wait in the dead-letter topic, and `rasid deadletter retry` (its header) sends them."""
+    from datetime import datetime, timedelta, timezone
+
+    from pipeline.core.kafka import RETRY_HEADER
+
+    rec = Receiver([])
+    desk_webhook(tmp_path, rec)
+    app = SimpleNamespace(settings=settings.model_copy(update={"webhook_max_age_s": 3600.0}))
+    table: dict = {}
+    now = datetime.now(timezone.utc)
+
+    def ev(n: int, alert_id: str, fired: datetime, headers=None):
+        value = orjson.dumps({"id": alert_id, "rule": "breaking", "kind": "breaking", "fired_at": fired.isoformat()})
+        return SimpleNamespace(value=value, key=alert_id.encode(), headers=headers or {},
+                               message=SimpleNamespace(topic=settings.alerts_topic, partition=0, offset=n))
+
+    try:
+        outs = deliver_all(app, table, [ev(0, "fresh", now - timedelta(minutes=5)),
+                                        ev(1, "stale", now - timedelta(hours=5))])
+        assert [json.loads(b)["id"] for _, b in rec.got] == ["fresh"]
+        assert [json.loads(o.value)["reason"] for o in outs] == ["expired"]
+        assert set(table) == {"fresh|desk"}
+        retried = ev(2, "stale", now - timedelta(hours=5), headers={RETRY_HEADER: b"unit.deadletter:0:1"})
+        assert deliver_all(app, table, [retried]) == []
+        assert [json.loads(b)["id"] for _, b in rec.got] == ["fresh", "stale"] and "stale|desk" in table
     finally:
         rec.close()
