@@ -316,6 +316,16 @@ def load_registry(path: Path | str) -> Registry:
     return parse_registry(data, path)
 
 
+def source_timezone(path: Path | str, source_id: str) -> str | None:
+    """The zone of source ``source_id`` in the registry at ``path`` (``Source.local_timezone``); None when
+    the registry cannot be read or does not know the source."""
+    try:
+        reg = load_registry(path)
+    except RegistryError:
+        return None
+    return next((s.local_timezone() for s in reg.sources if s.id == source_id), None)
+
+
 class VerificationState:
     """Results of ``rasid sources check`` per endpoint URL, kept in ``<state_dir>/sources-check.json``.
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from pipeline.cli.process import page_zone, timezone_option
 from pipeline.cli.tail import tail_records
 from pipeline.cli.view import BIDI_OPTION_HELP, make_console, parse_since, print_view, rtl, short, visual_order
 from pipeline.core.settings import Settings, get_settings
@@ -68,9 +69,10 @@ def _source_of(art: dict, name: str) -> str:
     return host or Path(name).resolve().parent.name or "local"
 
 
-def run_alert_test(files: list[str], settings: Settings, rules_file: Path, source: str | None = None
-                   ) -> dict[str, Any]:
-    """The chain, story assignment and rules over ``files``; {articles, stories, alerts, errors}."""
+def run_alert_test(files: list[str], settings: Settings, rules_file: Path, source: str | None = None,
+                   tz_name: str | None = None) -> dict[str, Any]:
+    """The chain, story assignment and rules over ``files``; {articles, stories, alerts, errors}.
+    ``tz_name``: the zone page times without an offset are read in (else UTC)."""
     from pipeline.stages.alert_rules import parse_alerts
     from pipeline.stages.dedupe import index_from_settings
     from pipeline.stages.monitor import StoryMonitor
@@ -81,7 +83,7 @@ def run_alert_test(files: list[str], settings: Settings, rules_file: Path, sourc
     chain = ChainConfig.from_settings(settings)
     done, errors = [], []
     for name in files:
-        res = process_file((name, None, None, source, chain, True))
+        res = process_file((name, None, None, source, chain, True, tz_name))
         if "error" in res:
             errors.append(res)
             continue
@@ -112,9 +114,10 @@ def run_alert_test(files: list[str], settings: Settings, rules_file: Path, sourc
               help="Alerts file to test (default RASID_ALERTS_FILE, config/alerts.yaml).")
 @click.option("--source", default=None,
               help="Source id of every page (default: the host of its canonical URL, else its directory).")
+@timezone_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per alert, then a summary object.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-def test_cmd(rules_file, source, as_json, files):
+def test_cmd(rules_file, source, tz_name, as_json, files):
     """Which rules would fire on saved pages FILES (HTML, any charset), taken in publication order
     with story assignment, as the stream would. Nothing is sent."""
     from pipeline.core.yamlfile import ConfigError
@@ -122,7 +125,7 @@ def test_cmd(rules_file, source, as_json, files):
     settings = get_settings()
     path = rules_file or Path(settings.alerts_file)
     try:
-        out = run_alert_test(list(files), settings, path, source)
+        out = run_alert_test(list(files), settings, path, source, page_zone(settings, source, tz_name))
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
     summary = {"files": len(files), "articles": out["articles"], "stories": len(out["stories"]),

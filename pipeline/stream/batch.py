@@ -18,6 +18,7 @@ import sys
 from datetime import datetime, timezone
 from typing import IO, Any, BinaryIO
 
+from pipeline.core.dates import zone
 from pipeline.core.settings import Settings
 from pipeline.stages.dedupe import index_from_settings, sketch
 from pipeline.stages.process import (
@@ -57,9 +58,10 @@ def read_input(name: str, max_bytes: int) -> bytes:
         return read_bounded(f, max_bytes)
 
 
-def process_file(task: tuple[str, bytes | None, str | None, str | None, ChainConfig, bool]) -> dict[str, Any]:
+def process_file(task: tuple[str, bytes | None, str | None, str | None, ChainConfig, bool, str | None]
+                 ) -> dict[str, Any]:
     """Pool task: one file → article dict + sketch, or an error line."""
-    name, data, url, source, config, want_sketch = task
+    name, data, url, source, config, want_sketch, tz_name = task
     try:
         if data is None:
             try:
@@ -68,7 +70,7 @@ def process_file(task: tuple[str, bytes | None, str | None, str | None, ChainCon
                 return {"file": name, "error": "unreadable", "stage": "read", "detail": str(e)}
             except TooLarge as e:
                 return {"file": name, "error": "too_large", "stage": "read", "detail": str(e)}
-        p = process_page_full(data, canonical(url), source, config=config)
+        p = process_page_full(data, canonical(url), source, config=config, local_tz=zone(tz_name))
         # the first document of a run can duplicate nothing: a one-file run skips sketching
         sk = sketch(p.match_text, normalized=True) if want_sketch else None
         when = dedupe_time(p.article)
@@ -88,8 +90,9 @@ def output_record(article: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_files(names: list[str], url: str | None = None, source: str | None = None, *, settings: Settings,
-              jobs: int = 0, out: IO[str] | None = None) -> int:
-    """Process ``names`` in order, write one JSON line each to ``out``; return the number of failures."""
+              jobs: int = 0, out: IO[str] | None = None, tz_name: str | None = None) -> int:
+    """Process ``names`` in order, write one JSON line each to ``out``; return the number of failures.
+    ``tz_name``: the outlet's zone, for page times written without an offset (else read as UTC)."""
     out = out or sys.stdout
     config = ChainConfig.from_settings(settings)
     many = len(names) > 1
@@ -102,7 +105,7 @@ def run_files(names: list[str], url: str | None = None, source: str | None = Non
             except TooLarge as e:
                 tasks.append((n, e))
                 continue
-        tasks.append((n, data, url, source, config, many))
+        tasks.append((n, data, url, source, config, many, tz_name))
     work = [t for t in tasks if len(t) > 2]
     size = min(default_size(jobs), len(work))
     if size > 1 and len(work) >= 4:

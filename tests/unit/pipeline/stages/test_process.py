@@ -140,6 +140,36 @@ def test_url_and_source_options_and_stdin(pages) -> None:
     assert res.exit_code == 2
 
 
+def saraqib_page(dateline: str) -> str:
+    """A short article page whose only date is ``dateline``, written as the page shows it."""
+    body = "".join(f"<p>فقرة رقم {i} من الخبر عن قصف مدفعي على مدينة سراقب في ريف إدلب الشرقي وسقوط جرحى"
+                   f" بين المدنيين.</p>" for i in range(6))
+    return (f"<html><head><title>قصف على سراقب</title></head><body><article><h1>قصف على سراقب</h1>{dateline}{body}"
+            "</article></body></html>")
+
+
+def test_process_reads_page_times_on_the_outlets_clock(tmp_path) -> None:
+    """As the stream does: --timezone, else the --source's zone in the registry (SANA: Damascus), else UTC."""
+    page = tmp_path / "p.html"
+    page.write_text(saraqib_page("<p>24 آذار 2024 - 06:20 م</p>"), encoding="utf-8")
+
+    def published(*args: str) -> tuple[str, float]:
+        """(the local wall time, its UTC offset in hours) of the page's publication."""
+        from datetime import datetime
+
+        res = CliRunner().invoke(process_cmd, [*args, str(page)])
+        assert res.exit_code == 0, res.output
+        when = datetime.fromisoformat(json.loads(res.output)["published_at"].replace("Z", "+00:00"))
+        return when.strftime("%Y-%m-%d %H:%M"), when.utcoffset().total_seconds() / 3600
+
+    assert published() == ("2024-03-24 18:20", 0)  # no source, no zone: UTC
+    assert published("--source", "sana") == ("2024-03-24 18:20", 3)
+    assert published("--source", "sana", "--timezone", "Asia/Dubai") == ("2024-03-24 18:20", 4)
+    assert published("--source", "not-in-the-registry") == ("2024-03-24 18:20", 0)
+    res = CliRunner().invoke(process_cmd, ["--timezone", "Asia/Nowhere", str(page)])
+    assert res.exit_code == 2 and "unknown time zone" in res.output
+
+
 def test_bad_files_keep_one_line_each_and_fail_the_exit_status(pages, tmp_path) -> None:
     missing = tmp_path / "missing.html"
     res = CliRunner().invoke(
@@ -172,10 +202,7 @@ def test_a_raw_record_carries_its_outlets_zone_to_the_page_time() -> None:
     in it (a record without one, or with an unknown name, reads it as UTC, as before)."""
     from datetime import datetime, timezone
 
-    body = "".join(f"<p>فقرة رقم {i} من الخبر عن قصف مدفعي على مدينة سراقب في ريف إدلب الشرقي وسقوط جرحى.</p>"
-                   for i in range(6))
-    html = (f"<html><head><title>قصف على سراقب</title></head><body><article><h1>قصف على سراقب</h1>"
-            f"<p>24 آذار 2024 - 06:20 م</p>{body}</article></body></html>").encode("utf-8")
+    html = saraqib_page("<p>24 آذار 2024 - 06:20 م</p>").encode("utf-8")
 
     def published(**kw) -> datetime:
         res = process_raw(raw_record(html, url="https://example.org/a/7", **kw), CONFIG)
@@ -339,10 +366,7 @@ def test_a_page_that_shows_only_its_day_takes_the_time_its_feed_gave() -> None:
     from pipeline.core.schema import Listing
     from pipeline.stages.process import process_page_full
 
-    html = ("<html><head><title>قصف على سراقب</title></head><body><article><h1>قصف على سراقب</h1>"
-            "<p>24/03/2018</p>" + "".join(f"<p>فقرة رقم {i} من الخبر عن قصف مدفعي على مدينة سراقب في ريف إدلب"
-                                          f" الشرقي وسقوط جرحى بين المدنيين.</p>" for i in range(6))
-            + "</article></body></html>")
+    html = saraqib_page("<p>24/03/2018</p>")
     plain = process_page_full(html, "https://example.org/a/1", "npa", config=CONFIG).article
     assert plain.published_at == datetime(2018, 3, 24, tzinfo=timezone.utc)
     fed = datetime(2018, 3, 24, 18, 20, tzinfo=timezone(timedelta(hours=2)))
