@@ -89,6 +89,12 @@ def test_context_dependent_names(gz):
     assert places("زار أريحا في الضفة الغربية", gz) == []
 
 
+def test_jassim_is_the_town_after_a_place_word_not_the_man(gz):
+    text = "في سوريا: قيادي في داعش يفجر نفسه في جاسم بريف درعا، وقال جاسم محمد إن الوضع في سوريا صعب"
+    assert places(text, gz) == ["جاسم", "درعا"]
+    assert places("استقبل الشيخ جاسم بن حمد وفدا سوريا", gz) == []
+
+
 def test_villages_from_geonames_count_in_syrian_articles_only(gz):
     """The coast's, Qalamoun's and Sweida's villages an analyst filters on, with their coordinates; a name
     alone in an article about somewhere else is not taken for them."""
