@@ -50,7 +50,8 @@ SWEEP_EVERY_S = 600.0
 SPIKE_KEEP_S = 8 * 86400.0  # a spike counter with nothing newer is forgotten
 
 
-def _ts(v: Any) -> float | None:
+def timestamp_of(v: Any) -> float | None:
+    """POSIX seconds of a datetime or an ISO-8601 string (``Z`` allowed; naive = UTC), None when unreadable."""
     if not v:
         return None
     try:
@@ -66,7 +67,7 @@ def iso(ts: float | None) -> str | None:
 
 def article_time(art: dict, now_ts: float) -> float:
     """The article's time: publication when plausible, else fetch, else ``now_ts``."""
-    pub, fetched = _ts(art.get("published_at")), _ts(art.get("fetched_at"))
+    pub, fetched = timestamp_of(art.get("published_at")), timestamp_of(art.get("fetched_at"))
     if pub is not None and pub >= 631152000 and (fetched is None or pub <= fetched + MAX_FUTURE_S):
         return pub
     return fetched if fetched is not None else now_ts

@@ -37,6 +37,7 @@ from pipeline.core.retry import backoff_delay
 from pipeline.core.settings import Settings
 from pipeline.core.urls import redact
 from pipeline.stages.alert_rules import Webhook, alerts_in_force
+from pipeline.stages.monitor import timestamp_of
 from pipeline.stream.delivery import Delivery, Out
 from pipeline.stream.tablestore import RECOVERY_BUFFER, store_url
 
@@ -111,19 +112,9 @@ def _key(alert_id: str, webhook_id: str) -> str:
     return f"{alert_id}|{webhook_id}"
 
 
-def alert_age_s(alert: dict, now: datetime) -> float | None:
-    """Seconds since the alert fired (``fired_at``), None when it says no readable time."""
-    try:
-        fired = datetime.fromisoformat(str(alert["fired_at"]).replace("Z", "+00:00"))
-    except (KeyError, TypeError, ValueError):
-        return None
-    return (now - (fired if fired.tzinfo else fired.replace(tzinfo=timezone.utc))).total_seconds()
-
-
 def _retried(ev: Any) -> bool:
     """Re-injected by ``rasid deadletter retry``: an operator asked for it to be sent."""
-    headers = getattr(ev, "headers", None) or {}
-    return RETRY_HEADER in (headers if isinstance(headers, dict) else dict(headers))
+    return RETRY_HEADER in (getattr(ev, "headers", None) or {})
 
 
 async def deliver_batch(app: Any, delivery: Delivery, sender: WebhookSender, table: Any,
@@ -137,7 +128,7 @@ async def deliver_batch(app: Any, delivery: Delivery, sender: WebhookSender, tab
     config = alerts_in_force(s.alerts_file, fresh=False)
     outs: list[Out] = []
     jobs: list[tuple[Any, str, Webhook]] = []
-    now = datetime.now(timezone.utc)
+    now = time.time()
     for ev in events:
         metrics.RECEIVED.labels(stage=STAGE).inc()
         try:
@@ -148,8 +139,9 @@ async def deliver_batch(app: Any, delivery: Delivery, sender: WebhookSender, tab
         except Exception as e:  # noqa: BLE001 - a bad record is dead-lettered, never retried
             outs.append(delivery.dead_letter_out(ev, stage=STAGE, reason="bad_alert", detail=f"{type(e).__name__}: {e}"))
             continue
-        age = alert_age_s(alert, now)
-        if s.webhook_max_age_s and age is not None and age > s.webhook_max_age_s and not _retried(ev):
+        fired = timestamp_of(alert.get("fired_at"))
+        age = now - fired if fired is not None else 0.0
+        if s.webhook_max_age_s and age > s.webhook_max_age_s and not _retried(ev):
             pending = [w for w in notify if table.get(_key(alert_id, w)) is None]
             for wid in pending:
                 metrics.WEBHOOK_DELIVERIES.labels(webhook=wid, outcome="expired").inc()
