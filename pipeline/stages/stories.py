@@ -496,6 +496,13 @@ class EventIndex:
             if old is None or x > old[0] or (x == old[0] and aid < old[1]):
                 by_story[story] = (x, aid)
         best: tuple[float, str, str] | None = None
+        seeds: dict[str, int] = {}  # story -> its first article's slot (-1: evicted), looked up once
+
+        def seed_of(story: str) -> int:
+            if story not in seeds:
+                seeds[story] = self._slot_of.get(id_hash(story))
+            return seeds[story]
+
         for story, (x, aid) in by_story.items():
             if x < self.threshold:
                 continue
@@ -504,7 +511,7 @@ class EventIndex:
                 # nor does an article join through a later member when it shares nothing with the first
                 # report or a rule sets it apart from it (another day, act or town: the story began as
                 # another event, and a member that names none carried the wrong article in)
-                seed = self._slot_of.get(id_hash(story))
+                seed = seed_of(story)
                 seed_x = x if seed < 0 or story == aid else float(self.scores(q, np.array([seed]), t)[0])
                 x = (1 - self.seed_weight) * x + self.seed_weight * seed_x
                 if x < self.threshold or seed_x <= 0:
@@ -515,19 +522,19 @@ class EventIndex:
             # a story of several articles is compared as a whole too: its members' words together
             # cover the event better than any one outlet's wording
             for story in sorted(by_story):
-                members = self._members(story)
-                if len(members) < 2:
-                    continue
-                # ... while its first article is inside the window: else a chain of next-day events
-                # (a strike, the Security Council's session on it, a ceasefire two days later) carries
-                # the whole on for days (nor do its members take an article in then: the first scores 0)
-                seed = self._slot_of.get(id_hash(story))
-                if seed < 0 or abs(t - float(self._t[seed])) > self.window_s:
-                    continue
-                # ... and while one member comes near on its own: the whole adds the words its outlets spread
+                # ... while one member comes near on its own: the whole adds the words its outlets spread
                 # between them, it does not make a link no report makes (the ground push into Afrin the day
                 # after the air strikes shares a little with each strike report, and much with their sum)
                 if by_story[story][0] < self.centroid_floor * self.threshold:
+                    continue
+                # ... and while its first article is inside the window: else a chain of next-day events
+                # (a strike, the Security Council's session on it, a ceasefire two days later) carries
+                # the whole on for days (nor do its members take an article in then: the first scores 0)
+                seed = seed_of(story)
+                if seed < 0 or abs(t - float(self._t[seed])) > self.window_s:
+                    continue
+                members = self._members(story)
+                if len(members) < 2:
                     continue
                 x = self.centroid_score(q, members, t, float(self._t[seed]))
                 if x >= self.threshold and (best is None or x > best[0] or (x == best[0] and story < best[1])):
