@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from connectors.htmlsafe import parse_fragment
 from connectors.registry import Endpoint, Kind, Source
+from pipeline.core.dates import zone
 from pipeline.core.urls import UnsafeURL, canonicalize, resolve
 from pipeline.core.schema import Listing
 
@@ -54,6 +55,8 @@ class Discovery(abc.ABC):
     def __init__(self, source: Source, endpoint: Endpoint) -> None:
         self.source = source
         self.endpoint = endpoint
+        # a listing date written without an offset is the outlet's clock, as on its pages
+        self.local_tz = zone(source.local_timezone())
 
     @abc.abstractmethod
     def parse(self, body: bytes, base_url: str, content_type: str | None = None) -> Discovered:

@@ -38,7 +38,8 @@ _ID_RE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 # The clock an outlet's pages most likely keep, by the country of its base: a page time written without an
 # offset («25 سبتمبر 2020 - 09:06 م», a meta tag without one) is read in it (``Source.local_timezone``), not
-# as UTC, which put a Damascus or Istanbul time three hours late. A source's own ``timezone`` overrides it.
+# as UTC, which put a Damascus or Istanbul time three hours late; so is a feed's, sitemap's or section card's
+# date without one (``connectors.base.Discovery.local_tz``). A source's own ``timezone`` overrides it.
 COUNTRY_ZONES = {
     "AE": "Asia/Dubai", "CN": "Asia/Shanghai", "DE": "Europe/Berlin", "DZ": "Africa/Algiers", "EG": "Africa/Cairo",
     "FR": "Europe/Paris", "GB": "Europe/London", "IQ": "Asia/Baghdad", "IR": "Asia/Tehran", "JO": "Asia/Amman",

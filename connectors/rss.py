@@ -18,6 +18,8 @@ from lxml import etree
 
 from pipeline.core.charset import looks_binary, to_utf8_xml
 from connectors.base import Candidate, Discovered, Discovery, ParseError, first_image, html_to_text
+from datetime import datetime, tzinfo
+
 from pipeline.core.dates import parse_date, struct_to_dt
 from pipeline.core.schema import Listing
 
@@ -70,7 +72,7 @@ def _local(tag: object) -> str:
     return etree.QName(tag).localname.lower() if isinstance(tag, str) else ""
 
 
-def _entry_fields(el: etree._Element) -> dict:
+def _entry_fields(el: etree._Element, local_tz: tzinfo | None = None) -> dict:
     """Title, link, date and summary of one <item>/<entry> element recovered by libxml2."""
     out: dict = {"title": None, "link": None, "published": None, "summary": None}
     guid = None
@@ -88,17 +90,18 @@ def _entry_fields(el: etree._Element) -> dict:
         elif name in ("guid", "id") and text.startswith(("http://", "https://")):
             guid = text
         elif name in ("pubdate", "published", "updated", "date", "issued") and out["published"] is None:
-            out["published"] = parse_date(text)
+            out["published"] = parse_date(text, local_tz)
         elif name in ("description", "summary", "encoded", "content") and out["summary"] is None:
             out["summary"] = text or None
     out["link"] = out["link"] or guid
     return out
 
 
-def recover_entries(body: bytes) -> list[dict]:
+def recover_entries(body: bytes, local_tz: tzinfo | None = None) -> list[dict]:
     """The items of a feed feedparser could not read, by libxml2's recovering parser: the whole
     document (from its root element on: a PHP warning before it is skipped), and, when that loses
-    items, each item on its own. Empty when there is nothing item-like at all."""
+    items, each item on its own. Empty when there is nothing item-like at all. Dates without an offset
+    are read in ``local_tz``."""
     m = _ROOT_START.search(body)
     doc = body[m.start():] if m else body
     whole: list[dict] = []
@@ -107,7 +110,7 @@ def recover_entries(body: bytes) -> list[dict]:
     except etree.XMLSyntaxError:
         root = None
     if root is not None:
-        whole = [_entry_fields(el) for el in root.iter() if _local(el.tag) in _ENTRY_TAGS]
+        whole = [_entry_fields(el, local_tz) for el in root.iter() if _local(el.tag) in _ENTRY_TAGS]
     starts = [m.start() for m in _ENTRY_START.finditer(doc)]
     if len(whole) >= len(starts):
         return whole
@@ -119,8 +122,28 @@ def recover_entries(body: bytes) -> list[dict]:
         except etree.XMLSyntaxError:
             continue
         if el is not None and _local(el.tag) in _ENTRY_TAGS:
-            one_by_one.append(_entry_fields(el))
+            one_by_one.append(_entry_fields(el, local_tz))
     return one_by_one if len(one_by_one) > len(whole) else whole
+
+
+def entry_date(entry, local_tz: tzinfo | None = None) -> datetime | None:  # noqa: ANN001 - feedparser's dict
+    """When a feed entry was published. feedparser reads a date written without an offset
+    («2026-12-06 14:00:00», an RFC 822 date missing its zone) as UTC; such a date is the outlet's clock,
+    so it is read in ``local_tz`` instead. A date with an offset or a zone name keeps feedparser's reading."""
+    parsed = struct_to_dt(entry.get("published_parsed") or entry.get("updated_parsed"))
+    if entry.get("published_parsed") or not entry.get("updated_parsed"):
+        raw = entry.get("published") or entry.get("updated")
+    else:
+        raw = entry.get("updated")
+    if not isinstance(raw, str) or not raw:
+        return parsed
+    as_local = parse_date(raw, local_tz)
+    if parsed is None:  # feedparser could not read it at all («Sun, 06 Dec 2026 14:00:00», no zone)
+        return as_local
+    # only a naive date reads differently in two zones; and only when both parsers saw the same clock
+    if local_tz is not None and as_local is not None and as_local != parsed and parse_date(raw) == parsed:
+        return as_local
+    return parsed
 
 
 def _image(entry) -> str | None:  # noqa: ANN001 - feedparser's dict
@@ -170,7 +193,7 @@ class FeedDiscovery(Discovery):
         if not out.candidates:
             if looks_like_html(body) or (not parsed.get("version") and b"<html" in body[:4096].lower()):
                 raise ParseError("not_a_feed", "HTML served where a feed was expected")
-            recovered = recover_entries(body) if (malformed or entries) else []
+            recovered = recover_entries(body, self.local_tz) if (malformed or entries) else []
             for r in recovered:
                 listing = Listing(title=html_to_text(r["title"], 500), published_at=r["published"],
                                   summary=html_to_text(r["summary"]))
@@ -199,7 +222,7 @@ class FeedDiscovery(Discovery):
             href = e["id"]
         listing = Listing(
             title=html_to_text(e.get("title"), 500),
-            published_at=struct_to_dt(e.get("published_parsed") or e.get("updated_parsed")),
+            published_at=entry_date(e, self.local_tz),
             summary=html_to_text(e.get("summary")),
             author=((e.get("author_detail") or {}).get("name") or e.get("author") or None),
             image=_image(e),

@@ -133,5 +133,5 @@ class SectionDiscovery(Discovery):
                 if not (looks_like_article(url, site) or looks_like_article(url, base_url)):
                     continue
             title, image, when = _container_meta(node, a)
-            self._add(out, seen, url, base, Listing(title=title, image=image, published_at=parse_date(when)))
+            self._add(out, seen, url, base, Listing(title=title, image=image, published_at=parse_date(when, self.local_tz)))
         return self._newest(out)

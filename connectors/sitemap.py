@@ -208,17 +208,16 @@ class SitemapDiscovery(Discovery):
                       Listing(title=e["title"], published_at=e["published"], image=e["image"]))
         return self._newest(out)
 
-    @staticmethod
-    def _entry(el: etree._Element, kind: str) -> dict:
+    def _entry(self, el: etree._Element, kind: str) -> dict:
         loc = _child_text(el, "loc")
         if kind == "sitemapindex":
-            return {"loc": loc, "lastmod": parse_date(_child_text(el, "lastmod"))}
-        published = parse_date(_child_text(el, "lastmod"))
+            return {"loc": loc, "lastmod": parse_date(_child_text(el, "lastmod"), self.local_tz)}
+        published = parse_date(_child_text(el, "lastmod"), self.local_tz)
         title = None
         news = _child(el, "news")
         if news is not None:
             title = html_to_text(_child_text(news, "title"), 500)
-            published = parse_date(_child_text(news, "publication_date")) or published
+            published = parse_date(_child_text(news, "publication_date"), self.local_tz) or published
         image = None
         img = _child(el, "image")
         if img is not None:

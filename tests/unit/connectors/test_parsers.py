@@ -160,3 +160,66 @@ def test_xxe_is_not_resolved(tmp_path):
             f'<url><loc>{BASE}/archives/1234567?x=&e;</loc></url></urlset>').encode()
     out = parse("sitemap", "", body=body)
     assert all("TOPSECRET" not in c.url for c in out.candidates)
+
+
+# An outlet's listing dates written without an offset are its own clock, as on its pages: a Damascus
+# outlet's «14:00» is 11:00 UTC, not 14:00 UTC (three hours late, out of the breaking window beside
+# the other outlets). A written offset or zone wins; a bare date stays a day.
+DAMASCUS = {"timezone": "Asia/Damascus"}
+
+
+def _rss_with(date: str) -> bytes:
+    return (f"<rss version='2.0'><channel><title>t</title><item><title>خبر</title><link>{BASE}/a/1</link>"
+            f"<pubDate>{date}</pubDate></item></channel></rss>").encode()
+
+
+@pytest.mark.parametrize("written, expected", [
+    ("2020-09-25 09:06:00", datetime(2020, 9, 25, 6, 6, tzinfo=timezone.utc)),
+    ("2020-09-25T09:06:00", datetime(2020, 9, 25, 6, 6, tzinfo=timezone.utc)),
+    ("Fri, 25 Sep 2020 09:06:00", datetime(2020, 9, 25, 6, 6, tzinfo=timezone.utc)),  # feedparser reads none
+    ("Fri, 25 Sep 2020 09:06:00 +0300", datetime(2020, 9, 25, 6, 6, tzinfo=timezone.utc)),
+    ("Fri, 25 Sep 2020 09:06:00 GMT", datetime(2020, 9, 25, 9, 6, tzinfo=timezone.utc)),
+    ("2020-09-25T09:06:00Z", datetime(2020, 9, 25, 9, 6, tzinfo=timezone.utc)),
+    ("2020-09-25", datetime(2020, 9, 25, tzinfo=timezone.utc)),
+])
+def test_feed_dates_without_offset_are_the_outlets_clock(written, expected):
+    source = make_source(**DAMASCUS)
+    assert source.local_timezone() == "Asia/Damascus"
+    got = parse("feed", None, source, body=_rss_with(written)).candidates[0].listing.published_at
+    assert got == expected
+    assert got.utcoffset() is not None
+
+
+def test_feed_dates_without_a_zone_known_stay_utc():
+    got = parse("feed", None, make_source(), body=_rss_with("2020-09-25 09:06:00")).candidates[0].listing.published_at
+    assert got == datetime(2020, 9, 25, 9, 6, tzinfo=timezone.utc)
+
+
+def test_recovered_feed_dates_are_the_outlets_clock():
+    body = _rss_with("2020-09-25 09:06:00").replace(b"<title>t</title>", b"<title>t &nbsp; &bogus;</title>")
+    out = parse("feed", None, make_source(**DAMASCUS), body=body)
+    assert out.candidates[0].listing.published_at == datetime(2020, 9, 25, 6, 6, tzinfo=timezone.utc)
+
+
+def test_sitemap_dates_without_offset_are_the_outlets_clock():
+    body = (f"<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9' "
+            f"xmlns:news='http://www.google.com/schemas/sitemap-news/0.9'>"
+            f"<url><loc>{BASE}/a/1</loc><news:news><news:title>خبر</news:title>"
+            f"<news:publication_date>2020-09-25T09:06:00</news:publication_date></news:news></url>"
+            f"<url><loc>{BASE}/a/2</loc><lastmod>2020-09-25T09:06:00+03:00</lastmod></url></urlset>").encode()
+    out = parse("sitemap", None, make_source(**DAMASCUS), body=body)
+    when = {c.url: c.listing.published_at for c in out.candidates}
+    assert when[BASE + "/a/1"] == datetime(2020, 9, 25, 6, 6, tzinfo=timezone.utc)
+    assert when[BASE + "/a/2"] == datetime(2020, 9, 25, 6, 6, tzinfo=timezone.utc)
+    plain = parse("sitemap", None, make_source(), body=body).candidates
+    assert {c.url: c.listing.published_at for c in plain}[BASE + "/a/1"] == datetime(2020, 9, 25, 9, 6,
+                                                                                     tzinfo=timezone.utc)
+
+
+def test_section_dates_without_offset_are_the_outlets_clock():
+    body = (f"<html><body><main><article><h2><a href='{BASE}/news/2020/09/25/strike-on-idlib-town'>"
+            f"غارات على ريف إدلب الجنوبي وسقوط ضحايا</a></h2>"
+            f"<time datetime='2020-09-25T09:06:00'>25 سبتمبر</time></article></main></body></html>").encode()
+    out = parse("section", None, make_source(**DAMASCUS), body=body)
+    assert out.candidates, "the card's link was not found"
+    assert out.candidates[0].listing.published_at == datetime(2020, 9, 25, 6, 6, tzinfo=timezone.utc)
