@@ -198,6 +198,8 @@ class ConnectorRunner:
         finally:
             if digest is not None:
                 digest.cancel()
+                # collected, so a stop does not end with asyncio's "exception was never retrieved" ERROR
+                await asyncio.gather(digest, return_exceptions=True)
             if self._commit_tasks:
                 await asyncio.gather(*self._commit_tasks, return_exceptions=True)
             self._save_validators()

@@ -6,6 +6,7 @@ Each test gets a fresh namespace (``make_settings``), so raw/seen/deadletter top
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
 from pathlib import Path
@@ -159,6 +160,9 @@ async def test_continuous_polling_is_conditional_and_picks_up_new_items(outlet, 
                 "min_interval": 0.1, "max_interval": 0.4, "feeds": [outlet.url("/live.xml")]}]
     settings = connector_settings(make_settings, tmp_path, sources)
     stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict] = []
+    loop.set_exception_handler(lambda _loop, ctx: unhandled.append(ctx))
     task = asyncio.create_task(run_connectors(settings, stop))
     try:
         for _ in range(100):
@@ -178,6 +182,10 @@ async def test_continuous_polling_is_conditional_and_picks_up_new_items(outlet, 
         stop.set()
         stats = await asyncio.wait_for(task, 20)
         assert time.monotonic() - t0 < 5  # clean, quick shutdown
+        gc.collect()  # a dropped future's unretrieved exception is reported when it is collected
+        await asyncio.sleep(0)
+        loop.set_exception_handler(None)
+        assert not unhandled, [c.get("message") for c in unhandled]  # no ERROR line at a normal stop
     feed_hits = outlet.hits("/live.xml")
     assert len(feed_hits) >= 4
     assert feed_hits[0].if_none_match is None
