@@ -131,6 +131,12 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # tried that session, each better on the fifteen read splits, gave the same pooled F1 on heldout15-20 and were dropped.
 # The gazetteer then took «في جاسم» as the town of Jassim (its cue list had no «في»): heldout11 0.777 / 0.959 ->
 # 0.792 / 0.969 (a bombing in Jassim no longer joins an assassination in Tafas, 28 km away); no other split changed.
+# heldout21 (42 stories, 110 articles, 15 hard negatives; heldout9's brief for 2019, 2021, 2023 and 2025: nine clusters)
+# and heldout22 (42 stories, 109 articles, 14 hard negatives; heldout12's brief for 2018, 2020, 2022 and 2024), written
+# at the same time by two more authors who never saw this code (2026-12-06, sixth session; both briefs now also ask for
+# a few stories where one outlet publishes its own update of an event), measured once as unseen on c1df9de (story code
+# as at 779c5a2): heldout21 0.689 / 0.981, heldout22 1.000 / 0.980 (deddb7b: 0.449 / 1.000 and 1.000 / 1.000).
+# heldout22 meets the target and gates at it.
 FLOORS = {"tune": TARGET, "heldout": TARGET, "heldout2": TARGET,
           "heldout3": {"precision": 0.94, "recall": 0.89}, "heldout4": {"precision": 0.91, "recall": 0.94},
           "heldout5": {"precision": 0.99, "recall": 0.99}, "heldout6": {"precision": 0.92, "recall": 0.87},
@@ -140,7 +146,8 @@ FLOORS = {"tune": TARGET, "heldout": TARGET, "heldout2": TARGET,
           "heldout13": {"precision": 0.71, "recall": 0.95}, "heldout14": {"precision": 0.85, "recall": 0.92},
           "heldout15": {"precision": 0.59, "recall": 0.83}, "heldout16": {"precision": 0.96, "recall": 0.90},
           "heldout17": {"precision": 0.68, "recall": 0.93}, "heldout18": {"precision": 0.95, "recall": 0.96},
-          "heldout19": {"precision": 0.62, "recall": 0.93}, "heldout20": {"precision": 0.93, "recall": 0.92}}
+          "heldout19": {"precision": 0.62, "recall": 0.93}, "heldout20": {"precision": 0.93, "recall": 0.92},
+          "heldout21": {"precision": 0.68, "recall": 0.98}, "heldout22": TARGET}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:
