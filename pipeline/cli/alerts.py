@@ -77,13 +77,13 @@ def run_alert_test(files: list[str], settings: Settings, rules_file: Path, sourc
     from pipeline.stages.dedupe import index_from_settings
     from pipeline.stages.monitor import StoryMonitor
     from pipeline.stages.process import ChainConfig
-    from pipeline.stream.batch import process_file
+    from pipeline.stream.batch import FileTask, process_file
 
     config = parse_alerts(rules_file)
     chain = ChainConfig.from_settings(settings)
     done, errors = [], []
     for name in files:
-        res = process_file((name, None, None, source, chain, True, tz_name))
+        res = process_file(FileTask(name, None, None, source, chain, True, tz_name))
         if "error" in res:
             errors.append(res)
             continue

@@ -16,7 +16,7 @@ import asyncio
 import json
 import sys
 from datetime import datetime, timezone
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, NamedTuple
 
 from pipeline.core.dates import zone
 from pipeline.core.settings import Settings
@@ -58,8 +58,19 @@ def read_input(name: str, max_bytes: int) -> bytes:
         return read_bounded(f, max_bytes)
 
 
-def process_file(task: tuple[str, bytes | None, str | None, str | None, ChainConfig, bool, str | None]
-                 ) -> dict[str, Any]:
+class FileTask(NamedTuple):
+    """One file for :func:`process_file` (a tuple: it is pickled into the pool's children)."""
+
+    name: str  # a path, or "-" for stdin (then ``data`` holds what was read)
+    data: bytes | None
+    url: str | None
+    source: str | None
+    config: ChainConfig
+    want_sketch: bool  # a one-file run sketches nothing: its document can duplicate nothing
+    tz_name: str | None = None  # the outlet's zone, for page times written without an offset
+
+
+def process_file(task: FileTask) -> dict[str, Any]:
     """Pool task: one file → article dict + sketch, or an error line."""
     name, data, url, source, config, want_sketch, tz_name = task
     try:
@@ -96,24 +107,23 @@ def run_files(names: list[str], url: str | None = None, source: str | None = Non
     out = out or sys.stdout
     config = ChainConfig.from_settings(settings)
     many = len(names) > 1
-    tasks = []
+    tasks: list[FileTask | dict[str, Any]] = []  # a dict: the error line of a file that could not be read
     for n in names:  # stdin is read here: a pool child cannot read the parent's stdin
         data = None
         if n == "-":
             try:
                 data = read_input(n, config.max_html_bytes)
             except TooLarge as e:
-                tasks.append((n, e))
+                tasks.append({"file": n, "error": "too_large", "stage": "read", "detail": str(e)})
                 continue
-        tasks.append((n, data, url, source, config, many, tz_name))
-    work = [t for t in tasks if len(t) > 2]
+        tasks.append(FileTask(n, data, url, source, config, many, tz_name))
+    work = [t for t in tasks if isinstance(t, FileTask)]
     size = min(default_size(jobs), len(work))
     if size > 1 and len(work) >= 4:
         done = iter(_map_in_pool(work, config, size, settings.process_timeout_s))
     else:
         done = (process_file(t) for t in work)
-    results = [({"file": t[0], "error": "too_large", "stage": "read", "detail": str(t[1])} if len(t) == 2
-                else next(done)) for t in tasks]
+    results = [t if isinstance(t, dict) else next(done) for t in tasks]
     assign_in_publication_order(results, settings)
     failures = 0
     for res in results:
@@ -146,7 +156,7 @@ def assign_in_publication_order(results: list[dict[str, Any]], settings: Setting
         art["duplicate_of"], art["story_id"] = verdict.duplicate_of, verdict.story_id
 
 
-def _map_in_pool(tasks: list, config: ChainConfig, size: int, timeout_s: float) -> list[dict[str, Any]]:
+def _map_in_pool(tasks: list[FileTask], config: ChainConfig, size: int, timeout_s: float) -> list[dict[str, Any]]:
     """Results of ``process_file`` for tasks in order, computed in a process pool."""
     warm_up(config)  # forked children inherit the loaded files
     pool = StagePool(size, timeout_s=timeout_s, context="fork")
@@ -157,7 +167,7 @@ def _map_in_pool(tasks: list, config: ChainConfig, size: int, timeout_s: float) 
         for i in range(0, len(tasks), chunk):
             part = tasks[i:i + chunk]
             for t, o in zip(part, await pool.map(process_file, part)):
-                out.append(o.value if o.ok else {"file": t[0], "error": o.reason, "stage": "process", "detail": o.detail})
+                out.append(o.value if o.ok else {"file": t.name, "error": o.reason, "stage": "process", "detail": o.detail})
         return out
 
     try:
