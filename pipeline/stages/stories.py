@@ -461,7 +461,6 @@ class EventIndex:
             n_t = (tshared & self._tit[slots] & valid).sum(axis=1)
             f = np.array(self.title_factors + (1.0,))
             sc = sc * f[np.minimum(n_t, len(self.title_factors))]
-        sc *= np.array([self.time_factor(x) for x in (self._t[slots] - t).tolist()])
         # another kind of act past the first hours (a landing after the strike) or another day named; two
         # towns apart; the same official in two meetings
         late = np.abs(self._t[slots] - t) > self.other_act_after_s
@@ -476,10 +475,11 @@ class EventIndex:
             conflict = has & ~shared.any(axis=1)
             # another day, the same wording, other figures: a recurring statement (a ministry's daily
             # tally), not a follow-up (those reword the report; they are never this close)
+            # (the wording's score before the time decay: a day later the decay alone would hide it)
             far = np.abs(self._t[slots] - t) > self.full_until_s
             formula = conflict & far & (sc >= self.formula_score)
             sc = np.where(formula, 0.0, np.where(conflict, sc * self.number_penalty, sc))
-        return sc
+        return sc * np.array([self.time_factor(x) for x in (self._t[slots] - t).tolist()])
 
     def best_story(self, features: str | tuple[bytes, bytes], t: float, cands: tuple[Query, np.ndarray] | None = None
                    ) -> tuple[str, str, float] | None:
