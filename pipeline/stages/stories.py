@@ -18,8 +18,8 @@ compared with the articles of the time window that share the rarest of them:
   whatever the number of live articles; then only the ``max_candidates`` best are scored.
 - Score: cosine of TF-IDF vectors (document frequencies over the live articles), times a time
   factor (publication times more than ``window`` apart never join; the score is whole for 12 hours,
-  then falls to 0.3 at the window's edge (36 hours): a follow-up comes within hours, the same words two days
-  later are more often another event), times a headline factor (two outlets' headlines of one event share at least two keys; one or
+  then falls to 0.3 at the window's edge (24 hours): a follow-up comes within hours, the same words the next
+  day or two are more often another event, so a story spans at most a day from its first report), times a headline factor (two outlets' headlines of one event share at least two keys; one or
   none lowers the score: the same actors in another event), lowered when both state counts and
   share none, zero for the same wording with other figures on another day (a ministry's daily
   statement), and lowered when only names are shared (the same town hit again). Two reports whose
@@ -116,7 +116,7 @@ class EventIndex:
 
     KEYS_PER_ARTICLE = 8  # key ids reserved per article slot (new keys an article brings, on average, with margin)
 
-    def __init__(self, *, threshold: float = 0.06, window_s: float = 36 * 3600.0, common_df: int = 200,
+    def __init__(self, *, threshold: float = 0.06, window_s: float = 24 * 3600.0, common_df: int = 200,
                  query_keys: int = 16, max_candidates: int = 48, number_penalty: float = 0.75,
                  full_until_s: float = 12 * 3600.0, decay_at_window: float = 0.3, seed_weight: float = 0.5,
                  formula_score: float = 0.3, use_background: bool = False, min_content: float = 0.5,

@@ -30,7 +30,7 @@ if str(HERE / "stories") not in sys.path:
 import load
 
 TARGET = {"precision": 0.98, "recall": 0.90}
-# The floors CI enforces per split. Tune meets the target. Held-out does not yet (0.817 / 0.803 on
+# The floors CI enforces per split. Tune met the target until the 24-hour window (see below). Held-out does not yet (0.817 / 0.803 on
 # 2026-12-05; 0.836 / 0.918 on 2026-12-06 once the official and the other outlets' words for the dead,
 # the armed groups and a capture became one key each, 0.875 / 0.918 once the headlines' towns were
 # compared; it is a development split now: Trump's next-day meeting in Riyadh still merges with his
@@ -137,17 +137,33 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # a few stories where one outlet publishes its own update of an event), measured once as unseen on c1df9de (story code
 # as at 779c5a2): heldout21 0.689 / 0.981, heldout22 1.000 / 0.980 (deddb7b: 0.449 / 1.000 and 1.000 / 1.000).
 # heldout22 meets the target and gates at it.
-FLOORS = {"tune": TARGET, "heldout": TARGET, "heldout2": TARGET,
-          "heldout3": {"precision": 0.94, "recall": 0.89}, "heldout4": {"precision": 0.91, "recall": 0.94},
-          "heldout5": {"precision": 0.99, "recall": 0.99}, "heldout6": {"precision": 0.92, "recall": 0.87},
+# heldout23 (39 stories, 109 articles, 15 hard negatives; clusters, 2018, 2020, 2022, 2024) and heldout24 (41 stories,
+# 110 articles, 14 hard negatives; ordinary coverage, 2019, 2021, 2023, 2025), written blind the same way, were asked
+# for to test one change chosen before they existed: the story window cut from 36 to 24 hours (the story's first
+# report and the last article that may join it; the time factor falls from 1 at 12 hours to 0.3 at 24). Over
+# heldout15-22, already measured, it had taken the pooled figures from 0.778 / 0.931 to 0.858 / 0.926 (a 30-hour
+# window: 0.801 / 0.935), while the fifteen read splits stayed flat (F1 0.900 -> 0.901). Measured once each:
+# heldout23 0.816 / 0.911 at 36 h, 0.857 / 0.911 at 30 h, 0.889 / 0.929 at 24 h; heldout24 0.880 / 0.954 at 36 h
+# and 30 h, 0.903 / 0.944 at 24 h (deddb7b: 0.534 / 0.982 and 0.880 / 0.954). So the window is 24 hours and the
+# floors below are its figures: stories of big events covered over more than a day now split at the day (tune's
+# Assad-falls and Balyun stories: recall 0.935 -> 0.852, below the target; heldout3 0.891 -> 0.853, heldout10
+# 0.922 -> 0.856), and the next day's other events in the same place no longer join (heldout15 0.596 -> 0.885,
+# heldout16 0.962 -> 1.000, heldout19 0.624 -> 0.678, heldout21 0.689 -> 0.750 in precision). All twenty-five
+# pooled: 0.835 / 0.933 -> 0.879 / 0.919; the ten splits written blind last (heldout15-24): 0.792 / 0.931 -> 0.866 / 0.929.
+# (The recurring-statement test now reads the wording's score before the time decay: at 24 hours the decay alone
+# hid a ministry's next-day statement; no split changed.)
+FLOORS = {"tune": {"precision": 0.99, "recall": 0.85}, "heldout": TARGET, "heldout2": TARGET,
+          "heldout3": {"precision": 0.94, "recall": 0.85}, "heldout4": {"precision": 0.93, "recall": 0.92},
+          "heldout5": {"precision": 0.99, "recall": 0.99}, "heldout6": {"precision": 0.92, "recall": 0.85},
           "heldout7": {"precision": 0.96, "recall": 0.91}, "heldout8": TARGET,
-          "heldout9": {"precision": 0.82, "recall": 0.97}, "heldout10": {"precision": 0.51, "recall": 0.92},
-          "heldout11": {"precision": 0.77, "recall": 0.95}, "heldout12": {"precision": 0.88, "recall": 0.88},
-          "heldout13": {"precision": 0.71, "recall": 0.95}, "heldout14": {"precision": 0.85, "recall": 0.92},
-          "heldout15": {"precision": 0.59, "recall": 0.83}, "heldout16": {"precision": 0.96, "recall": 0.90},
-          "heldout17": {"precision": 0.68, "recall": 0.93}, "heldout18": {"precision": 0.95, "recall": 0.96},
-          "heldout19": {"precision": 0.62, "recall": 0.93}, "heldout20": {"precision": 0.93, "recall": 0.92},
-          "heldout21": {"precision": 0.68, "recall": 0.98}, "heldout22": TARGET}
+          "heldout9": {"precision": 0.81, "recall": 0.95}, "heldout10": {"precision": 0.53, "recall": 0.85},
+          "heldout11": {"precision": 0.87, "recall": 0.96}, "heldout12": {"precision": 0.95, "recall": 0.88},
+          "heldout13": {"precision": 0.72, "recall": 0.93}, "heldout14": {"precision": 0.91, "recall": 0.92},
+          "heldout15": {"precision": 0.88, "recall": 0.91}, "heldout16": TARGET,
+          "heldout17": {"precision": 0.76, "recall": 0.89}, "heldout18": {"precision": 0.95, "recall": 0.96},
+          "heldout19": {"precision": 0.67, "recall": 0.87}, "heldout20": {"precision": 0.93, "recall": 0.91},
+          "heldout21": {"precision": 0.75, "recall": 0.96}, "heldout22": TARGET,
+          "heldout23": {"precision": 0.88, "recall": 0.92}, "heldout24": {"precision": 0.90, "recall": 0.94}}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:

@@ -351,7 +351,7 @@ def test_the_kind_of_act_is_read_from_the_headlines_first_clause() -> None:
 
 
 def test_another_kind_of_act_a_day_later_is_another_event() -> None:
-    """Israeli strikes kill six soldiers near al-Kiswah; the next evening a heliborne landing there: the
+    """Israeli strikes kill six soldiers near al-Kiswah; that night a heliborne landing there: the
     same place, party and words, another act. A reaction to the strikes the same day stays in its story."""
     body = ("وقالت مصادر محلية إن الموقع العسكري قرب الكسوة في ريف دمشق الجنوبي تعرض لعملية إسرائيلية،"
             " وإن مروحيات حلقت فوق التلال المحيطة بالموقع لساعات، فيما أدانت وزارة الخارجية السورية الاعتداء"
@@ -367,13 +367,13 @@ def test_another_kind_of_act_a_day_later_is_another_event() -> None:
     index = EventIndex()
     index.add("a", "a", 0.0, strike)
     assert index.best_story(reaction, 3 * 3600.0)[0] == "a"  # the same act, a party's reaction
-    assert index.best_story(landing, 26 * 3600.0) is None  # another act, the next day
+    assert index.best_story(landing, 20 * 3600.0) is None  # another act, the next day
     assert index.best_story(landing, 3 * 3600.0)[0] == "a"  # within hours: one operation's reports
     index.add("b", "a", 3 * 3600.0, reaction)
-    assert index.best_story(landing, 26 * 3600.0) is None  # nor against the story as a whole
+    assert index.best_story(landing, 20 * 3600.0) is None  # nor against the story as a whole
     words_only = EventIndex(apart_factor=1.0)
     words_only.add("a", "a", 0.0, strike)
-    assert words_only.best_story(landing, 26 * 3600.0)[0] == "a"  # the shared words alone would join them
+    assert words_only.best_story(landing, 20 * 3600.0)[0] == "a"  # the shared words alone would join them
 
 
 def _days(text: str) -> set[str]:
