@@ -12,14 +12,13 @@ poll; it is not a failure.
 from __future__ import annotations
 
 import re
+from datetime import datetime, tzinfo
 
 import feedparser
 from lxml import etree
 
 from pipeline.core.charset import looks_binary, to_utf8_xml
 from connectors.base import Candidate, Discovered, Discovery, ParseError, first_image, html_to_text
-from datetime import datetime, tzinfo
-
 from pipeline.core.dates import parse_date, struct_to_dt
 from pipeline.core.schema import Listing
 

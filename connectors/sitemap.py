@@ -212,12 +212,13 @@ class SitemapDiscovery(Discovery):
         loc = _child_text(el, "loc")
         if kind == "sitemapindex":
             return {"loc": loc, "lastmod": parse_date(_child_text(el, "lastmod"), self.local_tz)}
-        published = parse_date(_child_text(el, "lastmod"), self.local_tz)
-        title = None
+        published = title = None
         news = _child(el, "news")
         if news is not None:
             title = html_to_text(_child_text(news, "title"), 500)
-            published = parse_date(_child_text(news, "publication_date"), self.local_tz) or published
+            published = parse_date(_child_text(news, "publication_date"), self.local_tz)
+        if published is None:  # lastmod only when the news date is missing: each entry's date parsed once
+            published = parse_date(_child_text(el, "lastmod"), self.local_tz)
         image = None
         img = _child(el, "image")
         if img is not None:
