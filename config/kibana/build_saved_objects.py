@@ -45,7 +45,7 @@ F_PEOPLE = "people"
 F_GEO = "location"
 COLUMNS = ["title", "source", "topic_ids", "places.name", "url"]
 STORY_COLUMNS = ["title", "source_count", "article_count", "sources", "topic_ids", "places", "breaking_at",
-                 "growth", "last_seen"]
+                 "growth", "last_seen", "follows"]
 ALERT_COLUMNS = ["kind", "rule", "title", "sources", "story_id", "url"]
 BREAKING_NOW = 'breaking_at >= "now-6h"'  # a story that met the breaking rule in the last six hours
 
@@ -311,7 +311,8 @@ def story_views() -> list[dict]:
     """Data views, saved searches and panels of the story documents and the alerts."""
     stories = side_view(STORIES_VIEW, "Rasid stories (راصد — القصص)", "last_seen", {
         "title": "العنوان", "source_count": "عدد المصادر", "article_count": "عدد المقالات", "sources": "المصادر",
-        "topic_ids": "المواضيع", "places": "الأماكن", "breaking_at": "عاجل منذ", "growth": "النمو"})
+        "topic_ids": "المواضيع", "places": "الأماكن", "breaking_at": "عاجل منذ", "growth": "النمو",
+        "follows": "قصة سابقة ذات صلة"})
     alerts = side_view(ALERTS_VIEW, "Rasid alerts (راصد — التنبيهات)", "fired_at", {
         "kind": "النوع", "rule": "القاعدة", "title": "العنوان", "sources": "المصادر"})
     by_breaking = [["breaking_at", "desc"], ["last_seen", "desc"]]

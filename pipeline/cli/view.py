@@ -162,6 +162,8 @@ def human_fields(v: View, bidi: bool = True) -> list[tuple[str, str]]:
     if v.kind == "alerts":
         spike = o.get("spike") or {}
         what = f"story {str(o.get('story_id'))[:12]}" if o.get("story_id") else f"{spike.get('on', '?')}"
+        if o.get("follows"):
+            what += f" (follows {str(o['follows'])[:12]})"
         pieces += [(f"{o.get('kind', '?')}/{o.get('rule', '?')}", "bold yellow"), (what, "dim"),
                    (",".join(o.get("sources") or []) or "-", "cyan"), (rtl(short(o.get("title") or "", 100), bidi), "bold"),
                    (short(o.get("url") or "", 80), "blue")]
@@ -169,7 +171,8 @@ def human_fields(v: View, bidi: bool = True) -> list[tuple[str, str]]:
     if v.kind == "stories":
         pieces += [(f"{o.get('source_count', 0)} sources/{o.get('article_count', 0)} articles", "cyan"),
                    (rtl(short(o.get("title") or "", 100), bidi), "bold"),
-                   (f"breaking {o['breaking_at']}" if o.get("breaking_at") else "", "bold red")]
+                   (f"breaking {o['breaking_at']}" if o.get("breaking_at") else "", "bold red"),
+                   (f"follows {str(o['follows'])[:12]}" if o.get("follows") else "", "dim")]
         return pieces
     if v.kind == "seen":  # the connectors' seen-URL state
         pieces += [(o.get("source") or "-", "cyan"), (str(o.get("status") or "?"), "bold"),
@@ -187,6 +190,8 @@ def human_fields(v: View, bidi: bool = True) -> list[tuple[str, str]]:
             pieces.append((rtl(places, bidi), "magenta"))
         if o.get("duplicate_of"):
             pieces.append((f"dup-of {o['duplicate_of'][:12]}", "dim"))
+        if o.get("story_follows"):
+            pieces.append((f"follows {o['story_follows'][:12]}", "dim"))
     elif v.kind == "raw":
         pieces.append((short(o.get("url") or "", 100), "blue"))
         if o.get("update"):

@@ -123,6 +123,9 @@ class Article(BaseModel):
     claims: list[Claim] = Field(default_factory=list)
     duplicate_of: str | None = None
     story_id: str | None = None
+    # on the article that starts a story: the earlier story (begun more than the story window before) it
+    # would have joined through a member of the last hours, else None (pipeline/stages/stories.py)
+    story_follows: str | None = None
     fetched_at: datetime | None = None
     processed_at: datetime | None = None
 

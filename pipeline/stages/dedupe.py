@@ -176,12 +176,13 @@ class Verdict:
     replay: bool = False  # the id was already known: its stored verdict is returned
     event_score: float | None = None  # joined an event's story (not a near-copy): the score
     event_of: str | None = None  # ... through this member
+    follows: str | None = None  # starts a story: the earlier story it follows on from (see EventIndex.best_story)
 
 
 class DedupeIndex:
     """Assigns story ids over a stream of (id, sketch, time); the state lives in ``store``.
 
-    ``store`` maps article id → ``{"s": story_id, "d": duplicate_of, "t": epoch
+    ``store`` maps article id → ``{"s": story_id, "d": duplicate_of, ("c": the story it follows,) "t": epoch
     seconds of the article (publication), "a": epoch seconds of its arrival
     here, "h": encoded sketch or None once out of the window}``. Entries are replaced, never mutated in place (a faust Table only
     logs assignments to its changelog).
@@ -376,7 +377,7 @@ class DedupeIndex:
         """
         known = self.store.get(article_id)
         if known is not None:
-            return Verdict(known.get("s") or article_id, known.get("d"), None, replay=True)
+            return Verdict(known.get("s") or article_id, known.get("d"), None, replay=True, follows=known.get("c"))
         now = now or datetime.now(timezone.utc)
         t = _epoch(when, now)
         a = now.timestamp()
@@ -401,7 +402,8 @@ class DedupeIndex:
         elif event is not None:
             verdict = Verdict(event[0], None, None, event_score=event[2], event_of=event[1])
         else:
-            verdict = Verdict(article_id, None, None)
+            follows = self.events.last_follows if decoded is not None else None
+            verdict = Verdict(article_id, None, None, follows=follows)
 
         self.store[article_id] = {
             "s": verdict.story_id,
@@ -410,6 +412,7 @@ class DedupeIndex:
             "a": a,
             "h": sk.encode() if sk is not None else None,
             "w": features if decoded is not None else None,
+            **({"c": verdict.follows} if verdict.follows else {}),
         }
         self._ids_log.push(a, article_id)
         if sk is not None:

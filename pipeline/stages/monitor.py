@@ -126,7 +126,8 @@ class StoryMonitor:
     A story's entry (key: story id): ``m`` article id → [source, time, topic ids, place names] (up
     to ``max_members``), ``x``/``xi`` the members beyond (counts, 12-hex id prefixes), ``r`` the
     representative [time, id, title, url], ``f`` rule id → alert id of the rules fired, ``a``/``u``
-    clock times of its first and last change (``u`` ages it out after ``retention_s``). Besides:
+    clock times of its first and last change (``u`` ages it out after ``retention_s``), ``c`` the story it
+    follows (its first article's ``story_follows``). Besides:
     ``~pending`` (alert id → alert), ``~spike:<topics|places>:<key>`` (10-minute counts, fired
     hours), ``~since``. Entries are replaced, never mutated in place."""
 
@@ -169,6 +170,8 @@ class StoryMonitor:
             members[aid] = mem
         elif new:
             self._overflow(entry, mem, prefix)
+        if art.get("story_follows") and not entry.get("c"):  # set by the story's first article
+            entry["c"] = art["story_follows"]
         if changed or self._rep_changed(entry, art, t):
             self._set_rep(entry, art, t)
             entry["u"] = now_ts
@@ -220,7 +223,7 @@ class StoryMonitor:
                     continue
                 alert = self._alert(rule, sid, now_ts, article_ids=[art["id"]], title=art.get("title"),
                                     url=art.get("url"), sources=_sources(entry),
-                                    topics=mem[2], places=mem[3])
+                                    topics=mem[2], places=mem[3], follows=entry.get("c"))
             else:
                 win = breaking_window(((m[0], m[1], k) for k, m in entry["m"].items()),
                                       rule.min_sources, rule.within_s)
@@ -229,7 +232,7 @@ class StoryMonitor:
                 rep = entry.get("r") or [None, None, None, None]
                 alert = self._alert(rule, sid, now_ts, article_ids=win[1], title=rep[2], url=rep[3],
                                     sources=win[2], breaking_at=iso(win[0]), source_count=len(win[2]),
-                                    within_minutes=rule.within_s / 60)
+                                    within_minutes=rule.within_s / 60, follows=entry.get("c"))
             fired_rules[rule.id] = alert["id"]
             out.append(alert)
         return out
@@ -459,5 +462,8 @@ def story_document(sid: str, entry: dict, cfg: AlertConfig | None = None) -> dic
         # growth: the last hour of the story against the hour before (1 = steady, >1 = growing)
         "growth": round(last_hour / max(prev_hour, 1), 2),
         "alert_rules": sorted(entry.get("f") or {}),
+        # the earlier story (begun more than the story window before) this one follows on from: the same
+        # event's next day, or the next event in that place or around those actors (stages/stories.py)
+        "follows": entry.get("c"),
         "updated_at": iso(entry.get("u")),
     }

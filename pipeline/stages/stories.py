@@ -37,6 +37,9 @@ compared with the articles of the time window that share the rarest of them:
   different acts, and a reaction names no act of its own). Nor do two reports whose leads name different
   weekdays as their event's (``story_keys.lead_days``) and neither names the other's: a follow-up names its
   event's day («أمس الإثنين», «ضحايا غارات مساء الإثنين»), a new strike on the same town only its own.
+  An article that starts a story but would have joined one begun more than a window before through a
+  member of the last hours (its first report scoring nothing) records that story as the one it follows
+  (``last_follows``; the story document's ``follows``).
   A story is scored by its best member (half anchored on its first article, so chains cannot
   drift; never joined through a member when the first article scores nothing) and as a whole (its
   newest members' vectors summed: together they cover the event's words better than one outlet), the
@@ -76,21 +79,9 @@ from pipeline.stages.story_keys import (
 )
 
 __all__ = [
-    "ENTITY_FLAG",
-    "ENTITY_PREFIX",
-    "MAX_KEYS",
-    "MAX_WEIGHT",
-    "NUMBER_FLAG",
-    "TITLE_FLAG",
-    "EventIndex",
-    "article_features",
-    "background",
-    "decode_features",
-    "encode_features",
-    "encoded_article_features",
-    "event_features",
-    "key_hash",
-    "stem",
+    "ENTITY_FLAG", "ENTITY_PREFIX", "MAX_KEYS", "MAX_WEIGHT", "NUMBER_FLAG", "TITLE_FLAG", "EventIndex",
+    "article_features", "background", "decode_features", "encode_features", "encoded_article_features",
+    "event_features", "key_hash", "stem",
 ]
 
 
@@ -184,6 +175,7 @@ class EventIndex:
         self._free_sid: list[int] = []
         self._sids = 0
         self.last_candidates = 0  # how many articles the last lookup scored (tests, benchmark)
+        self.last_follows: str | None = None  # the earlier story the last lookup's article follows on from
         self.last_postings = 0  # how many postings it read
 
     def __len__(self) -> int:
@@ -486,6 +478,7 @@ class EventIndex:
         """(story id, best member id, score) of the best story at or above the threshold, else None."""
         q, slots = cands if cands is not None else self.candidates(features, t)
         self.last_candidates = len(slots)
+        self.last_follows = None
         if not len(slots):
             return None
         sc = self.scores(q, slots, t)
@@ -496,6 +489,7 @@ class EventIndex:
             if old is None or x > old[0] or (x == old[0] and aid < old[1]):
                 by_story[story] = (x, aid)
         best: tuple[float, str, str] | None = None
+        cont: tuple[float, str] | None = None  # (member score, story) of a story this article follows on from
         seeds: dict[str, int] = {}  # story -> its first article's slot (-1: evicted), looked up once
 
         def seed_of(story: str) -> int:
@@ -513,6 +507,9 @@ class EventIndex:
                 # another event, and a member that names none carried the wrong article in)
                 seed = seed_of(story)
                 seed_x = x if seed < 0 or story == aid else float(self.scores(q, np.array([seed]), t)[0])
+                if seed_x <= 0 <= seed and abs(t - float(self._t[seed])) > self.window_s and (
+                        cont is None or x > cont[0] or (x == cont[0] and story < cont[1])):
+                    cont = (x, story)  # a member of today's would take it, the first report is of another day
                 x = (1 - self.seed_weight) * x + self.seed_weight * seed_x
                 if x < self.threshold or seed_x <= 0:
                     continue
@@ -539,6 +536,9 @@ class EventIndex:
                 x = self.centroid_score(q, members, t, float(self._t[seed]))
                 if x >= self.threshold and (best is None or x > best[0] or (x == best[0] and story < best[1])):
                     best = (x, story, by_story[story][1])
+        # no story takes it, but one begun more than a window ago would through a member of the last hours: a
+        # thread for analysts across the window's cut (the event's next day, or the next event there), not a join
+        self.last_follows = cont[1] if cont is not None and best is None else None
         return (best[1], best[2], best[0]) if best else None
 
     def centroid_score(self, q: Query, members: list[int], t: float, seed_t: float | None = None) -> float:

@@ -203,7 +203,7 @@ class DedupeState:
 
 
 def dedupe_one(index: Any, value: bytes) -> tuple[str, bytes, dict]:
-    """Envelope → (article id, article JSON with story_id/duplicate_of, article dict); raises on bad input."""
+    """Envelope → (article id, article JSON with story_id/duplicate_of/story_follows, article dict); raises on bad input."""
     env = orjson.loads(value)
     art = env["article"]
     aid = art["id"]
@@ -218,6 +218,7 @@ def dedupe_one(index: Any, value: bytes) -> tuple[str, bytes, dict]:
     verdict = index.assign(aid, env.get("sketch"), when, features=features)
     art["story_id"] = verdict.story_id
     art["duplicate_of"] = verdict.duplicate_of
+    art["story_follows"] = verdict.follows
     return aid, orjson.dumps(art), art
 
 

@@ -35,7 +35,7 @@ from pipeline.stream.pool import StagePool, default_size
 # The fields of the `rasid process` contract, in order (docs/ARCHITECTURE.md).
 OUTPUT_FIELDS = (
     "id", "url", "source", "title", "body", "language", "published_at",
-    "topics", "places", "organizations", "people", "claims", "duplicate_of", "story_id",
+    "topics", "places", "organizations", "people", "claims", "duplicate_of", "story_id", "story_follows",
 )
 
 
@@ -138,7 +138,7 @@ def run_files(names: list[str], url: str | None = None, source: str | None = Non
 
 
 def assign_in_publication_order(results: list[dict[str, Any]], settings: Settings) -> None:
-    """Set ``story_id``/``duplicate_of`` of each processed result's article, taking them in publication
+    """Set ``story_id``/``duplicate_of``/``story_follows`` of each processed result's article, taking them in publication
     order (then input order; undated last), as the stream sees an outlet's articles."""
     index = index_from_settings(settings=settings)
     far = datetime.max.replace(tzinfo=timezone.utc)
@@ -153,7 +153,8 @@ def assign_in_publication_order(results: list[dict[str, Any]], settings: Setting
         res = results[i]
         art = res["article"]
         verdict = index.assign(art["id"], res.get("sketch"), when, features=res.get("event"))
-        art["duplicate_of"], art["story_id"] = verdict.duplicate_of, verdict.story_id
+        art["duplicate_of"], art["story_id"], art["story_follows"] = (verdict.duplicate_of, verdict.story_id,
+                                                                         verdict.follows)
 
 
 def _map_in_pool(tasks: list[FileTask], config: ChainConfig, size: int, timeout_s: float) -> list[dict[str, Any]]:

@@ -118,6 +118,7 @@ def to_document(article: Article, indexed_at: datetime | None = None) -> dict[st
         "claim_stances": list(dict.fromkeys(f"{c.speaker}|{c.stance}" for c in article.claims)),
         # The first copy of a story is its own story; near-duplicates point to it.
         "story_id": article.story_id or article.duplicate_of or article.id,
+        "story_follows": article.story_follows,
         "fetched_at": _iso(article.fetched_at),
         "processed_at": _iso(article.processed_at),
         "indexed_at": _iso(indexed_at or utcnow()),

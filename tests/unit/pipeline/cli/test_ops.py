@@ -85,6 +85,23 @@ def test_article_line_shows_source_title_topics_places_in_visual_order():
     assert "[military_escalation,russian_role]" in visual
 
 
+def test_story_alert_and_article_lines_show_the_story_each_follows():
+    doc = {"story_id": "s" * 32, "title": "قصف على سراقب", "source_count": 3, "article_count": 4,
+           "breaking_at": "2024-12-08T05:00:00+00:00", "follows": "f" * 32}
+    line = view.human_line(view.make_view("stories", Rec("opsunit.stories", 0, 1, 0, b"s", json.dumps(doc).encode())),
+                           bidi=False)
+    assert "3 sources/4 articles" in line and "breaking 2024-12-08T05:00:00" in line and "follows ffffffffffff" in line
+    alert = {"id": "x", "rule": "breaking", "kind": "breaking", "story_id": "s" * 32, "follows": "f" * 32,
+             "sources": ["a", "b", "c"], "title": "قصف على سراقب"}
+    line = view.human_line(view.make_view("alerts", Rec("opsunit.alerts", 0, 1, 0, b"x", json.dumps(alert).encode())),
+                           bidi=False)
+    assert "breaking/breaking" in line and "story ssssssssssss (follows ffffffffffff)" in line
+    assert "follows" not in view.human_line(view.make_view("articles", _article_rec()), bidi=False)
+    art = Article(id="b" * 32, source="npa", title="t", story_id="b" * 32, story_follows="f" * 32)
+    rec = Rec("opsunit.articles", 0, 1, 0, b"b", art.to_json())
+    assert "follows ffffffffffff" in view.human_line(view.make_view("articles", rec), bidi=False)
+
+
 def test_json_line_is_logical_order_with_kafka_position():
     out = json.loads(view.json_line(view.make_view("articles", _article_rec(offset=41))))
     assert out["title"] == "قصف روسي على إدلب"

@@ -72,6 +72,19 @@ def test_the_story_aggregate():
     json.dumps(d)  # JSON-able
 
 
+def test_the_story_it_follows_is_its_first_articles_and_rides_on_its_alerts():
+    """``story_follows`` (set by the dedupe stage on the article that starts a story) becomes the story
+    document's ``follows`` and goes with the story's alerts, so the desk sees a second day's breaking
+    story as the thread of the first."""
+    first = {**art(1, "a", story="s2"), "story_follows": "s1"}
+    rest = [{**art(n, src, story="s2", minutes=n), "story_follows": None} for n, src in ((2, "b"), (3, "c"))]
+    docs, alerts = run(StoryMonitor({}, cfg()), [first, *rest])
+    assert docs["s2"]["follows"] == "s1"
+    assert {a["rule"] for a in alerts} == {"idlib-turkey", "breaking"} and all(a["follows"] == "s1" for a in alerts)
+    docs, alerts = run(StoryMonitor({}, cfg()), FIVE)
+    assert docs["s1"]["follows"] is None and all(a["follows"] is None for a in alerts)
+
+
 def test_breaking_window():
     ms = [("a", 0, "1"), ("b", 100, "2"), ("a", 200, "3"), ("c", 3700, "4"), ("d", 3750, "5")]
     assert breaking_window(ms, 3, 3600) == (3700, ["2", "3", "4"], ["b", "a", "c"])

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 
 from pipeline.core import arabic
-from pipeline.stages.dedupe import DedupeIndex, sketch
+from pipeline.stages.dedupe import DedupeIndex, Verdict, sketch
 from pipeline.stages.packed import id_hash
 from pipeline.stages.stories import (
     EventIndex,
@@ -266,8 +266,41 @@ def test_a_story_is_compared_as_a_whole_only_while_its_first_article_is_in_the_w
                         lambda self, q, members, t, *a: seen.append(t) or real(self, q, members, t, *a))
     q = encode_features(words)
     assert index.best_story(q, 0.9 * w)[0] == "s" and seen == [0.9 * w]  # first article inside: whole and members
+    assert index.last_follows is None  # it joined
     # past it the story is closed: its first article scores nothing, so its members do not take the article in
     assert index.best_story(q, 1.2 * w) is None and seen == [0.9 * w]
+    # ... but m2, within hours of it, would: the article starts a story that follows on from "s"
+    assert index.last_follows == "s"
+    assert index.best_story(encode_features({f"v{i}": 4 for i in range(12)}), 1.2 * w) is None
+    assert index.last_follows is None  # nothing in common: it follows nothing
+    assert index.best_story(q, 1.9 * w) is None and index.last_follows is None  # no member within the window
+
+
+def test_the_next_days_report_a_story_would_take_through_a_late_member_follows_that_story() -> None:
+    """A story ends a window after its first report; the next day's report that its latest members would
+    take starts a new story recording the one it follows (the thread analysts follow across the cut), kept
+    in the store: a replay, an eviction and a restart give it back."""
+    store: dict[str, dict] = {}
+    index = DedupeIndex(store)
+    for i, f in enumerate(FILLER):
+        add(index, f"filler-{i}", f, -6 + i)
+    assert add(index, "shelling", SHELLING, 0.0).follows is None
+    late = add(index, "late-rewrite", SHELLING_REWRITE, 20.0)
+    assert late.story_id == "shelling" and late.follows is None  # joined: follows nothing
+    v = add(index, "next-day", SHELLING, 30.0)  # 30 hours after "shelling", 10 after the rewrite
+    assert (v.story_id, v.duplicate_of, v.follows) == ("next-day", None, "shelling")
+    assert store["next-day"]["c"] == "shelling" and "c" not in store["shelling"]
+    assert add(index, "next-day", SHELLING, 30.0).follows == "shelling"  # a replay: the recorded link
+    restarted = DedupeIndex(store)
+    assert add(restarted, "next-day", SHELLING, 30.0) == Verdict("next-day", None, None, replay=True,
+                                                                  follows="shelling")
+    # the same run again gives the same links
+    again = DedupeIndex()
+    for i, f in enumerate(FILLER):
+        add(again, f"filler-{i}", f, -6 + i)
+    add(again, "shelling", SHELLING, 0.0)
+    add(again, "late-rewrite", SHELLING_REWRITE, 20.0)
+    assert add(again, "next-day", SHELLING, 30.0).follows == "shelling"
 
 
 def test_a_story_is_compared_as_a_whole_only_when_one_member_comes_near(monkeypatch) -> None:

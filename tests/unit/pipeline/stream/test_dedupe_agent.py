@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import orjson
@@ -10,7 +11,8 @@ import orjson
 from pipeline.core import metrics
 from pipeline.core.settings import load_settings
 from pipeline.stages.dedupe import DedupeIndex, sketch
-from pipeline.stream.agents import DedupeState, _dedupe_batch
+from pipeline.stages.stories import encode_features
+from pipeline.stream.agents import DedupeState, _dedupe_batch, dedupe_one
 
 TEXT = "قصف مدفعي على ريف إدلب الجنوبي صباح اليوم وسط نزوح الأهالي نحو الشمال السوري هربا من المعارك"
 
@@ -62,3 +64,23 @@ def test_a_rebalance_rebuilds_the_index_only_when_the_table_changed_under_it(mon
     app.consumer_generation_id = 5
     state.get()
     assert len(built) == 4
+
+
+def test_an_article_that_starts_the_next_days_story_carries_the_story_it_follows() -> None:
+    """The agent writes the verdict's link on the article (``story_follows``): the stories hook and the
+    index read it from there."""
+    index = DedupeIndex()
+    words = encode_features({f"w{i}": 4 for i in range(12)})
+    texts = ["قصف مدفعي على ريف إدلب الجنوبي صباح اليوم وسط نزوح الأهالي نحو الشمال السوري هربا من المعارك",
+             "مصادر محلية تتحدث عن قذائف سقطت على قرى جبل الزاوية وأضرار في منازل المدنيين وحركة نزوح",
+             "الدفاع المدني يواصل انتشال الضحايا بعد ليلة من القصف على البلدات الجنوبية في المحافظة"]
+
+    def one(aid: str, hours: int, text: str) -> dict:
+        when = datetime(2026, 12, 5, tzinfo=timezone.utc) + timedelta(hours=hours)
+        env = {"article": {"id": aid, "source": "x", "title": "t"}, "sketch": sketch(text).encode(),
+               "when": when.isoformat(), "event": words}
+        return dedupe_one(index, orjson.dumps(env))[2]
+
+    first, late, next_day = one("a" * 32, 0, texts[0]), one("b" * 32, 20, texts[1]), one("c" * 32, 30, texts[2])
+    assert first["story_follows"] is None and (late["story_id"], late["story_follows"]) == ("a" * 32, None)
+    assert (next_day["story_id"], next_day["story_follows"]) == ("c" * 32, "a" * 32)

@@ -99,7 +99,8 @@ def test_story_id_of_a_near_duplicate():
     doc = to_document(article(duplicate_of="b" * 32))
     assert doc["story_id"] == "b" * 32 and doc["duplicate_of"] == "b" * 32
     doc = to_document(article(duplicate_of="b" * 32, story_id="c" * 32))
-    assert doc["story_id"] == "c" * 32
+    assert doc["story_id"] == "c" * 32 and doc["story_follows"] is None
+    assert to_document(article(story_follows="d" * 32))["story_follows"] == "d" * 32  # the story it follows
 
 
 def test_topic_ids_are_unique():
