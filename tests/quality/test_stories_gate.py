@@ -155,7 +155,10 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # heldout25 (47 stories, 109 articles, 21 hard negatives; clusters, 2019, 2021, 2023, 2025) and heldout26 (38 stories,
 # 109 articles, 13 hard negatives; ordinary coverage, 2018, 2020, 2022, 2024), written blind the same way (seventh
 # session), measured once as unseen on 510932a (story assignment as at c820441): 0.658 / 0.882 and 0.844 / 0.908
-# (deddb7b: 0.319 / 0.929 and 0.821 / 1.000).
+# (deddb7b: 0.319 / 0.929 and 0.821 / 1.000). heldout27 (46 stories, 110 articles, 14 hard negatives; clusters, 2018,
+# 2020, 2022, 2024) and heldout28 (39 stories, 106 articles, 13 hard negatives; ordinary coverage, 2019, 2021, 2023,
+# 2025), written blind the same way after them, measured once as unseen on 8c7d9be: 0.848 / 0.923 and 0.787 / 0.889
+# (deddb7b: 0.503 / 0.956 and 0.714 / 0.972). Only their totals are looked at.
 FLOORS = {"tune": {"precision": 0.99, "recall": 0.85}, "heldout": TARGET, "heldout2": TARGET,
           "heldout3": {"precision": 0.94, "recall": 0.85}, "heldout4": {"precision": 0.93, "recall": 0.92},
           "heldout5": {"precision": 0.99, "recall": 0.99}, "heldout6": {"precision": 0.92, "recall": 0.85},
@@ -168,7 +171,8 @@ FLOORS = {"tune": {"precision": 0.99, "recall": 0.85}, "heldout": TARGET, "heldo
           "heldout19": {"precision": 0.67, "recall": 0.87}, "heldout20": {"precision": 0.93, "recall": 0.91},
           "heldout21": {"precision": 0.75, "recall": 0.96}, "heldout22": TARGET,
           "heldout23": {"precision": 0.88, "recall": 0.92}, "heldout24": {"precision": 0.90, "recall": 0.94},
-          "heldout25": {"precision": 0.65, "recall": 0.88}, "heldout26": {"precision": 0.84, "recall": 0.90}}
+          "heldout25": {"precision": 0.65, "recall": 0.88}, "heldout26": {"precision": 0.84, "recall": 0.90},
+          "heldout27": {"precision": 0.84, "recall": 0.92}, "heldout28": {"precision": 0.78, "recall": 0.88}}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:
@@ -193,8 +197,15 @@ def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[f
 def follows_errors(records: list[dict], window_hours: float) -> list[str]:
     """What breaks the ``story_follows`` contract in ``rasid process`` output: a link is set only on the article
     that starts its story, and names a story of the same call whose first report is more than the story window
-    older (an earlier day's story, never the article's own or a later one)."""
+    older (an earlier day's story, never the article's own or a later one), at the times the story stage places
+    them (``dedupe_time``: a page that gives only its date is placed into its day)."""
     from datetime import datetime
+
+    from pipeline.core.schema import Article
+    from pipeline.stages.process import dedupe_time
+
+    def at(r: dict) -> datetime:
+        return dedupe_time(Article(id=r["id"], published_at=datetime.fromisoformat(r["published_at"])))
 
     first = {r["id"]: r for r in records if r.get("id") and r.get("story_id") == r["id"]}
     errors = []
@@ -207,7 +218,7 @@ def follows_errors(records: list[dict], window_hours: float) -> list[str]:
         elif old not in first:
             errors.append(f"{r.get('url')}: follows {old}, no story of this call")
         else:
-            gap = datetime.fromisoformat(r["published_at"]) - datetime.fromisoformat(first[old]["published_at"])
+            gap = at(r) - at(first[old])
             if gap.total_seconds() <= window_hours * 3600:
                 errors.append(f"{r.get('url')}: follows {old}, begun only {gap} before")
     return errors
@@ -239,8 +250,10 @@ def test_follows_errors_reads_the_contract() -> None:
         return {"id": aid, "url": f"u/{aid}", "story_id": story, "story_follows": follows,
                 "published_at": f"2024-12-0{1 + hours // 24}T{hours % 24:02d}:00:00+00:00"}
 
-    good = [rec("a", "a", 0), rec("b", "a", 20), rec("c", "c", 30, "a")]
+    good = [rec("a", "a", 1), rec("b", "a", 20), rec("c", "c", 30, "a")]
     assert follows_errors(good, 24) == []
+    # a page that gives only its date (3 December): the stage placed it at 06:00, 25 hours after h, not 19
+    assert follows_errors(good + [rec("h", "h", 29), rec("g", "g", 48, "h")], 24) == []
     assert len(follows_errors(good + [rec("d", "c", 31, "a")], 24)) == 1  # joined a story, yet follows one
     assert len(follows_errors(good + [rec("e", "e", 31, "zz")], 24)) == 1  # no such story
     assert len(follows_errors(good + [rec("f", "f", 10, "a")], 24)) == 1  # begun only 10 hours before
