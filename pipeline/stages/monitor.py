@@ -42,6 +42,7 @@ PENDING_KEY = "~pending"  # alerts fired, not yet confirmed by Kafka
 SPIKE_PREFIX = "~spike:"
 SINCE_KEY = "~since"  # when counting began (clock bucket): no spike before a whole baseline was seen
 MAX_MEMBERS = 500
+MAX_FOLLOWED_BY = 16  # the later stories a story's document lists as following it
 MAX_OVERFLOW_IDS = 20_000
 MAX_FUTURE_S = 2 * 86400  # a publication date this far past the fetch is a parsing accident
 BUCKET_S = 600
@@ -106,6 +107,7 @@ class Observed:
     doc: dict
     alerts: list[dict] = field(default_factory=list)
     changed: bool = False
+    also: dict[str, dict] = field(default_factory=dict)  # other stories' documents it changed (followed_by)
 
 
 MAX_CLAIMS_PER_ARTICLE = 8
@@ -127,7 +129,7 @@ class StoryMonitor:
     to ``max_members``), ``x``/``xi`` the members beyond (counts, 12-hex id prefixes), ``r`` the
     representative [time, id, title, url], ``f`` rule id → alert id of the rules fired, ``a``/``u``
     clock times of its first and last change (``u`` ages it out after ``retention_s``), ``c`` the story it
-    follows (its first article's ``story_follows``). Besides:
+    follows (its first article's ``story_follows``), ``fb`` the later stories that follow it. Besides:
     ``~pending`` (alert id → alert), ``~spike:<topics|places>:<key>`` (10-minute counts, fired
     hours), ``~since``. Entries are replaced, never mutated in place."""
 
@@ -170,8 +172,10 @@ class StoryMonitor:
             members[aid] = mem
         elif new:
             self._overflow(entry, mem, prefix)
+        also: dict[str, dict] = {}
         if art.get("story_follows") and not entry.get("c"):  # set by the story's first article
             entry["c"] = art["story_follows"]
+            also = self._followed(art["story_follows"], sid, now_ts, cfg)
         if changed or self._rep_changed(entry, art, t):
             self._set_rep(entry, art, t)
             entry["u"] = now_ts
@@ -190,7 +194,18 @@ class StoryMonitor:
             self.store[PENDING_KEY] = pending
         if now_ts - self._swept >= SWEEP_EVERY_S:
             self.sweep(now_ts)
-        return Observed(sid, story_document(sid, entry, cfg), fired, changed)
+        return Observed(sid, story_document(sid, entry, cfg), fired, changed, also)
+
+    def _followed(self, earlier: str, sid: str, now_ts: float, cfg: AlertConfig) -> dict[str, dict]:
+        """Record ``sid`` on the story it follows (``fb``), if that story is still kept: {its id: its document}."""
+        old = self.store.get(earlier)
+        if not old or not isinstance(old, dict) or sid in (old.get("fb") or ()):
+            return {}
+        entry = _copy(old)
+        entry["fb"] = (list(old.get("fb") or []) + [sid])[-MAX_FOLLOWED_BY:]
+        entry["u"] = now_ts
+        self.store[earlier] = entry
+        return {earlier: story_document(earlier, entry, cfg)}
 
     # -- confirmation of fired alerts ----------------------------------------------------------------
     def pending(self) -> list[dict]:
@@ -465,5 +480,6 @@ def story_document(sid: str, entry: dict, cfg: AlertConfig | None = None) -> dic
         # the earlier story (begun more than the story window before) this one follows on from: the same
         # event's next day, or the next event in that place or around those actors (stages/stories.py)
         "follows": entry.get("c"),
+        "followed_by": list(entry.get("fb") or []),  # ... and the later stories that follow this one
         "updated_at": iso(entry.get("u")),
     }

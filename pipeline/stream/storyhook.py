@@ -66,6 +66,7 @@ class StoryHook:
             log.exception("story monitor failed on an article", extra={"stage": "stories",
                                                                        "article_id": art.get("id")})
             return
+        self._docs.update(obs.also)
         self._docs[obs.story_id] = obs.doc
         for a in obs.alerts:
             metrics.ALERTS_FIRED.labels(rule=a["rule"], kind=a["kind"]).inc()

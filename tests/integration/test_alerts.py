@@ -120,6 +120,25 @@ def _outlets(outlets: list[Outlet], now: datetime) -> tuple[list[str], list[str]
     return story_ids, unrelated, source_of, feeds
 
 
+def _thread_report(outlet: Outlet, items: list, i: int, hours_ago: float, now: datetime) -> str:
+    """One report of a thread across the story window: yesterday's shelling report (outlet 1, 30 hours ago),
+    another outlet's rewrite that joins it (outlet 2, 20 hours ago), today's report that the rewrite would take
+    but the first report is too old for (outlet 3, an hour ago): a story that follows yesterday's. Published
+    one at a time, each once the one before is indexed (the stream assigns in arrival order)."""
+    from devstack.pages import render
+
+    from tests.unit.pipeline.stages.test_stories import SHELLING, SHELLING_REWRITE
+
+    item = (SHELLING, SHELLING_REWRITE, SHELLING)[i]
+    path, when = f"/news/thread/{i}", now - timedelta(hours=hours_ago)
+    art = dict(_corpus()[STORY], url=outlet.url(path), title=item[0], paragraphs=item[1].split("\n"),
+               published_at=when.isoformat())
+    outlet.add(path, Route(body=render(art, "drupal", noise=False, seed=50 + i)))
+    items.append((path, item[0], when))
+    outlet.add("/rss.xml", Route(body=_rss(outlet.base, items), content_type="application/rss+xml; charset=utf-8"))
+    return article_id(canonicalize(outlet.url(path)))
+
+
 def _late_rewrite(outlet: Outlet, items: list, now: datetime) -> str:
     """One more rewrite of the report on an outlet that already carried it (a follow-up)."""
     from devstack.pages import render
@@ -205,13 +224,18 @@ def test_story_documents_and_alerts_end_to_end(make_settings, alerts_tmp):
         run = h.Proc("rasid-run", ["run", "--workers", "1", "--skip-init", "--grace", "10"], env, tmp / "run.log")
         run.start()
         h.wait_until(lambda: h.count_ids(s, ledger) == len(ledger), 240, interval=0.5, what="every article indexed")
+        thread = []
+        for i, hours_ago in enumerate((30.2, 20.2, 1.2)):
+            thread.append(_thread_report(outlets[i], feeds[i], i, hours_ago, now))
+            h.wait_until(lambda: h.count_ids(s, thread) == len(thread), 60, interval=0.5, what=f"thread report {i}")
+        ledger = ledger + thread
         breaking = h.wait_until(lambda: [a for a in receiver.alerts() if a["kind"] == "breaking"], 30,
                                 what="the breaking alert delivered")
         topics = [s.raw_topic, s.topic("dedupe"), s.articles_topic, s.stories_topic, s.alerts_topic]
         h.wait_until(lambda: _settled(s, topics), 60, what="lag 0")
         time.sleep(3)  # a late second delivery would show here
 
-        docs = h.docs(s, ledger, ["story_id", "indexed_at", "source"])
+        docs = h.docs(s, ledger, ["story_id", "indexed_at", "source", "story_follows"])
         sid = {docs[a]["story_id"] for a in story_ids}
         stories = _story_docs(s)
         main = [d for d in stories if d["story_id"] in sid]
@@ -292,6 +316,13 @@ def test_story_documents_and_alerts_end_to_end(make_settings, alerts_tmp):
                  late_follow_up_in_story=ids_after_kill.get(late) in sid,
                  main_story_after=[d for d in stories_after_kill if d["story_id"] in sid])
 
+        # the thread: yesterday's story and today's, linked both ways, unchanged by the replay and the SIGKILL
+        yesterday, rewrite, today = thread
+        by_id = {d["story_id"]: d for d in stories}
+        assert docs[rewrite]["story_id"] == yesterday and docs[rewrite]["story_follows"] is None
+        assert (docs[today]["story_id"], docs[today]["story_follows"]) == (today, yesterday)
+        assert by_id[today]["follows"] == yesterday and by_id[yesterday]["followed_by"] == [today]
+        assert by_id[yesterday]["article_count"] == 2 and by_id[yesterday]["follows"] is None
         assert len(sid) == 1, f"the five rewrites got several stories: {sid}"
         assert len(main) == 1 and main[0]["source_count"] == N_OUTLETS and main[0]["article_count"] == N_OUTLETS
         assert sorted(main[0]["sources"]) == [f"outlet-{i + 1}" for i in range(N_OUTLETS)]

@@ -83,6 +83,22 @@ def test_the_story_it_follows_is_its_first_articles_and_rides_on_its_alerts():
     assert {a["rule"] for a in alerts} == {"idlib-turkey", "breaking"} and all(a["follows"] == "s1" for a in alerts)
     docs, alerts = run(StoryMonitor({}, cfg()), FIVE)
     assert docs["s1"]["follows"] is None and all(a["follows"] is None for a in alerts)
+    assert docs["s1"]["followed_by"] == []
+
+
+def test_the_story_followed_lists_the_stories_that_follow_it_once():
+    """The earlier story's document gets ``followed_by`` when the later story begins (the thread both ways),
+    once: a replay of the article changes nothing."""
+    monitor = StoryMonitor({}, cfg())
+    run(monitor, FIVE)
+    first = {**art(11, "a", story="s2", minutes=1500), "story_follows": "s1"}
+    obs = monitor.observe(first, now=NOW)
+    assert obs.doc["follows"] == "s1" and obs.also["s1"]["followed_by"] == ["s2"]
+    assert obs.also["s1"]["article_count"] == 5  # the rest of its document as it was
+    again = monitor.observe(first, now=NOW)
+    assert again.also == {} and monitor.store["s1"]["fb"] == ["s2"]
+    # a story it follows that is no longer kept (aged out): nothing to record
+    assert monitor.observe({**art(12, "b", story="s3"), "story_follows": "gone"}, now=NOW).also == {}
 
 
 def test_breaking_window():

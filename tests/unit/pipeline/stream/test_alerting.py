@@ -71,6 +71,17 @@ def test_the_hook_turns_a_batch_into_story_documents_and_alerts(settings):
     assert [o.topic for o in again] == [settings.stories_topic] and again[0].value == doc.value
 
 
+def test_the_hook_sends_the_followed_storys_document_too(settings):
+    """A story that follows an earlier one changes that one's document (``followed_by``): both go out."""
+    hook = StoryHook(SimpleNamespace(settings=settings, consumer_generation_id=1), {})
+    hook.outs_after([article_out(settings, 1, "a")])
+    later = orjson.loads(article_out(settings, 2, "b").value)
+    later.update(story_id="story2", story_follows="story1")
+    docs = {o.key: json.loads(o.value) for o in hook.outs_after([Out(settings.articles_topic, b"k", orjson.dumps(later))])
+            if o.topic == settings.stories_topic}
+    assert docs[b"story2"]["follows"] == "story1" and docs[b"story1"]["followed_by"] == ["story2"]
+
+
 def test_the_hook_never_stops_the_articles(settings, caplog):
     app = SimpleNamespace(settings=settings, consumer_generation_id=1)
     hook = StoryHook(app, {})
