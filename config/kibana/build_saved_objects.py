@@ -324,6 +324,10 @@ def story_views() -> list[dict]:
         saved_search("rasid-search-breaking-now", "Breaking now — عاجل الآن", BREAKING_NOW,
                      "Stories that met the breaking rule in the last six hours", view=STORIES_VIEW,
                      columns=STORY_COLUMNS, sort=by_breaking),
+        saved_search("rasid-search-story-threads", "Story threads — قصص متصلة", "follows:*",
+                     "Stories that follow an earlier one (its next day, or the next event in that place or around "
+                     "those actors): follows and followed_by name the stories of the thread; newest first",
+                     view=STORIES_VIEW, columns=STORY_COLUMNS + ["followed_by"], sort=[["first_seen", "desc"]]),
         saved_search("rasid-search-alerts", "Alerts — التنبيهات", "",
                      "Every alert fired (match, breaking, spike), newest first", view=ALERTS_VIEW,
                      columns=ALERT_COLUMNS, sort=[["fired_at", "desc"]]),

@@ -109,6 +109,10 @@ def test_stories_and_alerts_views(objs):
     assert "breaking_at" in q and "now-" in q
     assert {"title", "source_count", "breaking_at"} <= set(stories["attributes"]["columns"])
     assert alerts["references"][0]["id"] == "rasid-alerts" and alerts["attributes"]["sort"] == [["fired_at", "desc"]]
+    threads = searches["rasid-search-story-threads"]
+    assert json.loads(threads["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["query"] == "follows:*"
+    assert {"follows", "followed_by"} <= set(threads["attributes"]["columns"])
+    assert threads["references"][0]["id"] == "rasid-stories"
     (dash,) = by_type(objs, "dashboard")
     on_dash = {r["id"] for r in dash["references"]}
     assert {"rasid-search-stories", "rasid-search-breaking-now", "rasid-search-alerts"} <= on_dash
