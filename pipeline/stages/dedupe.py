@@ -178,6 +178,10 @@ class Verdict:
     event_of: str | None = None  # ... through this member
     follows: str | None = None  # starts a story: the earlier story it follows on from (see EventIndex.best_story)
 
+    def stamp(self, art: dict) -> None:
+        """Write the verdict on an article record (the stream's and ``rasid process``'s alike)."""
+        art["story_id"], art["duplicate_of"], art["story_follows"] = self.story_id, self.duplicate_of, self.follows
+
 
 class DedupeIndex:
     """Assigns story ids over a stream of (id, sketch, time); the state lives in ``store``.

@@ -216,9 +216,7 @@ def dedupe_one(index: Any, value: bytes) -> tuple[str, bytes, dict]:
 
         features = encoded_article_features(art)
     verdict = index.assign(aid, env.get("sketch"), when, features=features)
-    art["story_id"] = verdict.story_id
-    art["duplicate_of"] = verdict.duplicate_of
-    art["story_follows"] = verdict.follows
+    verdict.stamp(art)
     return aid, orjson.dumps(art), art
 
 

@@ -153,8 +153,7 @@ def assign_in_publication_order(results: list[dict[str, Any]], settings: Setting
         res = results[i]
         art = res["article"]
         verdict = index.assign(art["id"], res.get("sketch"), when, features=res.get("event"))
-        art["duplicate_of"], art["story_id"], art["story_follows"] = (verdict.duplicate_of, verdict.story_id,
-                                                                         verdict.follows)
+        verdict.stamp(art)
 
 
 def _map_in_pool(tasks: list[FileTask], config: ChainConfig, size: int, timeout_s: float) -> list[dict[str, Any]]:
