@@ -35,8 +35,8 @@ compared with the articles of the time window that share the rarest of them:
   an appointment, a truce…) and no kind the same: the landing a day after the strike there, the appointment
   the morning after the meeting that prepared it (within those hours one event's reports frame it as
   different acts, and a reaction names no act of its own). Nor do two reports whose leads name different
-  weekdays as their event's (``story_keys.lead_days``) and neither names the other's: a follow-up names its
-  event's day («أمس الإثنين», «ضحايا غارات مساء الإثنين»), a new strike on the same town only its own.
+  weekdays as their event's (``story_keys.lead_days``) and neither names the other's (a follow-up names its event's
+  day, «أمس الإثنين»), or headlines that say the blow was struck by other means (``headline_means``: a drone, a mine).
   An article that starts a story but would have joined one begun more than a window before through a
   member of the last hours (its first report scoring nothing) records that story as the one it follows
   (``last_follows``; the story document's ``follows``).

@@ -13,7 +13,7 @@ import zlib
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Sequence
 
 import numpy as np
 
@@ -38,7 +38,8 @@ PERSON_MARK = MARK_FLAG | 2
 NEAR_MARK = MARK_FLAG | 3  # a point the headline says the event happened near (a landmark)
 COUNTRY_MARK = MARK_FLAG | 4  # a country the headline names (its PARTY_PREFIX key's hash)
 MENTION_MARK = MARK_FLAG | 5  # a country the article names anywhere
-KIND_MARK = MARK_FLAG | 6  # the kinds of act the headline reports: its "hash" a bit mask (ACT_KINDS)
+KIND_MARK = MARK_FLAG | 6  # the kinds of act the headline reports: its "hash" a bit mask (ACT_KINDS; MEANS_KINDS
+#                            << MEANS_SHIFT: how the blow was struck)
 DAY_MARK = MARK_FLAG | 7  # the event's weekday (a bit of WEEKDAYS), every weekday its lead names << DAY_BITS
 DAY_BITS = 8
 INCIDENT_PREFIX = "@"
@@ -195,6 +196,35 @@ election: انتخابات اقتراع
 """
 ACT_KINDS = tuple(line.partition(":")[0] for line in _ACTS_RAW.replace("\n ", " ").strip().splitlines())
 _ACTS = {k: 1 << ACT_KINDS.index(v[1:]) for k, v in _concepts(_ACTS_RAW).items()}
+
+# How the headline says the blow was struck: from the air (a warplane's raid, a drone, barrel bombs), by
+# ground fire (artillery, mortars, rockets, a guided missile), by a planted bomb or mine, or by gunfire. One
+# attack's reports agree on it («غارة» / «قصف جوي»; «قذائف» / «قصف مدفعي»); a drone on a car and a guided
+# missile on farmers in the next village, or gunmen and a roadside bomb in one province that day, are two
+# events. A plain «قصف» or «هجوم» says nothing of it; war leftovers are a shell or a mine.
+_MEANS_RAW = """
+air: غارة غارات براميل برميل مسيرة مسيرات مسيّرة مسيّرات درون
+ground: مدفعي مدفعية مدفعيا هاون قذائف قذيفة راجمات راجمة مخلفات
+bomb: عبوة عبوات ناسفة مفخخة مفخخات لغم ألغام مخلفات
+gun: رصاص برصاص قنص قناص
+"""
+_MEANS_PAIRS_RAW = """
+air: الطيران_الحربي طائرات_حربية طائرة_حربية قصف_جوي غارة_جوية
+ground: صاروخ_موجه صاروخا_موجها قصف_صاروخي
+"""
+MEANS_KINDS = tuple(line.partition(":")[0] for line in _MEANS_RAW.strip().splitlines())
+MEANS_SHIFT = 24  # the means' bits in the acts mark, above ACT_KINDS'
+ACT_MASK = (1 << MEANS_SHIFT) - 1
+_MEANS: dict[str, int] = {}
+_MEANS_PAIRS: dict[tuple[str, str], int] = {}
+for _raw, _table in ((_MEANS_RAW, _MEANS), (_MEANS_PAIRS_RAW, _MEANS_PAIRS)):
+    for _line in _raw.strip().splitlines():
+        _kind, _, _forms = _line.partition(":")
+        for _w in _forms.split():
+            _k = tuple(stem(t) for part in _w.split("_") for t in arabic.tokens(part))
+            _k = _k[0] if len(_k) == 1 else _k
+            _table[_k] = _table.get(_k, 0) | 1 << MEANS_KINDS.index(_kind.strip())  # type: ignore[index]
+_MEANS_FORMS = frozenset(_MEANS) | frozenset(w for pair in _MEANS_PAIRS for w in pair)
 _AFTER = frozenset(arabic.tokens("بعد عقب إثر اثر بعيد رغم برغم"))
 _AFTER_PAIRS = (tuple(arabic.tokens("ردا على")), tuple(arabic.tokens("على خلفية")))
 _CLAUSE_END = re.compile(r"\.\.|[\u2026،؛|\u2013\u2014]|\s-\s")
@@ -255,10 +285,38 @@ def headline_acts(title: str | None) -> int:
         if cut:
             mask = 0
             for tok in toks[:cut]:
-                mask |= _ACTS.get(stem(tok), 0)
+                mask |= _ACTS.get(_bare_stem(tok, _ACTS), 0)
             return mask
     return 0
 
+
+
+def _bare_stem(tok: str, known: Collection[str]) -> str:
+    """The token's stem, or its stem without a one-letter proclitic the stemmer leaves on a short word
+    («بقصف», «بمسيرة», «بلغم») when only that is a known form."""
+    st = stem(tok)
+    if st not in known and len(tok) > 3 and tok[0] in "بلوف":
+        bare = stem(tok[1:])
+        if bare in known:
+            return bare
+    return st
+
+
+def headline_means(title: str | None) -> int:
+    """How the headline's first clause that says so reports the blow struck, a bit mask over ``MEANS_KINDS``
+    (0: not said). As in :func:`headline_acts`, what follows «بعد»/«رداً على» names an earlier event («إسرائيل
+    ترد بقصف مدفعي بعد سقوط قذيفتين» is artillery)."""
+    for clause in _CLAUSE_END.split(title or ""):
+        toks = arabic.tokens(clause)
+        cut = next((i for i, tok in enumerate(toks) if tok in _AFTER or tuple(toks[i:i + 2]) in _AFTER_PAIRS),
+                   len(toks))
+        stems = [_bare_stem(tok, _MEANS_FORMS) for tok in toks[:cut]]
+        mask = 0
+        for i, st in enumerate(stems):
+            mask |= _MEANS.get(st, 0) | _MEANS_PAIRS.get(tuple(stems[i:i + 2]), 0)
+        if mask:
+            return mask
+    return 0
 
 
 def _is_year(tok: str) -> bool:
@@ -341,7 +399,7 @@ def event_features(title: str | None, match_text: str, places: Sequence = (), or
         out[HEADLINE_COUNTRY_PREFIX + c] = 1
     for c in {PARTIES[k] for k in body_stems if k in PARTIES} - in_headline:  # (the match text holds the title)
         out[MENTIONED_COUNTRY_PREFIX + c] = 1
-    acts = headline_acts(title)
+    acts = headline_acts(title) | headline_means(title) << MEANS_SHIFT
     if acts:
         out[f"{ACTS_PREFIX}{acts}"] = 1
     days = lead_days(body[:LEAD_TOKENS])

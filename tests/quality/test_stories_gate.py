@@ -162,21 +162,32 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # 15 hard negatives; clusters, 2019, 2021, 2023, 2025) and heldout30 (41 stories, 107 articles, 13 hard negatives;
 # ordinary coverage, 2018, 2020, 2022, 2024), written blind after them, measured once as unseen on a614e07 (the same
 # story assignment): 0.705 / 0.861 and 0.861 / 0.959 (deddb7b: 0.455 / 0.898 and 0.836 / 1.000). Totals only.
+# On 2026-12-07 (eighth session) how a headline says the blow was struck became a veto at any hour
+# (story_keys.headline_means: from the air, by ground fire, a planted bomb or mine, gunfire; story_marks.other_event):
+# a drone on a car and a guided missile on farmers in the next village, gunmen and a roadside bomb in one province
+# that day. Its word list was shaped on pairs of all thirty-one splits, so it is no blind result there: pooled
+# 0.858 / 0.916 -> 0.865 / 0.915 (false pairs 467 -> 441, missed 260 -> 264: heldout24 0.903 -> 0.971, heldout30
+# 0.861 -> 0.912, heldout28 0.787 -> 0.819, heldout25 0.658 -> 0.682 in precision; recall lost on heldout12, 0.888 ->
+# 0.876: Israel answering shells with artillery and air strikes, one story; heldout25 0.882 -> 0.859; heldout28).
+# heldout31 (40 stories, 110 articles, 17 hard negatives; clusters, 2018, 2020, 2022, 2024) and heldout32 (42 stories,
+# 108 articles, 21 hard negatives; ordinary coverage, 2019, 2021, 2023, 2025), written blind at the same time, measured
+# once as unseen with and without the rule: the same, 0.716 / 0.876 and 0.876 / 0.952. Totals only.
 FLOORS = {"tune": {"precision": 0.99, "recall": 0.85}, "heldout": TARGET, "heldout2": TARGET,
           "heldout3": {"precision": 0.94, "recall": 0.85}, "heldout4": {"precision": 0.93, "recall": 0.92},
           "heldout5": {"precision": 0.99, "recall": 0.99}, "heldout6": {"precision": 0.92, "recall": 0.85},
           "heldout7": {"precision": 0.96, "recall": 0.91}, "heldout8": TARGET,
           "heldout9": {"precision": 0.81, "recall": 0.95}, "heldout10": {"precision": 0.53, "recall": 0.85},
-          "heldout11": {"precision": 0.87, "recall": 0.96}, "heldout12": {"precision": 0.95, "recall": 0.88},
+          "heldout11": {"precision": 0.87, "recall": 0.96}, "heldout12": {"precision": 0.95, "recall": 0.87},
           "heldout13": {"precision": 0.72, "recall": 0.93}, "heldout14": {"precision": 0.91, "recall": 0.92},
           "heldout15": {"precision": 0.88, "recall": 0.91}, "heldout16": TARGET,
           "heldout17": {"precision": 0.76, "recall": 0.89}, "heldout18": {"precision": 0.95, "recall": 0.96},
           "heldout19": {"precision": 0.67, "recall": 0.87}, "heldout20": {"precision": 0.93, "recall": 0.91},
-          "heldout21": {"precision": 0.75, "recall": 0.96}, "heldout22": TARGET,
-          "heldout23": {"precision": 0.88, "recall": 0.92}, "heldout24": {"precision": 0.90, "recall": 0.94},
-          "heldout25": {"precision": 0.65, "recall": 0.88}, "heldout26": {"precision": 0.84, "recall": 0.90},
-          "heldout27": {"precision": 0.84, "recall": 0.92}, "heldout28": {"precision": 0.78, "recall": 0.88},
-          "heldout29": {"precision": 0.70, "recall": 0.86}, "heldout30": {"precision": 0.86, "recall": 0.95}}
+          "heldout21": {"precision": 0.76, "recall": 0.96}, "heldout22": TARGET,
+          "heldout23": {"precision": 0.88, "recall": 0.92}, "heldout24": {"precision": 0.97, "recall": 0.94},
+          "heldout25": {"precision": 0.68, "recall": 0.85}, "heldout26": {"precision": 0.84, "recall": 0.90},
+          "heldout27": {"precision": 0.84, "recall": 0.92}, "heldout28": {"precision": 0.81, "recall": 0.87},
+          "heldout29": {"precision": 0.70, "recall": 0.86}, "heldout30": {"precision": 0.91, "recall": 0.95},
+          "heldout31": {"precision": 0.71, "recall": 0.87}, "heldout32": {"precision": 0.87, "recall": 0.95}}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:

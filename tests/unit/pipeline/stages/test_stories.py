@@ -18,7 +18,8 @@ from pipeline.stages.stories import (
     event_features,
     stem,
 )
-from pipeline.stages.story_keys import (ACT_KINDS, MARK_FLAG, NEAR_MARK, POINT_MARK, WEEKDAYS, headline_acts,
+from pipeline.stages.story_keys import (ACT_KINDS, MARK_FLAG, MEANS_KINDS, NEAR_MARK, POINT_MARK, WEEKDAYS, headline_acts,
+    headline_means,
                                         lead_days)
 
 T0 = datetime(2019, 5, 6, 8, 0, tzinfo=timezone.utc)
@@ -381,6 +382,43 @@ def test_the_kind_of_act_is_read_from_the_headlines_first_clause() -> None:
     assert _acts("أنقرة تلمح إلى تقارب مع دمشق.. ومظاهرات غاضبة في الشمال السوري") == set()
     assert _acts("وزارة الصحة: 371 وفاة جراء الزلزال") == set()  # «وزارة» is no visit
     assert _acts("") == set() and _acts("..") == set()
+
+
+def _means(title: str) -> set[str]:
+    mask = headline_means(title)
+    return {k for i, k in enumerate(MEANS_KINDS) if mask >> i & 1}
+
+
+def test_how_the_blow_was_struck_is_read_from_the_headline() -> None:
+    assert _means("مسيّرة انتحارية تصيب سيارة مدنية قرب دارة عزة") == {"air"}
+    assert _means("إصابة ثلاثة مدنيين بمسيرة للنظام في ريف حلب") == {"air"}  # a proclitic on a short word
+    assert _means("قتلى بقصف جوي روسي على أريحا") == {"air"}  # two words
+    assert _means("صاروخ موجه يقتل مزارعين في تقاد") == {"ground"}
+    assert _means("مقتل طفلين بلغم من مخلفات الحرب في ريف حماة") == {"bomb", "ground"}  # leftovers: a shell or a mine
+    assert _means("مقتل قيادي سابق في المعارضة برصاص مجهولين في ريف درعا") == {"gun"}
+    # what follows «بعد» names the earlier event: Israel answers with artillery
+    assert _means("إسرائيل ترد بقصف مدفعي بعد سقوط قذيفتين أطلقتا من سوريا") == {"ground"}
+    # a plain «قصف» or «هجوم», air defences, a military college: not said
+    assert _means("مقتل مزارعين بقصف لقوات النظام على تقاد") == set()
+    assert _means("الدفاعات الجوية تتصدى لعدوان إسرائيلي على المنطقة الجنوبية") == set()
+    assert _means("هجوم على حفل تخرج في الكلية الحربية بحمص") == set()
+    assert _means("") == set()
+
+
+def test_a_drone_and_a_guided_missile_the_same_morning_are_two_events() -> None:
+    body = ("وقال مراسلون في ريف حلب الغربي إن القصف استهدف أطراف البلدة صباح اليوم، وأسفر عن سقوط ضحايا"
+            " مدنيين نقلوا إلى المشافي القريبة، فيما قال الدفاع المدني إن فرقه عملت على إسعاف المصابين.")
+
+    def f(title: str) -> str:
+        return encode_features(event_features(title, arabic.normalize(f"{title}\n{body}"), ["تقاد"]))
+
+    index = EventIndex(apart_factor=1.0)
+    index.add("a", "a", 0.0, f("صاروخ موجه يقتل مدنيين في تقاد غربي حلب"))
+    assert index.best_story(f("قذيفة موجهة تقتل مدنيين في تقاد غربي حلب"), 1800.0)[0] == "a"
+    index2 = EventIndex()
+    index2.add("a", "a", 0.0, f("صاروخ موجه يقتل مدنيين في تقاد غربي حلب"))
+    assert index2.best_story(f("مسيرة انتحارية تقتل مدنيين في تقاد غربي حلب"), 1800.0) is None
+    assert index2.best_story(f("مقتل مدنيين بقصف على تقاد غربي حلب"), 1800.0)[0] == "a"  # no means said
 
 
 def test_another_kind_of_act_a_day_later_is_another_event() -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.stages.story_keys import ACT_KINDS, DAY_BITS, WEEKDAYS
+from pipeline.stages.story_keys import ACT_KINDS, DAY_BITS, MEANS_KINDS, MEANS_SHIFT, WEEKDAYS
 from pipeline.stages.story_marks import MEETING, Query, other_event, vetoes
 
 STRIKE = 1 << ACT_KINDS.index("violence")
 MON, TUE, WED = (1 << WEEKDAYS.index(d) for d in ("الاثنين", "الثلاثاء", "الأربعاء"))
+AIR, GROUND, BOMB, GUN = (1 << MEANS_KINDS.index(k) + MEANS_SHIFT for k in ("air", "ground", "bomb", "gun"))
 IDLIB, ALEPPO = (35.93, 36.63), (36.20, 37.16)  # about 70 km apart
 
 
@@ -60,3 +61,14 @@ def test_two_meetings_of_one_official_count_once() -> None:
                   15.0).tolist() == [1, 0]
     # ... only where a meeting is reported: Russia's veto and Nebenzia explaining it name other parties too
     assert vetoes(query(parties=parties), acts, days, False, pts, slack, lambda: theirs, 15.0).tolist() == [0, 0]
+
+
+def test_another_means_counts_at_any_hour_and_only_when_both_say() -> None:
+    """A drone on a car and a guided missile on farmers in the next village, the same morning: two events.
+    A report that says only «قصف» (no means) or names the same means stays open."""
+    acts, days, pts, slack = rows(4, acts=[STRIKE | GROUND, STRIKE, STRIKE | AIR, STRIKE | AIR | GROUND])
+    n = vetoes(query(acts=STRIKE | AIR), acts, days, False, pts, slack, no_parties, 15.0)
+    assert n.tolist() == [1, 0, 0, 0]
+    # the act part still counts only once late; the means do not make an act differ
+    assert other_event(MEETING, 0, np.array([STRIKE | AIR]), np.array([0]), False).tolist() == [False]
+    assert other_event(BOMB, 0, np.array([GUN]), np.array([0]), False).tolist() == [True]
