@@ -36,7 +36,7 @@ compared with the articles of the time window that share the rarest of them:
   the morning after the meeting that prepared it (within those hours one event's reports frame it as
   different acts, and a reaction names no act of its own). Nor do two reports whose leads name different
   weekdays as their event's (``story_keys.lead_days``) and neither names the other's (a follow-up names its event's
-  day, «أمس الإثنين»), or headlines that say the blow was struck by other means (``headline_means``: a drone, a mine).
+  day, «أمس الإثنين»), or headlines giving the blow to other means or parties (``headline_means``, ``headline_agents``).
   An article that starts a story but would have joined one begun more than a window before through a
   member of the last hours (its first report scoring nothing) records that story as the one it follows
   (``last_follows``; the story document's ``follows``).

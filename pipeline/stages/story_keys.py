@@ -38,8 +38,8 @@ PERSON_MARK = MARK_FLAG | 2
 NEAR_MARK = MARK_FLAG | 3  # a point the headline says the event happened near (a landmark)
 COUNTRY_MARK = MARK_FLAG | 4  # a country the headline names (its PARTY_PREFIX key's hash)
 MENTION_MARK = MARK_FLAG | 5  # a country the article names anywhere
-KIND_MARK = MARK_FLAG | 6  # the kinds of act the headline reports: its "hash" a bit mask (ACT_KINDS; MEANS_KINDS
-#                            << MEANS_SHIFT: how the blow was struck)
+KIND_MARK = MARK_FLAG | 6  # the kinds of act the headline reports: its "hash" a bit mask (ACT_KINDS; AGENTS <<
+#                            AGENT_SHIFT: who struck; MEANS_KINDS << MEANS_SHIFT: how)
 DAY_MARK = MARK_FLAG | 7  # the event's weekday (a bit of WEEKDAYS), every weekday its lead names << DAY_BITS
 DAY_BITS = 8
 INCIDENT_PREFIX = "@"
@@ -203,28 +203,57 @@ _ACTS = {k: 1 << ACT_KINDS.index(v[1:]) for k, v in _concepts(_ACTS_RAW).items()
 # missile on farmers in the next village, or gunmen and a roadside bomb in one province that day, are two
 # events. A plain «قصف» or «هجوم» says nothing of it; war leftovers are a shell or a mine.
 _MEANS_RAW = """
-air: غارة غارات براميل برميل مسيرة مسيرات مسيّرة مسيّرات درون
-ground: مدفعي مدفعية مدفعيا هاون قذائف قذيفة راجمات راجمة مخلفات
+air: غارة غارات براميل برميل مسيرة مسيرات مسيّرة مسيّرات درون الطيران_الحربي طائرات_حربية طائرة_حربية قصف_جوي
+ غارة_جوية
+ground: مدفعي مدفعية مدفعيا هاون قذائف قذيفة راجمات راجمة مخلفات صاروخ_موجه صاروخا_موجها قصف_صاروخي
 bomb: عبوة عبوات ناسفة مفخخة مفخخات لغم ألغام مخلفات
 gun: رصاص برصاص قنص قناص
 """
-_MEANS_PAIRS_RAW = """
-air: الطيران_الحربي طائرات_حربية طائرة_حربية قصف_جوي غارة_جوية
-ground: صاروخ_موجه صاروخا_موجها قصف_صاروخي
+
+# Who struck: the party a headline names right after its act of violence («غارات روسية», «قصف لقوات النظام»,
+# «هجوم لداعش على نقاط لقسد», «عدوان إسرائيلي», «غارات للنظام وروسيا») or right before its verb («الطيران
+# الروسي يغير»). Regime shelling of Jabal al-Zawiya and Russian raids on Kafr Takharim the same morning, the
+# coalition's raids on al-Shafa and an ISIS attack on the SDF nearby, are two events. The side of the
+# «إرهابيين» depends on who says it: no party. Government forces are one party before and after 2024.
+_AGENTS_RAW = """
+state: نظام أسد حكومة حكومي حكومية قوات_النظام قوات_الأسد قوات_الحكومة الجيش_السوري القوات_الحكومية
+russia: روسيا روسي روسية الروسي الروسية
+turkey: تركيا تركي تركية التركي التركية الجيش_التركي
+israel: إسرائيل إسرائيلي إسرائيلية الإسرائيلي الإسرائيلية
+us: أمريكي أميركي أمريكية أميركية الأمريكي الأميركي التحالف
+iran: إيران إيراني إيرانية الإيراني الإيرانية
+isis: داعش تنظيم_الدولة تنظيم_داعش
+sdf: قسد قوات_سوريا_الديمقراطية وحدات_حماية_الشعب ي_ب_ك بي_كا_كا
+opposition: الفصائل فصائل المعارضة هيئة_تحرير_الشام الهيئة
 """
-MEANS_KINDS = tuple(line.partition(":")[0] for line in _MEANS_RAW.strip().splitlines())
-MEANS_SHIFT = 24  # the means' bits in the acts mark, above ACT_KINDS'
-ACT_MASK = (1 << MEANS_SHIFT) - 1
-_MEANS: dict[str, int] = {}
-_MEANS_PAIRS: dict[tuple[str, str], int] = {}
-for _raw, _table in ((_MEANS_RAW, _MEANS), (_MEANS_PAIRS_RAW, _MEANS_PAIRS)):
-    for _line in _raw.strip().splitlines():
-        _kind, _, _forms = _line.partition(":")
-        for _w in _forms.split():
-            _k = tuple(stem(t) for part in _w.split("_") for t in arabic.tokens(part))
-            _k = _k[0] if len(_k) == 1 else _k
-            _table[_k] = _table.get(_k, 0) | 1 << MEANS_KINDS.index(_kind.strip())  # type: ignore[index]
-_MEANS_FORMS = frozenset(_MEANS) | frozenset(w for pair in _MEANS_PAIRS for w in pair)
+_STRIKES = ("غارة غارات قصف قصفت يقصف تقصف هجوم هجمات ضربة ضربات عدوان اعتداء طيران مسيرة مسيرات قذائف قذيفة"
+            " صواريخ صاروخ استهداف كمين تفجير يغير تغير")
+_STRIKE_VERBS = "قصفت يقصف تقصف يغير تغير يستهدف تستهدف استهدفت يشن تشن شنت"
+_BETWEEN = "مدفعي مدفعية صاروخي صاروخية جوي جوية مفخخ بري عنيف عنيفة مكثف مكثفة جديد جديدة إرهابي ل"  # «لـ"ي ب ك"»
+
+
+def _lexicon(raw: str) -> tuple[tuple[str, ...], dict[tuple[str, ...], int], frozenset[str]]:
+    """(kinds, stems of each form (one word or several joined by «_») → bit mask, every stem of a form)."""
+    kinds = tuple(line.partition(":")[0] for line in raw.replace("\n ", " ").strip().splitlines())
+    table: dict[tuple[str, ...], int] = {}
+    for line in raw.replace("\n ", " ").strip().splitlines():
+        kind, _, forms = line.partition(":")
+        for w in forms.split():
+            k = tuple(stem(t) for part in w.split("_") for t in arabic.tokens(part))
+            table[k] = table.get(k, 0) | 1 << kinds.index(kind.strip())
+    return kinds, table, frozenset(st for k in table for st in k)
+
+
+MEANS_KINDS, _MEANS, _MEANS_FORMS = _lexicon(_MEANS_RAW)
+AGENTS, _AGENTS, _AGENT_FORMS = _lexicon(_AGENTS_RAW)
+_STRIKE_STEMS = frozenset(stem(t) for t in arabic.tokens(_STRIKES))
+_STRIKE_VERB_STEMS = frozenset(stem(t) for t in arabic.tokens(_STRIKE_VERBS))
+_BETWEEN_STEMS = frozenset(stem(t) for t in arabic.tokens(_BETWEEN))
+_PROXY_STEMS = frozenset(stem(t) for t in arabic.tokens("الموالية المدعومة التابعة المقربة"))
+AGENT_SHIFT = 17  # the acts mark: ACT_KINDS' bits, then AGENTS' from here, then MEANS_KINDS' from MEANS_SHIFT
+MEANS_SHIFT = 28
+ACT_MASK = (1 << AGENT_SHIFT) - 1
+AGENT_MASK = (1 << MEANS_SHIFT) - 1 - ACT_MASK
 _AFTER = frozenset(arabic.tokens("بعد عقب إثر اثر بعيد رغم برغم"))
 _AFTER_PAIRS = (tuple(arabic.tokens("ردا على")), tuple(arabic.tokens("على خلفية")))
 _CLAUSE_END = re.compile(r"\.\.|[\u2026،؛|\u2013\u2014]|\s-\s")
@@ -302,18 +331,61 @@ def _bare_stem(tok: str, known: Collection[str]) -> str:
     return st
 
 
-def headline_means(title: str | None) -> int:
-    """How the headline's first clause that says so reports the blow struck, a bit mask over ``MEANS_KINDS``
-    (0: not said). As in :func:`headline_acts`, what follows «بعد»/«رداً على» names an earlier event («إسرائيل
-    ترد بقصف مدفعي بعد سقوط قذيفتين» is artillery)."""
+def _first_clause_stems(title: str | None, known: Collection[str]) -> Iterable[list[str]]:
+    """The stems of each clause of the headline up to the words that name an earlier event (as in
+    :func:`headline_acts`: «بعد»/«رداً على» …), a proclitic read off short words that only so are ``known``."""
     for clause in _CLAUSE_END.split(title or ""):
         toks = arabic.tokens(clause)
         cut = next((i for i, tok in enumerate(toks) if tok in _AFTER or tuple(toks[i:i + 2]) in _AFTER_PAIRS),
                    len(toks))
-        stems = [_bare_stem(tok, _MEANS_FORMS) for tok in toks[:cut]]
+        yield [_bare_stem(tok, known) for tok in toks[:cut]]
+
+
+def _lookup(stems: list[str], i: int, table: dict[tuple[str, ...], int]) -> tuple[int, int]:
+    """(bit mask, length) of the longest form of ``table`` at ``stems[i]`` ((0, 0): none)."""
+    for n in (3, 2, 1):
+        bits = table.get(tuple(stems[i:i + n]), 0) if i + n <= len(stems) else 0
+        if bits:
+            return bits, n
+    return 0, 0
+
+
+def headline_means(title: str | None) -> int:
+    """How the headline's first clause that says so reports the blow struck, a bit mask over ``MEANS_KINDS``
+    (0: not said): «إسرائيل ترد بقصف مدفعي بعد سقوط قذيفتين» is artillery."""
+    for stems in _first_clause_stems(title, _MEANS_FORMS):
+        mask = 0
+        for i in range(len(stems)):
+            mask |= _lookup(stems, i, _MEANS)[0]
+        if mask:
+            return mask
+    return 0
+
+
+def headline_agents(title: str | None) -> int:
+    """Who the headline's first clause that says so gives its violence to, a bit mask over ``AGENTS`` (0: not
+    said): the party right after a strike word (past a word or two such as «مدفعي», «إرهابي»), with the ones
+    joined to it by «و» or backing it («الموالية لتركيا»), or right before a strike verb. A party after «على»
+    or «من» is the target."""
+    for stems in _first_clause_stems(title, _AGENT_FORMS | _STRIKE_STEMS):
         mask = 0
         for i, st in enumerate(stems):
-            mask |= _MEANS.get(st, 0) | _MEANS_PAIRS.get(tuple(stems[i:i + 2]), 0)
+            if st not in _STRIKE_STEMS:
+                continue
+            j = i + 1
+            while j < len(stems) and j <= i + 2 and stems[j] in _BETWEEN_STEMS:
+                j += 1
+            bits, n = _lookup(stems, j, _AGENTS)
+            while bits:  # «للنظام وروسيا» (the stemmer has taken the «و» off), «للفصائل الموالية لتركيا»: both
+                mask |= bits
+                j += n
+                j += j < len(stems) and stems[j] in _PROXY_STEMS
+                j += j < len(stems) and stems[j] == "من"
+                bits, n = _lookup(stems, j, _AGENTS)
+            if st in _STRIKE_VERB_STEMS:
+                for k in (i - 1, i - 2):
+                    if k >= 0:
+                        mask |= _lookup(stems, k, _AGENTS)[0] if k + _lookup(stems, k, _AGENTS)[1] == i else 0
         if mask:
             return mask
     return 0
@@ -399,7 +471,7 @@ def event_features(title: str | None, match_text: str, places: Sequence = (), or
         out[HEADLINE_COUNTRY_PREFIX + c] = 1
     for c in {PARTIES[k] for k in body_stems if k in PARTIES} - in_headline:  # (the match text holds the title)
         out[MENTIONED_COUNTRY_PREFIX + c] = 1
-    acts = headline_acts(title) | headline_means(title) << MEANS_SHIFT
+    acts = headline_acts(title) | headline_agents(title) << AGENT_SHIFT | headline_means(title) << MEANS_SHIFT
     if acts:
         out[f"{ACTS_PREFIX}{acts}"] = 1
     days = lead_days(body[:LEAD_TOKENS])

@@ -2,11 +2,12 @@
 
 An article's features (:mod:`pipeline.stages.story_keys`) carry, beside its keys, where its headline says
 the event happened (or near where), the people and countries the headline names, every country the
-article names, and the kinds of act the headline reports and by what means. :class:`pipeline.stages.stories.EventIndex`
-keeps them per article row; the functions here decode them and decide the vetoes (:func:`vetoes`, one
-place for both the member and the whole-story score): two incidents towns apart (:func:`min_km`), one
-official in two meetings (:func:`two_meetings`) and, past the first hours, another kind of act, or another
-weekday named as the event's, or other means of attack (:func:`other_event`).
+article names, and the kinds of act the headline reports, by whom and by what means. The event index
+(:class:`pipeline.stages.stories.EventIndex`) keeps them per article row; the functions here decode them and
+decide the vetoes (:func:`vetoes`, one place for both the member and the whole-story score): two incidents
+towns apart (:func:`min_km`), one official in two meetings (:func:`two_meetings`), past the first hours
+another kind of act, another weekday named as the event's, and at any hour other means of attack or
+another party striking (:func:`other_event`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from pipeline.stages.gazetteer import MAX_INCIDENT_PLACES
-from pipeline.stages.story_keys import (ACT_KINDS, ACT_MASK, COUNTRY_MARK, DAY_BITS, DAY_MARK, KIND_MARK, MARK_FLAG,
-                                        MEANS_SHIFT, MENTION_MARK, NEAR_MARK, PERSON_MARK, POINT_MARK, unpack_point)
+from pipeline.stages.story_keys import (ACT_KINDS, ACT_MASK, AGENT_MASK, AGENT_SHIFT, AGENTS, COUNTRY_MARK, DAY_BITS,
+                                        DAY_MARK, KIND_MARK, MARK_FLAG, MEANS_KINDS, MEANS_SHIFT, MENTION_MARK, NEAR_MARK,
+                                        PERSON_MARK, POINT_MARK, unpack_point)
 
 
 MAX_POINTS = MAX_INCIDENT_PLACES  # incident points an article row holds: as many as the headline gives
@@ -53,15 +55,30 @@ def other_acts(a: int, b: np.ndarray) -> np.ndarray:
 def other_event(q_acts: int, q_days: int, acts: np.ndarray, days: np.ndarray, late: np.ndarray | bool) -> np.ndarray:
     """Where what a query's headline and lead say makes it another event than the reports (masks, as
     :func:`split_marks` gives them): another kind of act once ``late`` (past the first hours: the landing
-    the day after the strike), other means of attack at any hour, or another weekday named as the event's (the same town hit again) when
-    neither lead names the other's day at all (a funeral on Wednesday «for the victims of the bombing on
+    the day after the strike), other means of attack or another party striking (:func:`_other_agents`) at any
+    hour, or another weekday named as the event's (the same town hit again) when neither lead names the other's
+    day at all (a funeral on Wednesday «for the victims of the bombing on
     Tuesday evening» refers back to Tuesday's event)."""
     day, named = q_days & _DAY, q_days >> DAY_BITS
     days, acts = np.asarray(days), np.asarray(acts)
     other_day = other_acts(day, days & _DAY) & ((days >> DAY_BITS & day) == 0) & ((days & _DAY & named) == 0)
-    # how the blow was struck (a drone, a guided missile), at any hour: one attack's reports agree on it
+    # how the blow was struck (a drone, a guided missile) and by whom, at any hour: one attack's reports agree
     other_means = other_acts(q_acts >> MEANS_SHIFT, acts >> MEANS_SHIFT)
-    return (late & other_acts(q_acts & ACT_MASK, acts & ACT_MASK)) | other_day | other_means
+    other_agents = _other_agents(q_acts, acts)
+    return (late & other_acts(q_acts & ACT_MASK, acts & ACT_MASK)) | other_day | other_means | other_agents
+
+
+_AIR = 1 << MEANS_KINDS.index("air") + MEANS_SHIFT
+_STATE_OR_RUSSIA = sum(1 << AGENTS.index(k) + AGENT_SHIFT for k in ("state", "russia"))
+
+
+def _other_agents(q_acts: int, acts: np.ndarray) -> np.ndarray:
+    """Where both headlines say who struck and no party is the same; but two raids from the air, one the
+    regime's and one Russia's, may be one (outlets give one raid on Idlib to either air force)."""
+    qa, a = q_acts & AGENT_MASK, acts & AGENT_MASK
+    either_air_force = ((q_acts & _AIR) != 0) & ((acts & _AIR) != 0) & ((qa & _STATE_OR_RUSSIA) != 0) & (
+        (a & _STATE_OR_RUSSIA) != 0)
+    return other_acts(qa, a) & ~either_air_force
 
 
 _DAY = (1 << DAY_BITS) - 1

@@ -176,6 +176,14 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # 107 articles, 18 hard negatives; ordinary coverage, 2018, 2020, 2022, 2024), written blind after them and measured
 # once on 765c420, with and without the rule: the same again, 0.699 / 0.877 and 0.778 / 0.963. Totals only. The
 # twenty blind splits (heldout15-34) pooled: 0.824 / 0.917; the four newest 0.760 / 0.914.
+# Then heldout34 was read, and who struck became a veto at any hour too (story_keys.headline_agents: the party
+# right after a strike word or before a strike verb, «غارات روسية», «قصف لقوات النظام», «هجوم لداعش»; one air raid
+# given to the regime by one outlet and to Russia by another stays one): regime shelling of Iblin and Russian raids on
+# Kafr Takharim, the coalition's raids on al-Shafa and an ISIS attack on the SDF nearby. Over the thirty-five splits
+# 0.850 / 0.915 -> 0.858 / 0.915 (false pairs 573 -> 535, none missed more: heldout19 0.678 -> 0.713, heldout27 0.848
+# -> 0.884, heldout29 0.705 -> 0.775, heldout34 0.778 -> 0.882). Its word list too saw the titles of conflicting pairs
+# of every split. heldout35 (clusters) and heldout36 (ordinary), written blind meanwhile, measured once with and
+# without it: 0.621 / 0.905 and 0.605 / 0.905; 0.820 / 0.861 both ways.
 FLOORS = {"tune": {"precision": 0.99, "recall": 0.85}, "heldout": TARGET, "heldout2": TARGET,
           "heldout3": {"precision": 0.94, "recall": 0.85}, "heldout4": {"precision": 0.93, "recall": 0.92},
           "heldout5": {"precision": 0.99, "recall": 0.99}, "heldout6": {"precision": 0.92, "recall": 0.85},
@@ -185,14 +193,15 @@ FLOORS = {"tune": {"precision": 0.99, "recall": 0.85}, "heldout": TARGET, "heldo
           "heldout13": {"precision": 0.72, "recall": 0.93}, "heldout14": {"precision": 0.91, "recall": 0.92},
           "heldout15": {"precision": 0.88, "recall": 0.91}, "heldout16": TARGET,
           "heldout17": {"precision": 0.76, "recall": 0.89}, "heldout18": {"precision": 0.95, "recall": 0.96},
-          "heldout19": {"precision": 0.67, "recall": 0.87}, "heldout20": {"precision": 0.93, "recall": 0.91},
+          "heldout19": {"precision": 0.71, "recall": 0.87}, "heldout20": {"precision": 0.93, "recall": 0.91},
           "heldout21": {"precision": 0.76, "recall": 0.96}, "heldout22": TARGET,
           "heldout23": {"precision": 0.88, "recall": 0.92}, "heldout24": {"precision": 0.97, "recall": 0.94},
           "heldout25": {"precision": 0.68, "recall": 0.85}, "heldout26": {"precision": 0.84, "recall": 0.90},
-          "heldout27": {"precision": 0.84, "recall": 0.92}, "heldout28": {"precision": 0.81, "recall": 0.87},
-          "heldout29": {"precision": 0.70, "recall": 0.86}, "heldout30": {"precision": 0.91, "recall": 0.95},
+          "heldout27": {"precision": 0.88, "recall": 0.92}, "heldout28": {"precision": 0.81, "recall": 0.87},
+          "heldout29": {"precision": 0.77, "recall": 0.86}, "heldout30": {"precision": 0.91, "recall": 0.95},
           "heldout31": {"precision": 0.71, "recall": 0.87}, "heldout32": {"precision": 0.87, "recall": 0.95},
-          "heldout33": {"precision": 0.69, "recall": 0.87}, "heldout34": {"precision": 0.77, "recall": 0.96}}
+          "heldout33": {"precision": 0.69, "recall": 0.87}, "heldout34": {"precision": 0.88, "recall": 0.96},
+          "heldout35": {"precision": 0.62, "recall": 0.90}, "heldout36": {"precision": 0.82, "recall": 0.86}}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:

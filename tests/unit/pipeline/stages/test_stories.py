@@ -18,8 +18,8 @@ from pipeline.stages.stories import (
     event_features,
     stem,
 )
-from pipeline.stages.story_keys import (ACT_KINDS, MARK_FLAG, MEANS_KINDS, NEAR_MARK, POINT_MARK, WEEKDAYS, headline_acts,
-    headline_means,
+from pipeline.stages.story_keys import (ACT_KINDS, AGENTS, MARK_FLAG, MEANS_KINDS, NEAR_MARK, POINT_MARK, WEEKDAYS, headline_acts,
+    headline_agents, headline_means,
                                         lead_days)
 
 T0 = datetime(2019, 5, 6, 8, 0, tzinfo=timezone.utc)
@@ -403,6 +403,49 @@ def test_how_the_blow_was_struck_is_read_from_the_headline() -> None:
     assert _means("الدفاعات الجوية تتصدى لعدوان إسرائيلي على المنطقة الجنوبية") == set()
     assert _means("هجوم على حفل تخرج في الكلية الحربية بحمص") == set()
     assert _means("") == set()
+
+
+def _agents(title: str) -> set[str]:
+    mask = headline_agents(title)
+    return {k for i, k in enumerate(AGENTS) if mask >> i & 1}
+
+
+def test_who_struck_is_read_from_the_headline() -> None:
+    assert _agents("غارات روسية على محيط كفرتخاريم بريف إدلب الغربي") == {"russia"}
+    assert _agents("مقتل مدنيين اثنين بقصف لقوات النظام على إبلين") == {"state"}
+    assert _agents("مقتل ثلاثة مدنيين بقصف حكومي على قرى جبل الزاوية") == {"state"}
+    assert _agents("الطيران الروسي يغير على أحراش كفرتخاريم") == {"russia"}  # after the strike word
+    assert _agents("إسرائيل تقصف مواقع في ريف درعا") == {"israel"}  # before the strike verb
+    assert _agents("عدوان إسرائيلي على مطار حلب الدولي") == {"israel"}
+    # the target after «على» is not the agent; the first agent after the strike word is
+    assert _agents("هجوم لداعش على نقاط لقسد شرق البحرة") == {"isis"}
+    assert _agents("مقتل ستة من قسد بهجوم مفخخ لداعش في ريف دير الزور") == {"isis"}  # past «مفخخ»
+    assert _agents('مقتل مدنيين بهجوم إرهابي لـ"ي ب ك" في رأس العين') == {"sdf"}
+    # two parties: joined by «و», or one backing the other
+    assert _agents("مقتل 7 مدنيين في غارات للنظام وروسيا على إدلب") == {"state", "russia"}
+    assert _agents("مقتل ناشطة بهجوم للفصائل الموالية لتركيا على الطريق الدولي") == {"opposition", "turkey"}
+    # not said: «الإرهابيين» has no side, a speaker is no agent, what follows «بعد» is an earlier event
+    assert _agents("استشهاد مدنيين باعتداء الإرهابيين بالقذائف على السقيلبية") == set()
+    assert _agents("الدفاع التركية: تحييد 5 إرهابيين حاولوا التسلل") == set()
+    assert _agents("احتجاجات في السويداء بعد قصف لقوات النظام") == set()
+    assert _agents("") == set()
+
+
+def test_the_same_morning_regime_shelling_and_russian_raids_nearby_are_two_events() -> None:
+    body = ("وقال ناشطون إن القصف استهدف أطراف البلدات في جبل الزاوية وريف إدلب الغربي صباح اليوم، ما أسفر عن"
+            " سقوط ضحايا مدنيين نقلوا إلى المشافي القريبة، فيما عملت فرق الدفاع المدني على إسعاف المصابين.")
+
+    def f(title: str) -> str:
+        return encode_features(event_features(title, arabic.normalize(f"{title}\n{body}"), ["إدلب"]))
+
+    index = EventIndex()
+    index.add("a", "a", 0.0, f("مقتل مدنيين بقصف لقوات النظام على ريف إدلب"))
+    assert index.best_story(f("مقتل مدنيين بغارات روسية على ريف إدلب"), 1800.0) is None
+    assert index.best_story(f("مقتل مدنيين بقصف للنظام السوري على ريف إدلب"), 1800.0)[0] == "a"
+    assert index.best_story(f("مقتل مدنيين بقصف على ريف إدلب"), 1800.0)[0] == "a"  # no agent said
+    # a raid from the air is the regime's for one outlet and Russia's for another
+    index.add("b", "b", 0.0, f("مقتل مدنيين بغارات للنظام على ريف إدلب الغربي"))
+    assert index.best_story(f("مقتل مدنيين بغارات روسية على ريف إدلب الغربي"), 1800.0)[0] == "b"
 
 
 def test_a_drone_and_a_guided_missile_the_same_morning_are_two_events() -> None:

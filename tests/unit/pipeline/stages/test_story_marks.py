@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.stages.story_keys import ACT_KINDS, DAY_BITS, MEANS_KINDS, MEANS_SHIFT, WEEKDAYS
+from pipeline.stages.story_keys import ACT_KINDS, AGENT_SHIFT, AGENTS, DAY_BITS, MEANS_KINDS, MEANS_SHIFT, WEEKDAYS
 from pipeline.stages.story_marks import MEETING, Query, other_event, vetoes
 
 STRIKE = 1 << ACT_KINDS.index("violence")
 MON, TUE, WED = (1 << WEEKDAYS.index(d) for d in ("الاثنين", "الثلاثاء", "الأربعاء"))
 AIR, GROUND, BOMB, GUN = (1 << MEANS_KINDS.index(k) + MEANS_SHIFT for k in ("air", "ground", "bomb", "gun"))
+STATE, RUSSIA, ISIS, US = (1 << AGENTS.index(k) + AGENT_SHIFT for k in ("state", "russia", "isis", "us"))
 IDLIB, ALEPPO = (35.93, 36.63), (36.20, 37.16)  # about 70 km apart
 
 
@@ -72,3 +73,12 @@ def test_another_means_counts_at_any_hour_and_only_when_both_say() -> None:
     # the act part still counts only once late; the means do not make an act differ
     assert other_event(MEETING, 0, np.array([STRIKE | AIR]), np.array([0]), False).tolist() == [False]
     assert other_event(BOMB, 0, np.array([GUN]), np.array([0]), False).tolist() == [True]
+
+
+def test_another_agent_counts_at_any_hour_but_one_air_raid_is_the_regimes_or_russias() -> None:
+    acts, days, pts, slack = rows(4, acts=[STRIKE | US | AIR, STRIKE | ISIS, STRIKE | RUSSIA | AIR, STRIKE])
+    assert vetoes(query(acts=STRIKE | ISIS | BOMB), acts, days, False, pts, slack, no_parties, 15.0).tolist() == [1, 0, 1, 0]
+    assert other_event(STRIKE | ISIS, 0, acts, days, False).tolist() == [True, False, True, False]  # the agents alone
+    # the regime's raid against Russia's raid: one; the regime's shelling against Russia's raid: two events
+    assert other_event(STRIKE | STATE | AIR, 0, acts[2:3], days[2:3], False).tolist() == [False]
+    assert other_event(STRIKE | STATE, 0, acts[2:3], days[2:3], False).tolist() == [True]
