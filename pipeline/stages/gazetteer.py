@@ -116,7 +116,8 @@ class Gazetteer:
         and the headline is where an outlet puts the place of *this* one. A place right after a
         ``beside`` cue («قرب حارم», «بريف جسر الشغور», «شمالي سراقب») is a landmark: the event was
         near it; a governorate seat («إدلب») is the city only after a ``city_of`` cue («مدينة
-        إدلب») and never a landmark («شمالي إدلب» is half a governorate); regions, governorates and
+        إدلب») or by a longer alias of its own («درعا البلد»), and never a landmark («شمالي إدلب» is
+        half a governorate); regions, governorates and
         foreign places (a capital that speaks, a summit's venue) never count. At most
         ``MAX_INCIDENT_PLACES`` in all, in headline order."""
         at: list[GEntry] = []
@@ -130,7 +131,10 @@ class Gazetteer:
             k = m.start - 1
             before = doc.cands[k] if k >= 0 and doc.pos[m.start] - doc.pos[k] == 1 else None
             beside = before is not None and self.beside_cue is not None and self.beside_cue.match(before)
-            if e.seat and (beside or before is None or self.city_cue is None or not self.city_cue.match(before)):
+            # ... a longer alias than the seat's own name names the city itself («درعا البلد» of درعا)
+            own_city = m.end - m.start > len(e.name.split())
+            if e.seat and not own_city and (
+                    beside or before is None or self.city_cue is None or not self.city_cue.match(before)):
                 continue
             (near if beside else at).append(e)
         return at, near

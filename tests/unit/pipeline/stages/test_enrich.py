@@ -237,6 +237,8 @@ def test_places_joined_by_or_cue_each_other(gz):
     ("قمة في أنقرة حول إدلب", []),  # a foreign venue is not where an incident happened
     ("الجيش يسيطر على سهل الغاب وقلعة المضيق", ["قلعة المضيق"]),  # a region never counts
     ("إنقاذ رضيعة في جنديرس وعائلة في حارم", ["جنديرس", "حارم"]),
+    ("مواجهات في درعا البلد ضد خلية لتنظيم الدولة", ["درعا"]),  # a longer alias of a seat: the city itself
+    ("اشتباكات في درعا وريفها", []),
 ])
 def test_incident_places_are_the_headlines_towns(gz, title, expected):
     assert [p.name for p in enrich(title, "نص الخبر في سراقب", gazetteer=gz).incident] == expected
