@@ -113,7 +113,7 @@ class EventIndex:
                  formula_score: float = 0.3, use_background: bool = False, min_content: float = 0.5,
                  title_factors: tuple[float, ...] = (0.3, 0.6), centroid_members: int = 16,
                  use_centroid: bool = True, apart_km: float = 15.0, apart_factor: float = 0.0,
-                 near_km: float = 20.0, other_act_after_s: float = 12 * 3600.0,
+                 near_km: float = 10.0, other_act_after_s: float = 12 * 3600.0,
                  centroid_floor: float = 0.8) -> None:
         self.threshold = threshold
         self.window_s = window_s
