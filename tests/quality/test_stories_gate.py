@@ -200,6 +200,12 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # 0.971 (heldout39: 0.886 / 0.940 with the means alone). The ten splits written blind this session (heldout31-40):
 # 0.751 / 0.912 on the starting code, 0.794 / 0.914 now; the twenty-six blind splits (heldout15-40) 0.797 / 0.916 ->
 # 0.829 / 0.916; all forty-one 0.827 / 0.915 -> 0.849 / 0.915 (false pairs 806 -> 685, missed 358 -> 360).
+# heldout41 (clusters; 40 stories, 107 articles, 15 hard negatives) and heldout42 (ordinary; 43 stories, 108 articles,
+# 20 hard negatives), written blind last, were to test a story compared as a whole only when a member scores 0.9 of the
+# threshold, not 0.8 (over the forty-one splits: false pairs 685 -> 666, missed 360 -> 362; at 1.0: 611 and 377, with
+# heldout2's recall below the target). Measured once: the same at 0.8 and 0.9, 0.732 / 0.894 and 0.710 / 0.945 (1.0:
+# heldout42 0.741 / 0.945), so the floor stays 0.8. On the session's starting code 0.734 / 0.903 and 0.671 / 0.972.
+# The twelve splits written blind this session (heldout31-42): 0.742 / 0.917 on the starting code, 0.781 / 0.915 now.
 FLOORS = {"tune": {"precision": 0.99, "recall": 0.85}, "heldout": TARGET, "heldout2": TARGET,
           "heldout3": {"precision": 0.94, "recall": 0.85}, "heldout4": {"precision": 0.93, "recall": 0.92},
           "heldout5": {"precision": 0.99, "recall": 0.99}, "heldout6": {"precision": 0.92, "recall": 0.85},
@@ -219,7 +225,8 @@ FLOORS = {"tune": {"precision": 0.99, "recall": 0.85}, "heldout": TARGET, "heldo
           "heldout33": {"precision": 0.74, "recall": 0.87}, "heldout34": {"precision": 0.88, "recall": 0.96},
           "heldout35": {"precision": 0.65, "recall": 0.90}, "heldout36": {"precision": 0.82, "recall": 0.86},
           "heldout37": {"precision": 0.65, "recall": 0.90}, "heldout38": {"precision": 0.83, "recall": 0.89},
-          "heldout39": {"precision": 0.94, "recall": 0.95}, "heldout40": {"precision": 0.85, "recall": 0.97}}
+          "heldout39": {"precision": 0.94, "recall": 0.95}, "heldout40": {"precision": 0.85, "recall": 0.97},
+          "heldout41": {"precision": 0.73, "recall": 0.89}, "heldout42": {"precision": 0.71, "recall": 0.94}}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:
