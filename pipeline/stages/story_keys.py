@@ -254,6 +254,7 @@ AGENT_SHIFT = 17  # the acts mark: ACT_KINDS' bits, then AGENTS' from here, then
 MEANS_SHIFT = 28
 ACT_MASK = (1 << AGENT_SHIFT) - 1
 AGENT_MASK = (1 << MEANS_SHIFT) - 1 - ACT_MASK
+assert len(ACT_KINDS) <= AGENT_SHIFT and AGENT_SHIFT + len(AGENTS) <= MEANS_SHIFT and MEANS_SHIFT + len(MEANS_KINDS) <= 32
 _AFTER = frozenset(arabic.tokens("بعد عقب إثر اثر بعيد رغم برغم"))
 _AFTER_PAIRS = (tuple(arabic.tokens("ردا على")), tuple(arabic.tokens("على خلفية")))
 _CLAUSE_END = re.compile(r"\.\.|[\u2026،؛|\u2013\u2014]|\s-\s")
@@ -382,10 +383,11 @@ def headline_agents(title: str | None) -> int:
                 j += j < len(stems) and stems[j] in _PROXY_STEMS
                 j += j < len(stems) and stems[j] == "من"
                 bits, n = _lookup(stems, j, _AGENTS)
-            if st in _STRIKE_VERB_STEMS:
+            if st in _STRIKE_VERB_STEMS:  # «إسرائيل تقصف», «الجيش السوري يقصف»: a party ending right before the verb
                 for k in (i - 1, i - 2):
-                    if k >= 0:
-                        mask |= _lookup(stems, k, _AGENTS)[0] if k + _lookup(stems, k, _AGENTS)[1] == i else 0
+                    bits, n = _lookup(stems, k, _AGENTS) if k >= 0 else (0, 0)
+                    if bits and k + n == i:
+                        mask |= bits
         if mask:
             return mask
     return 0
