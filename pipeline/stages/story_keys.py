@@ -194,8 +194,6 @@ speech: يتوعد يتعهد توعد تعهد خطاب كلمة
 decree: مرسوم مرسوما مراسيم
 election: انتخابات اقتراع
 """
-ACT_KINDS = tuple(line.partition(":")[0] for line in _ACTS_RAW.replace("\n ", " ").strip().splitlines())
-_ACTS = {k: 1 << ACT_KINDS.index(v[1:]) for k, v in _concepts(_ACTS_RAW).items()}
 
 # How the headline says the blow was struck: from the air (a warplane's raid, a drone, barrel bombs), by
 # ground fire (artillery, mortars, rockets, a guided missile), by a planted bomb or mine, or by gunfire. One
@@ -244,12 +242,14 @@ def _lexicon(raw: str) -> tuple[tuple[str, ...], dict[tuple[str, ...], int], fro
     return kinds, table, frozenset(st for k in table for st in k)
 
 
+ACT_KINDS, _ACTS, _ACT_FORMS = _lexicon(_ACTS_RAW)
 MEANS_KINDS, _MEANS, _MEANS_FORMS = _lexicon(_MEANS_RAW)
 AGENTS, _AGENTS, _AGENT_FORMS = _lexicon(_AGENTS_RAW)
 _STRIKE_STEMS = frozenset(stem(t) for t in arabic.tokens(_STRIKES))
 _STRIKE_VERB_STEMS = frozenset(stem(t) for t in arabic.tokens(_STRIKE_VERBS))
 _BETWEEN_STEMS = frozenset(stem(t) for t in arabic.tokens(_BETWEEN))
 _PROXY_STEMS = frozenset(stem(t) for t in arabic.tokens("الموالية المدعومة التابعة المقربة"))
+_AGENT_SCAN_FORMS = _AGENT_FORMS | _STRIKE_STEMS  # the stems headline_agents reads a proclitic off for
 AGENT_SHIFT = 17  # the acts mark: ACT_KINDS' bits, then AGENTS' from here, then MEANS_KINDS' from MEANS_SHIFT
 MEANS_SHIFT = 28
 ACT_MASK = (1 << AGENT_SHIFT) - 1
@@ -315,7 +315,7 @@ def headline_acts(title: str | None) -> int:
         if cut:
             mask = 0
             for tok in toks[:cut]:
-                mask |= _ACTS.get(_bare_stem(tok, _ACTS), 0)
+                mask |= _ACTS.get((_bare_stem(tok, _ACT_FORMS),), 0)
             return mask
     return 0
 
@@ -368,7 +368,7 @@ def headline_agents(title: str | None) -> int:
     said): the party right after a strike word (past a word or two such as «مدفعي», «إرهابي»), with the ones
     joined to it by «و» or backing it («الموالية لتركيا»), or right before a strike verb. A party after «على»
     or «من» is the target."""
-    for stems in _first_clause_stems(title, _AGENT_FORMS | _STRIKE_STEMS):
+    for stems in _first_clause_stems(title, _AGENT_SCAN_FORMS):
         mask = 0
         for i, st in enumerate(stems):
             if st not in _STRIKE_STEMS:
