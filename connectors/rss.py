@@ -19,7 +19,7 @@ from lxml import etree
 
 from pipeline.core.charset import looks_binary, to_utf8_xml
 from connectors.base import Candidate, Discovered, Discovery, ParseError, first_image, html_to_text
-from pipeline.core.dates import parse_date, struct_to_dt
+from pipeline.core.dates import parse_date, struct_to_dt, written_zone
 from pipeline.core.schema import Listing
 
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html)", re.I | re.S)
@@ -128,7 +128,8 @@ def recover_entries(body: bytes, local_tz: tzinfo | None = None) -> list[dict]:
 def entry_date(entry, local_tz: tzinfo | None = None) -> datetime | None:  # noqa: ANN001 - feedparser's dict
     """When a feed entry was published. feedparser reads a date written without an offset
     («2026-12-06 14:00:00», an RFC 822 date missing its zone) as UTC; such a date is the outlet's clock,
-    so it is read in ``local_tz`` instead. A date with an offset or a zone name keeps feedparser's reading."""
+    so it is read in ``local_tz`` instead. A date with a numeric offset keeps feedparser's reading; a zone
+    written by name or as a GMT offset is read as Arabic outlets mean it (:func:`pipeline.core.dates.written_zone`)."""
     parsed = struct_to_dt(entry.get("published_parsed") or entry.get("updated_parsed"))
     if entry.get("published_parsed") or not entry.get("updated_parsed"):
         raw = entry.get("published") or entry.get("updated")
@@ -137,6 +138,8 @@ def entry_date(entry, local_tz: tzinfo | None = None) -> datetime | None:  # noq
     if not isinstance(raw, str) or not raw:
         return parsed
     as_local = parse_date(raw, local_tz)
+    if as_local is not None and written_zone(raw) is not None:
+        return as_local  # a zone written by name or as «GMT+3»: feedparser reads «AST» as Atlantic, «GMT+3» as -3
     if parsed is None:  # feedparser could not read it at all («Sun, 06 Dec 2026 14:00:00», no zone)
         return as_local
     # only a naive date reads differently in two zones; and only when both parsers saw the same clock

@@ -28,10 +28,61 @@ _AR_DATE_RE = re.compile(
     re.I,
 )
 _NUM_DATE_RE = re.compile(
-    r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]+(\d{1,2}):(\d{2}))?(?!\d)|(?<!\d)(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?!\d)")
+    r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]+(\d{1,2}):(\d{2}))?(?!\d)"
+    r"|(?<!\d)(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:[ T،,-]+(\d{1,2}):(\d{2})(?::\d{2})?\s*(ص|م|am|pm)?)?(?!\d)", re.I)
 
 
 _GMT_OFFSET_RE = re.compile(r"(?:GMT|UTC|غرينتش|جرينتش)\s*(?P<sign>[+-])\s*(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?", re.I)
+
+# Zones written beside a time, as Arabic outlets write them. «AST» is Arabia Standard Time there (Saudi
+# and Gulf outlets; the RFC 822 parsers read it as Atlantic, seven hours off), «KSA» the same clock; a
+# city or country named as the clock («بتوقيت مكة المكرمة», «(مكة المكرمة)», «بتوقيت دمشق») is its
+# zone, summer time included.
+_ZONE_ABBREVIATIONS = {
+    "AST": timezone(timedelta(hours=3)), "KSA": timezone(timedelta(hours=3)), "GST": timezone(timedelta(hours=4)),
+    "EET": timezone(timedelta(hours=2)), "EEST": timezone(timedelta(hours=3)), "TRT": timezone(timedelta(hours=3)),
+    "MSK": timezone(timedelta(hours=3)), "CET": timezone(timedelta(hours=1)), "CEST": timezone(timedelta(hours=2)),
+    "BST": timezone(timedelta(hours=1)), "GMT": timezone.utc, "UTC": timezone.utc,
+}
+_CLOCK_PLACES = {
+    "مكة المكرمة": "Asia/Riyadh", "مكة": "Asia/Riyadh", "الرياض": "Asia/Riyadh", "السعودية": "Asia/Riyadh",
+    "دمشق": "Asia/Damascus", "سوريا": "Asia/Damascus", "سورية": "Asia/Damascus", "القاهرة": "Africa/Cairo",
+    "مصر": "Africa/Cairo", "أبوظبي": "Asia/Dubai", "ابوظبي": "Asia/Dubai", "أبو ظبي": "Asia/Dubai",
+    "ابو ظبي": "Asia/Dubai", "دبي": "Asia/Dubai", "الإمارات": "Asia/Dubai", "الامارات": "Asia/Dubai",
+    "الدوحة": "Asia/Qatar", "قطر": "Asia/Qatar", "بيروت": "Asia/Beirut", "لبنان": "Asia/Beirut",
+    "إسطنبول": "Europe/Istanbul", "اسطنبول": "Europe/Istanbul", "أنقرة": "Europe/Istanbul", "انقرة": "Europe/Istanbul",
+    "تركيا": "Europe/Istanbul", "القدس": "Asia/Jerusalem", "الأردن": "Asia/Amman", "الاردن": "Asia/Amman",
+    "بغداد": "Asia/Baghdad", "العراق": "Asia/Baghdad", "موسكو": "Europe/Moscow", "لندن": "Europe/London",
+    "غرينتش": "UTC", "جرينتش": "UTC",
+}
+_ZONE_RE = re.compile(
+    r"(?<![A-Za-z])(?P<abbr>" + "|".join(_ZONE_ABBREVIATIONS) + r")(?![A-Za-z+-]|\s*[+-]\s*\d)"
+    r"|(?:بتوقيت|توقيت|\()\s*(?:مدينة\s+)?(?P<place>"
+    + "|".join(sorted(map(re.escape, _CLOCK_PLACES), key=len, reverse=True)) + r")(?![\u0621-\u064A])")
+
+
+def _written_offset(text: str) -> tuple[tzinfo, int, int] | None:
+    """(the zone, its span) of a written GMT offset («GMT+0400», «غرينتش +3»), or None."""
+    m = _GMT_OFFSET_RE.search(text)
+    if m is None:
+        return None
+    delta = timedelta(hours=int(m["h"]), minutes=int(m["m"] or 0))
+    if delta > timedelta(hours=14):
+        return None
+    return timezone(delta if m["sign"] == "+" else -delta), m.start(), m.end()
+
+
+def written_zone(text: str) -> tuple[tzinfo, int, int] | None:
+    """(the zone, its span) of the zone written in ``text``: a GMT offset («GMT+0400», as its writer means
+    it), else the first zone name («10:30 AST», «بتوقيت دمشق»); None when there is none."""
+    offset = _written_offset(text)
+    if offset is not None:
+        return offset
+    m = _ZONE_RE.search(text)
+    if m is None:
+        return None
+    tz = _ZONE_ABBREVIATIONS[m["abbr"]] if m["abbr"] else zone(_CLOCK_PLACES[m["place"]])
+    return (tz, m.start(), m.end()) if tz is not None else None
 
 
 def zone(name: str | None) -> tzinfo | None:
@@ -78,6 +129,11 @@ def parse_date(value: str | None, local_tz: tzinfo | None = None) -> datetime | 
     s = squash_ws(str(value)).translate(_AR_DIGITS)
     if not s:
         return None
+    # a zone written beside the time is read here, not by the parsers below: they read «AST» as Atlantic,
+    # «GMT+3» the POSIX way (three hours *behind*), «بتوقيت دمشق» not at all
+    written = written_zone(s)
+    if written is not None:
+        s = squash_ws(s[:written[1]] + " " + s[written[2]:]).rstrip(" -–(")
     dt = None
     try:
         dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
@@ -110,19 +166,20 @@ def parse_date(value: str | None, local_tz: tzinfo | None = None) -> datetime | 
                         dt = datetime(int(m2.group(1)), int(m2.group(2)), int(m2.group(3)),
                                       int(m2.group(4) or 0), int(m2.group(5) or 0))
                     else:
-                        dt = datetime(int(m2.group(8)), int(m2.group(7)), int(m2.group(6)))
+                        hour = int(m2.group(9) or 0)
+                        if (m2.group(11) or "").lower() in ("م", "pm") and hour < 12:
+                            hour += 12
+                        dt = datetime(int(m2.group(8)), int(m2.group(7)), int(m2.group(6)), hour,
+                                      int(m2.group(10) or 0))
                 except ValueError:
                     dt = None
     if dt is None:
         return None
     if dt.tzinfo is None:
-        # "آخر تحديث 14:00 (GMT+0400)": a written offset beats the UTC default
-        off = _GMT_OFFSET_RE.search(s)
+        # "آخر تحديث 14:00 (GMT+0400)", «بتوقيت مكة المكرمة»: a written zone beats the outlet's and UTC
         tz: tzinfo = local_tz if local_tz is not None and not date_only(dt) else timezone.utc
-        if off:
-            delta = timedelta(hours=int(off["h"]), minutes=int(off["m"] or 0))
-            if delta <= timedelta(hours=14):
-                tz = timezone(delta if off["sign"] == "+" else -delta)
+        if written is not None and not date_only(dt):
+            tz = written[0]
         dt = dt.replace(tzinfo=tz)
     now = datetime.now(timezone.utc)
     if dt.year < 1990 or dt > now + timedelta(days=2):

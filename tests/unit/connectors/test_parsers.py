@@ -179,6 +179,10 @@ def _rss_with(date: str) -> bytes:
     ("Fri, 25 Sep 2020 09:06:00", datetime(2020, 9, 25, 6, 6, tzinfo=timezone.utc)),  # feedparser reads none
     ("Fri, 25 Sep 2020 09:06:00 +0300", datetime(2020, 9, 25, 6, 6, tzinfo=timezone.utc)),
     ("Fri, 25 Sep 2020 09:06:00 GMT", datetime(2020, 9, 25, 9, 6, tzinfo=timezone.utc)),
+    # Arabia Standard Time, not feedparser's Atlantic; «GMT+3» three hours ahead, not its POSIX -3
+    ("Fri, 25 Sep 2020 09:06:00 AST", datetime(2020, 9, 25, 6, 6, tzinfo=timezone.utc)),
+    ("Fri, 25 Sep 2020 09:06:00 GMT+3", datetime(2020, 9, 25, 6, 6, tzinfo=timezone.utc)),
+    ("Fri, 25 Sep 2020 09:06:00 EST", datetime(2020, 9, 25, 14, 6, tzinfo=timezone.utc)),
     ("2020-09-25T09:06:00Z", datetime(2020, 9, 25, 9, 6, tzinfo=timezone.utc)),
     ("2020-09-25", datetime(2020, 9, 25, tzinfo=timezone.utc)),
 ])

@@ -1,0 +1,68 @@
+"""Zones written beside a time, as Arabic outlets write them (pipeline.core.dates)."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from pipeline.core.dates import find_first_date, parse_date, written_zone, zone
+
+DAMASCUS = zone("Asia/Damascus")
+
+
+def utc(*a: int) -> datetime:
+    return datetime(*a, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("written, expected", [
+    # «AST» is Arabia Standard Time on Arabic outlets (the RFC 822 parser's Atlantic is 7 hours off)
+    ("Mon, 02 Dec 2024 10:30:00 AST", utc(2024, 12, 2, 7, 30)),
+    ("2024-12-02 10:30 AST", utc(2024, 12, 2, 7, 30)),
+    ("2 ديسمبر 2024 10:30 AST", utc(2024, 12, 2, 7, 30)),
+    ("02 Dec 2024 10:30 GST", utc(2024, 12, 2, 6, 30)),
+    ("Tue, 21 May 2019 10:30:00 EET", utc(2019, 5, 21, 8, 30)),
+    # a city named as the clock: its zone, summer time included (Damascus kept +03:00 from late 2022)
+    ("آخر تحديث: 2/12/2024 10:30 ص (مكة المكرمة)", utc(2024, 12, 2, 7, 30)),
+    ("2 ديسمبر 2019 - 10:30 م بتوقيت دمشق", utc(2019, 12, 2, 20, 30)),
+    ("2 يوليو 2019 - 10:30 م بتوقيت دمشق", utc(2019, 7, 2, 19, 30)),
+    ("2 ديسمبر 2024 - 10:30 م بتوقيت دمشق", utc(2024, 12, 2, 19, 30)),
+    ("25 سبتمبر 2020 09:06 بتوقيت غرينتش", utc(2020, 9, 25, 9, 6)),
+    # «GMT+3» as its writer means it: three hours ahead (dateutil's POSIX reading made it -03:00)
+    ("2020-09-25 09:06 GMT+3", utc(2020, 9, 25, 6, 6)),
+    ("Sep 25, 2020 09:06 GMT+0300", utc(2020, 9, 25, 6, 6)),
+    ("25 سبتمبر 2020 - 09:06 (GMT+3)", utc(2020, 9, 25, 6, 6)),
+    # unchanged: numeric offsets, GMT, no zone at all
+    ("Fri, 25 Sep 2020 09:06:00 +0300", utc(2020, 9, 25, 6, 6)),
+    ("Fri, 25 Sep 2020 09:06:00 GMT", utc(2020, 9, 25, 9, 6)),
+    ("2020-09-25T09:06:00Z", utc(2020, 9, 25, 9, 6)),
+])
+def test_a_written_zone_is_read_as_arabic_outlets_mean_it(written, expected):
+    for local in (None, DAMASCUS):  # a written zone beats the outlet's own clock
+        got = parse_date(written, local)
+        assert got == expected, (written, local, got)
+        assert got.utcoffset() is not None
+
+
+def test_day_month_year_dates_keep_their_time():
+    assert parse_date("2/12/2024 10:30 م") == utc(2024, 12, 2, 22, 30)
+    assert parse_date("2/12/2024 10:30 م", DAMASCUS) == utc(2024, 12, 2, 19, 30)
+    assert parse_date("25/09/2020") == utc(2020, 9, 25)  # a bare date stays a day
+
+
+def test_without_a_zone_the_outlets_clock_or_utc():
+    assert parse_date("2020-09-25 09:06") == utc(2020, 9, 25, 9, 6)
+    assert parse_date("2020-09-25 09:06", DAMASCUS) == utc(2020, 9, 25, 6, 6)
+    assert parse_date("الخميس 2/12/2024 بتوقيت دمشق", DAMASCUS) == utc(2024, 12, 2)  # a day, not an instant
+
+
+def test_zone_names_inside_words_or_before_an_offset_are_not_zones():
+    assert written_zone("ASTRA 2020") is None
+    assert written_zone("BLAST 2020") is None
+    assert written_zone("توقيت مكةالمكرمة") is None
+    offset = written_zone("10:30 GMT+3")
+    assert offset is not None and offset[0].utcoffset(None) == timedelta(hours=3)
+    assert written_zone("10:30 KSA")[0].utcoffset(None) == timedelta(hours=3)
+
+
+def test_a_page_line_with_a_zone_after_the_date():
+    line = "نشر في 2 ديسمبر 2024 - 10:30 م بتوقيت مكة المكرمة، وتابعوا التغطية"
+    assert find_first_date(line, DAMASCUS) == utc(2024, 12, 2, 19, 30)
