@@ -210,6 +210,12 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # 21 hard negatives), written blind last, measured once on 5b2f6f3: 0.733 / 0.955 and 0.938 / 1.000 (the starting
 # code: 0.605 / 0.955 and 0.938 / 1.000). The fourteen of this session: 0.742 / 0.926 -> 0.788 / 0.924; the thirty
 # blind splits (heldout15-44) 0.785 / 0.922 -> 0.821 / 0.921; all forty-five 0.815 / 0.919 -> 0.841 / 0.918.
+# heldout45 and heldout47 (clusters; 41 stories / 107 articles / 18 hard negatives and 43 / 108 / 18) and heldout46 and
+# heldout48 (ordinary; 41 / 109 / 15 and 40 / 109 / 16), written blind in the ninth session, measured once each on its
+# story code (unchanged since ed9bfd2): 0.698 / 0.838, 0.573 / 0.969, 0.941 / 0.950 and 0.901 / 0.965. None of the
+# session's story variants (a learned pair score, no whole-story comparison, a higher threshold) was kept: on the
+# splits before them they moved along the threshold's precision/recall curve, and none did better on heldout47-48.
+# The thirty-four blind splits (heldout15-48): 0.812 / 0.922.
 FLOORS = {"tune": {"precision": 0.99, "recall": 0.85}, "heldout": TARGET, "heldout2": TARGET,
           "heldout3": {"precision": 0.94, "recall": 0.85}, "heldout4": {"precision": 0.93, "recall": 0.92},
           "heldout5": {"precision": 0.99, "recall": 0.99}, "heldout6": {"precision": 0.92, "recall": 0.85},
@@ -231,7 +237,9 @@ FLOORS = {"tune": {"precision": 0.99, "recall": 0.85}, "heldout": TARGET, "heldo
           "heldout37": {"precision": 0.65, "recall": 0.90}, "heldout38": {"precision": 0.83, "recall": 0.89},
           "heldout39": {"precision": 0.94, "recall": 0.95}, "heldout40": {"precision": 0.85, "recall": 0.97},
           "heldout41": {"precision": 0.73, "recall": 0.89}, "heldout42": {"precision": 0.71, "recall": 0.94},
-          "heldout43": {"precision": 0.73, "recall": 0.95}, "heldout44": {"precision": 0.93, "recall": 0.99}}
+          "heldout43": {"precision": 0.73, "recall": 0.95}, "heldout44": {"precision": 0.93, "recall": 0.99},
+          "heldout45": {"precision": 0.69, "recall": 0.83}, "heldout46": {"precision": 0.94, "recall": 0.95},
+          "heldout47": {"precision": 0.57, "recall": 0.96}, "heldout48": {"precision": 0.90, "recall": 0.96}}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:
