@@ -216,6 +216,11 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # session's story variants (a learned pair score, no whole-story comparison, a higher threshold) was kept: on the
 # splits before them they moved along the threshold's precision/recall curve, and none did better on heldout47-48.
 # The thirty-four blind splits (heldout15-48): 0.812 / 0.922.
+# heldout49 (clusters; 43 / 110 / 18) and heldout50 (ordinary; 41 / 107 / 16), written blind last to test one choice
+# made before they existed (a logistic pair score, tests/quality/stories/pairs.py, in place of the hand score and the
+# whole-story comparison): on the stage's code 0.626 / 0.939 and 1.000 / 0.937 (heldout50 meets the target), with
+# the model 0.704 / 0.898 and 1.000 / 0.968. Not adopted: the integration test's corpus showed it joining two distinct
+# reports minutes apart that the hand score keeps apart (see pairs.py). The thirty-six blind splits: 0.810 / 0.923.
 FLOORS = {"tune": {"precision": 0.99, "recall": 0.85}, "heldout": TARGET, "heldout2": TARGET,
           "heldout3": {"precision": 0.94, "recall": 0.85}, "heldout4": {"precision": 0.93, "recall": 0.92},
           "heldout5": {"precision": 0.99, "recall": 0.99}, "heldout6": {"precision": 0.92, "recall": 0.85},
@@ -239,7 +244,8 @@ FLOORS = {"tune": {"precision": 0.99, "recall": 0.85}, "heldout": TARGET, "heldo
           "heldout41": {"precision": 0.73, "recall": 0.89}, "heldout42": {"precision": 0.71, "recall": 0.94},
           "heldout43": {"precision": 0.73, "recall": 0.95}, "heldout44": {"precision": 0.93, "recall": 0.99},
           "heldout45": {"precision": 0.69, "recall": 0.83}, "heldout46": {"precision": 0.94, "recall": 0.95},
-          "heldout47": {"precision": 0.57, "recall": 0.96}, "heldout48": {"precision": 0.90, "recall": 0.96}}
+          "heldout47": {"precision": 0.57, "recall": 0.96}, "heldout48": {"precision": 0.90, "recall": 0.96},
+          "heldout49": {"precision": 0.62, "recall": 0.93}, "heldout50": TARGET}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:
