@@ -38,12 +38,9 @@ _GMT_OFFSET_RE = re.compile(r"(?:GMT|UTC|غرينتش|جرينتش)\s*(?P<sign>[
 # and Gulf outlets; the RFC 822 parsers read it as Atlantic, seven hours off), «KSA» the same clock; a
 # city or country named as the clock («بتوقيت مكة المكرمة», «(مكة المكرمة)», «بتوقيت دمشق») is its
 # zone, summer time included.
-_ZONE_ABBREVIATIONS = {
-    "AST": timezone(timedelta(hours=3)), "KSA": timezone(timedelta(hours=3)), "GST": timezone(timedelta(hours=4)),
-    "EET": timezone(timedelta(hours=2)), "EEST": timezone(timedelta(hours=3)), "TRT": timezone(timedelta(hours=3)),
-    "MSK": timezone(timedelta(hours=3)), "CET": timezone(timedelta(hours=1)), "CEST": timezone(timedelta(hours=2)),
-    "BST": timezone(timedelta(hours=1)), "GMT": timezone.utc, "UTC": timezone.utc,
-}
+_ZONE_ABBREVIATIONS = {name: timezone(timedelta(hours=h)) for name, h in (
+    ("AST", 3), ("KSA", 3), ("GST", 4), ("EET", 2), ("EEST", 3), ("TRT", 3), ("MSK", 3), ("CET", 1), ("CEST", 2),
+    ("BST", 1), ("GMT", 0), ("UTC", 0))}
 _CLOCK_PLACES = {
     "مكة المكرمة": "Asia/Riyadh", "مكة": "Asia/Riyadh", "الرياض": "Asia/Riyadh", "السعودية": "Asia/Riyadh",
     "دمشق": "Asia/Damascus", "سوريا": "Asia/Damascus", "سورية": "Asia/Damascus", "القاهرة": "Africa/Cairo",

@@ -38,10 +38,10 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parents[2])]
 
 import load  # noqa: E402
+from pipeline.core.settings import get_settings  # noqa: E402
 from pipeline.stages import dedupe, stories  # noqa: E402
 
 _SCORES = stories.EventIndex.scores
-HAND_THRESHOLD = 0.06  # the hand score's threshold (chosen on tune)
 NAMES = ("log cosine", "cosine", "content share", "headline keys shared (<=4)", "no headline key shared",
          "one headline key shared", "log keys shared", "names' share of shared keys", "counts shared (<=3)",
          "counts disagree", "hours apart / 24", "over 12 hours apart", "hours past 12 / 12", "log best key's share",
@@ -132,12 +132,11 @@ def _init(learned: bool, weights: np.ndarray | None) -> None:
     dedupe.DedupeIndex.assign, stories.EventIndex.__init__, stories.EventIndex.scores = assign, init, scores
 
 
-def _run(task: tuple[str, bool]) -> tuple[str, list, tuple[int, int, int]]:
-    """(split, its scored pairs as (same story, hand score, features), (tp, fp, fn) of its stories)."""
-    from pipeline.core.settings import get_settings
+def _run(name: str) -> tuple[str, list, tuple[int, int, int]]:
+    """(split, its scored pairs as (same story, hand score, features), (tp, fp, fn) of its stories), scored as the
+    worker's :func:`_init` set up."""
     from pipeline.stream.batch import run_files
 
-    name, learned = task
     _ROWS.clear()
     arts = load.load_split(name)
     with tempfile.TemporaryDirectory() as d:
@@ -178,7 +177,7 @@ def main(argv: list[str]) -> int:
     test = args.test.split(",") if args.test else [s for s in load.SPLITS if s not in train]
     _MODEL["join_at"] = args.join_at
     with Pool(args.jobs, initializer=_init, initargs=(False, None)) as pool:
-        base = pool.map(_run, [(s, False) for s in train + test])
+        base = pool.map(_run, train + test)
     rows = {name: pairs for name, pairs, _ in base}
 
     def stack(names):
@@ -189,7 +188,7 @@ def main(argv: list[str]) -> int:
     gate = hand > 0
     w = fit(x[gate], y[gate].astype(float))
     print("weights:", ", ".join(f"{n}: {v:+.2f}" for n, v in zip(NAMES + ("bias",), w)))
-    threshold = HAND_THRESHOLD
+    threshold = get_settings().story_threshold  # the stage's own
     for label, names in (("train", train), ("test", test)):
         y, hand, x = stack(names)
         gate = hand > 0
@@ -202,7 +201,7 @@ def main(argv: list[str]) -> int:
     if args.fit_only:
         return 0
     with Pool(args.jobs, initializer=_init, initargs=(True, w)) as pool:
-        learned = pool.map(_run, [(s, True) for s in train + test])
+        learned = pool.map(_run, train + test)
     for label, names in (("train", train), ("test", test)):
         print(f"stories, {label}: the stage {_pooled(base, names)}; learned, p >= {args.join_at}: "
               f"{_pooled(learned, names)}")
