@@ -221,6 +221,8 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # whole-story comparison): on the stage's code 0.626 / 0.939 and 1.000 / 0.937 (heldout50 meets the target), with
 # the model 0.704 / 0.898 and 1.000 / 0.968. Not adopted: the integration test's corpus showed it joining two distinct
 # reports minutes apart that the hand score keeps apart (see pairs.py). The thirty-six blind splits: 0.810 / 0.923.
+# heldout51-54 (tenth session), written blind to test the pair score of the next change; on this code 0.699 / 0.835,
+# 0.797 / 1.000, 0.681 / 0.922 and 0.951 / 0.924.
 FLOORS = {"tune": {"precision": 0.99, "recall": 0.85}, "heldout": TARGET, "heldout2": TARGET,
           "heldout3": {"precision": 0.94, "recall": 0.85}, "heldout4": {"precision": 0.93, "recall": 0.92},
           "heldout5": {"precision": 0.99, "recall": 0.99}, "heldout6": {"precision": 0.92, "recall": 0.85},
@@ -245,7 +247,9 @@ FLOORS = {"tune": {"precision": 0.99, "recall": 0.85}, "heldout": TARGET, "heldo
           "heldout43": {"precision": 0.73, "recall": 0.95}, "heldout44": {"precision": 0.93, "recall": 0.99},
           "heldout45": {"precision": 0.69, "recall": 0.83}, "heldout46": {"precision": 0.94, "recall": 0.95},
           "heldout47": {"precision": 0.57, "recall": 0.96}, "heldout48": {"precision": 0.90, "recall": 0.96},
-          "heldout49": {"precision": 0.62, "recall": 0.93}, "heldout50": TARGET}
+          "heldout49": {"precision": 0.62, "recall": 0.93}, "heldout50": TARGET,
+          "heldout51": {"precision": 0.69, "recall": 0.83}, "heldout52": {"precision": 0.79, "recall": 0.99},
+          "heldout53": {"precision": 0.68, "recall": 0.92}, "heldout54": {"precision": 0.95, "recall": 0.92}}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:
