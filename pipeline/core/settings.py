@@ -137,8 +137,8 @@ class Settings(BaseSettings):
     dedupe_window_days: float = Field(7.0, gt=0)  # copies published further apart never link; sketches kept this long after arrival
     dedupe_max_entries: int = Field(50_000, ge=100)  # matchable sketches kept (~2 KB each; the arrays, ~1.1 KB each, claimed at start)
     dedupe_retention_days: float = Field(90.0, gt=0)  # id -> story kept this long for idempotent replays
-    # event-level stories (pipeline/stages/stories.py): score threshold chosen on tests/quality/stories/tune
-    story_threshold: float = Field(0.06, gt=0, le=1)
+    # event-level stories (pipeline/stages/stories.py): the join probability (stages/story_pairs.py) a story needs
+    story_threshold: float = Field(0.5, lt=1)
     # articles published further apart never share an event story (a follow-up comes within hours): at 36,
     # the next day's events in the same place joined; 24 measured better on the splits written blind
     story_window_hours: float = Field(24.0, gt=0)
@@ -200,6 +200,14 @@ class Settings(BaseSettings):
         if not v.startswith(("http://", "https://")):
             raise ValueError(f"expected an http(s):// URL, got {redact(repr(v))}")
         return v.rstrip("/")
+
+    @field_validator("story_threshold")
+    @classmethod
+    def _story_threshold_is_a_probability(cls, v: float) -> float:
+        if v < 0.2:  # an old deployment's 0.06 would now join nearly every candidate
+            raise ValueError(f"the story threshold is the join probability since the pair score (0.5 by default; "
+                             f"the hand score's 0.06 no longer applies), got {v}")
+        return v
 
     @field_validator("fetch_allow_hosts")
     @classmethod

@@ -16,7 +16,7 @@ compared with the articles of the time window that share the rarest of them:
   :class:`EventIndex`). Keys held by more than ``common_df`` live articles are too common to tell
   events apart and are skipped, so a lookup reads at most ``query_keys × common_df`` postings
   whatever the number of live articles; then only the ``max_candidates`` best are scored.
-- Score: cosine of TF-IDF vectors (document frequencies over the live articles), times a time
+- Hand product: cosine of TF-IDF vectors (document frequencies over the live articles), times a time
   factor (publication times more than ``window`` apart never join; the score is whole for 12 hours,
   then falls to 0.3 at the window's edge (24 hours): a follow-up comes within hours, the same words the next
   day or two are more often another event, so a story spans at most a day from its first report), times a headline factor (two outlets' headlines of one event share at least two keys; one or
@@ -40,12 +40,14 @@ compared with the articles of the time window that share the rarest of them:
   An article that starts a story but would have joined one begun more than a window before through a
   member of the last hours (its first report scoring nothing) records that story as the one it follows
   (``last_follows``; the story document's ``follows``).
-  A story is scored by its best member (half anchored on its first article, so chains cannot
-  drift; never joined through a member when the first article scores nothing) and as a whole (its
-  newest members' vectors summed: together they cover the event's words better than one outlet), the
-  latter only while its first article is inside the window and one member scores at least
-  ``centroid_floor`` of the threshold on its own. The article joins the best story at or
-  above ``threshold`` (chosen on ``tests/quality/stories/tune``), else starts one. Ties go to the smaller
+- Score: where the hand product lets a pair through, the probability that both report one event, a logistic
+  regression over the pair's evidence (:mod:`pipeline.stages.story_pairs`: cosine, headline keys, counts,
+  hours…, fitted on the story splits read pair by pair); within ``headline_guard_s`` (3 hours) a pair whose
+  headlines share fewer than two keys needs the hand product at ``hand_threshold`` too.
+  A story is scored by its best member, half anchored on its first article, so chains cannot
+  drift; never joined through a member when the first article scores nothing. (A story's members summed
+  and compared as a whole were the main source of wrong joins, 212 of 1173 over the splits: gone.) The
+  article joins the best story at or above ``threshold`` (0.5), else starts one. Ties go to the smaller
   story id: the same input order gives the same ids.
 - The index is a cache: the state lives in the dedupe store entries (``"w"`` = encoded features,
   ``"s"`` = story), so a restart rebuilds it from the changelog and answers as before.
@@ -58,6 +60,7 @@ import math
 import numpy as np
 
 from pipeline.stages.packed import KeyTable, Names, grown, id_hash
+from pipeline.stages.story_pairs import HEADLINE_KEYS, HOURS, NAMES, WEIGHTS, join_probability, pair_features
 from pipeline.stages.story_marks import MAX_POINTS, NO_PARTIES, Parties, Query, query_parties, split_marks, vetoes
 
 # the key functions are re-exported: callers name one module for the stage
@@ -102,19 +105,18 @@ class EventIndex:
     (slot, key position) cell links to the next older and newer cell holding the same key
     (``_nx``/``_pv``, doubly linked from ``_head[key id]``, the newest), so adding or dropping an
     article relinks its cells in place; a lookup walks the lists of keys held by at most
-    ``common_df`` articles. Stories: id → a small story number with its newest
-    ``centroid_members`` member slots in a row of ``_mem``."""
+    ``common_df`` articles. Stories: id → a small story number, its live members counted in ``_refs``."""
 
     KEYS_PER_ARTICLE = 8  # key ids reserved per article slot (new keys an article brings, on average, with margin)
 
-    def __init__(self, *, threshold: float = 0.06, window_s: float = 24 * 3600.0, common_df: int = 200,
+    def __init__(self, *, threshold: float = 0.5, window_s: float = 24 * 3600.0, common_df: int = 200,
                  query_keys: int = 16, max_candidates: int = 48, number_penalty: float = 0.75,
                  full_until_s: float = 12 * 3600.0, decay_at_window: float = 0.3, seed_weight: float = 0.5,
                  formula_score: float = 0.3, use_background: bool = False, min_content: float = 0.5,
-                 title_factors: tuple[float, ...] = (0.3, 0.6), centroid_members: int = 16,
-                 use_centroid: bool = True, apart_km: float = 15.0, apart_factor: float = 0.0,
+                 title_factors: tuple[float, ...] = (0.3, 0.6), apart_km: float = 15.0, apart_factor: float = 0.0,
                  near_km: float = 10.0, other_act_after_s: float = 12 * 3600.0,
-                 centroid_floor: float = 0.8) -> None:
+                 pair_weights: np.ndarray | None = WEIGHTS, hand_threshold: float = 0.06,
+                 headline_guard_s: float = 3 * 3600.0, headline_guard_keys: int = 2) -> None:
         self.threshold = threshold
         self.window_s = window_s
         self.common_df = common_df
@@ -124,13 +126,14 @@ class EventIndex:
         self.formula_score = formula_score
         self.min_content = min_content
         self.title_factors = tuple(title_factors)
-        self.centroid_members = centroid_members
-        self.use_centroid = use_centroid
         self.apart_km = apart_km
         self.apart_factor = apart_factor
         self.near_km = near_km
         self.other_act_after_s = other_act_after_s
-        self.centroid_floor = centroid_floor
+        self.pair_weights = pair_weights
+        self.hand_threshold = hand_threshold
+        self.headline_guard_s = headline_guard_s
+        self.headline_guard_keys = headline_guard_keys
         self.full_until_s = full_until_s
         self.decay_at_window = decay_at_window
         self.seed_weight = seed_weight
@@ -169,8 +172,6 @@ class EventIndex:
         # stories
         self._sid_of = KeyTable()  # story id hash -> story number
         self._story = Names(cap)  # story number -> story id
-        self._mem = np.zeros((cap, centroid_members), dtype=np.int32)  # its newest live members' slots
-        self._mn = np.zeros(cap, dtype=np.int32)  # how many
         self._refs = np.zeros(cap, dtype=np.int32)  # its live members (the story number is freed at 0)
         self._free_sid: list[int] = []
         self._sids = 0
@@ -191,11 +192,10 @@ class EventIndex:
         if cap <= len(self._t):
             return
         self._ids, self._lw, self._num, self._ent, self._tit, self._pts, self._slack, self._per, self._acts, \
-            self._days, self._t, self._nx, self._pv, self._sid, self._serial_of, self._mem, self._mn, self._refs = (
+            self._days, self._t, self._nx, self._pv, self._sid, self._serial_of, self._refs = (
                 grown(a, cap, touch) for a in (self._ids, self._lw, self._num, self._ent, self._tit, self._pts,
                                                self._slack, self._per, self._acts, self._days, self._t,
-                                               self._nx, self._pv, self._sid, self._serial_of, self._mem, self._mn,
-                                               self._refs))
+                                               self._nx, self._pv, self._sid, self._serial_of, self._refs))
         self._aid.reserve(cap, touch)
         self._story.reserve(cap, touch)  # a live story has a live member: at most one story a slot
         if touch:
@@ -236,14 +236,9 @@ class EventIndex:
                 sid = self._sids
                 self._sids += 1
             self._story[sid] = story
-            self._mn[sid] = self._refs[sid] = 0
+            self._refs[sid] = 0
             self._sid_of.put(h, sid)
         return sid
-
-    def _members(self, story: str) -> list[int]:
-        """Slots of the story's newest live members, oldest first."""
-        sid = self._sid_of.get(id_hash(story))
-        return self._mem[sid, :self._mn[sid]].tolist() if sid >= 0 else []
 
     def add(self, aid: str, story: str, t: float, features: str | tuple[bytes, bytes]) -> None:
         keys, ws = decode_features(features) if isinstance(features, str) else features
@@ -301,12 +296,6 @@ class EventIndex:
         self._serial_of[slot] = self._serial
         self._aid[slot] = aid
         sid = self._sid[slot] = self._story_number(story)
-        n = int(self._mn[sid])
-        if n == self.centroid_members:  # keep the newest
-            self._mem[sid, :-1] = self._mem[sid, 1:]
-            n -= 1
-        self._mem[sid, n] = slot
-        self._mn[sid] = n + 1
         self._refs[sid] += 1
         self._slot_of.put(ah, slot)
 
@@ -333,12 +322,6 @@ class EventIndex:
             self._free_kid.append(kid)
         self._ids[slot] = -1
         sid = int(self._sid[slot])
-        n = int(self._mn[sid])
-        at = np.flatnonzero(self._mem[sid, :n] == slot)
-        if len(at):
-            i = int(at[0])
-            self._mem[sid, i:n - 1] = self._mem[sid, i + 1:n]
-            self._mn[sid] = n - 1
         self._refs[sid] -= 1
         if self._refs[sid] <= 0:
             self._sid_of.pop(id_hash(self._story[sid]))
@@ -411,23 +394,34 @@ class EventIndex:
         df = np.where(valid, self._df[safe] + self._bdf[safe], 1)
         return ids, valid, np.where(valid, self._lw[slots] * np.log1p(n / np.maximum(df, 1)), 0.0)
 
-    def _parties(self, slots: np.ndarray, ids: np.ndarray, valid: np.ndarray, whole: bool = False
-                 ) -> list[Parties | None]:
-        """The parties (:class:`story_marks.Parties`) each of ``slots`` names, None where fewer than two;
-        or, ``whole``, the one row of all of them together (a story's members)."""
+    def _parties(self, slots: np.ndarray, ids: np.ndarray, valid: np.ndarray) -> list[Parties | None]:
+        """The parties (:class:`story_marks.Parties`) each of ``slots`` names, None where fewer than two."""
         per = self._per[slots] & valid
         theirs = [self._countries.get(s, NO_PARTIES) for s in slots.tolist()]
-        if whole:
-            return [(set(ids[per].tolist()), set(ids[valid].tolist()),
-                     frozenset().union(*(c[0] for c in theirs)), frozenset().union(*(c[1] for c in theirs)))]
         n = per.sum(axis=1) + np.array([len(c[0]) for c in theirs])
         return [(set(ids[i][per[i]].tolist()), set(ids[i][valid[i]].tolist()), *theirs[i]) if n[i] >= 2 else None
                 for i in range(len(theirs))]
 
     def scores(self, q: Query, slots: np.ndarray, t: float) -> np.ndarray:
-        """Cosine of the TF-IDF vectors × time factor × the count penalty, for each slot."""
+        """For each slot, the probability that it reports the query's event (:mod:`story_pairs`), 0 where the
+        hand product (:meth:`pair_terms`) sets the pair apart; or, without ``pair_weights``, the hand product.
+        Within ``headline_guard_s`` a pair whose headlines share fewer than ``headline_guard_keys`` keys joins
+        only when the hand product reaches ``hand_threshold`` too: the weights learned from the splits, where
+        nearly every candidate minutes away reports the same event, that nearness and many shared keys say
+        enough; a live stream carries other reports of one subject minutes apart (a convoy entering Idlib, a post
+        being evacuated, the defence minister's warning), sharing many keys and a place name in the headline."""
+        hand, x = self.pair_terms(q, slots, t)
+        if self.pair_weights is None or not len(slots):
+            return hand
+        ok = (hand > 0) & ((x[:, HEADLINE_KEYS] >= self.headline_guard_keys) | (hand >= self.hand_threshold)
+                           | (x[:, HOURS] * 24 * 3600 >= self.headline_guard_s))
+        return np.where(ok, join_probability(x, self.pair_weights), 0.0)
+
+    def pair_terms(self, q: Query, slots: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """(the hand product: cosine of the TF-IDF vectors × time factor × headline factor × the count penalty,
+        0 where a veto sets the pair apart; the pair features of :data:`story_pairs.NAMES`), per slot."""
         if len(slots) == 0:
-            return np.zeros(0)
+            return np.zeros(0), np.zeros((0, len(NAMES)))
         kids, qw, qnum, qn, qtit = q[:5]
         ids, valid, cw = self._tfidf(slots)
         norms = np.sqrt((cw * cw).sum(axis=1))
@@ -440,19 +434,18 @@ class EventIndex:
         prod = qv * cw
         dot = prod.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            sc = np.where((norms > 0) & (qn > 0), dot / (norms * qn), 0.0)
+            cos = np.where((norms > 0) & (qn > 0), dot / (norms * qn), 0.0)
             # shared names alone (the same town, the same minister) are not the same event: the share of
             # the evidence carried by words and counts must reach ``min_content``
             content = np.where(dot > 0, np.where(self._ent[slots], 0.0, prod).sum(axis=1) / dot, 0.0)
-        if self.min_content:
-            sc = sc * np.minimum(1.0, content / self.min_content)
+        sc = cos * np.minimum(1.0, content / self.min_content) if self.min_content else cos
+        # two outlets' headlines of one event share its core (who, what, where): count shared title keys
+        qt = set(kids[known & qtit].tolist())
+        tshared = np.fromiter((k in qt for k in flat), dtype=bool, count=len(flat)).reshape(ids.shape)
+        c_titles = self._tit[slots] & valid
+        n_t = (tshared & c_titles).sum(axis=1)
         if self.title_factors:
-            # two outlets' headlines of one event share its core (who, what, where): count shared title keys
-            qt = set(kids[known & qtit].tolist())
-            tshared = np.fromiter((k in qt for k in flat), dtype=bool, count=len(flat)).reshape(ids.shape)
-            n_t = (tshared & self._tit[slots] & valid).sum(axis=1)
-            f = np.array(self.title_factors + (1.0,))
-            sc = sc * f[np.minimum(n_t, len(self.title_factors))]
+            sc = sc * np.array(self.title_factors + (1.0,))[np.minimum(n_t, len(self.title_factors))]
         # another kind of act past the first hours (a landing after the strike) or another day named; two
         # towns apart; the same official in two meetings
         late = np.abs(self._t[slots] - t) > self.other_act_after_s
@@ -460,8 +453,8 @@ class EventIndex:
                    lambda: self._parties(slots, ids, valid), self.apart_km)
         if n.any():
             sc = sc * self.apart_factor ** n
+        cnum = self._num[slots] & valid
         if qnum.any():  # the query states counts (known to the index or not)
-            cnum = self._num[slots] & valid
             has = cnum.any(axis=1)
             shared = np.fromiter((k in qnmap for k in flat), dtype=bool, count=len(flat)).reshape(ids.shape) & cnum
             conflict = has & ~shared.any(axis=1)
@@ -471,7 +464,11 @@ class EventIndex:
             far = np.abs(self._t[slots] - t) > self.full_until_s
             formula = conflict & far & (sc >= self.formula_score)
             sc = np.where(formula, 0.0, np.where(conflict, sc * self.number_penalty, sc))
-        return sc * np.array([self.time_factor(x) for x in (self._t[slots] - t).tolist()])
+        hand = sc * np.array([self.time_factor(x) for x in (self._t[slots] - t).tolist()])
+        x = pair_features(cos, content, (qv > 0) & valid, prod, norms * qn, n_t, len(qt), c_titles.sum(axis=1),
+                          self._ent[slots], cnum, bool(qnum.any()), np.abs(self._t[slots] - t) / 3600.0,
+                          ~np.isnan(self._pts[slots][:, 0, 0]) & (len(q.points) > 0))
+        return hand, x
 
     def best_story(self, features: str | tuple[bytes, bytes], t: float, cands: tuple[Query, np.ndarray] | None = None
                    ) -> tuple[str, str, float] | None:
@@ -515,86 +512,10 @@ class EventIndex:
                     continue
             if best is None or x > best[0] or (x == best[0] and story < best[1]):
                 best = (x, story, aid)
-        if self.use_centroid:
-            # a story of several articles is compared as a whole too: its members' words together
-            # cover the event better than any one outlet's wording
-            for story in sorted(by_story):
-                # ... while one member comes near on its own: the whole adds the words its outlets spread
-                # between them, it does not make a link no report makes (the ground push into Afrin the day
-                # after the air strikes shares a little with each strike report, and much with their sum)
-                if by_story[story][0] < self.centroid_floor * self.threshold:
-                    continue
-                # ... and while its first article is inside the window: else a chain of next-day events
-                # (a strike, the Security Council's session on it, a ceasefire two days later) carries
-                # the whole on for days (nor do its members take an article in then: the first scores 0)
-                seed = seed_of(story)
-                if seed < 0 or abs(t - float(self._t[seed])) > self.window_s:
-                    continue
-                members = self._members(story)
-                if len(members) < 2:
-                    continue
-                x = self.centroid_score(q, members, t, float(self._t[seed]))
-                if x >= self.threshold and (best is None or x > best[0] or (x == best[0] and story < best[1])):
-                    best = (x, story, by_story[story][1])
         # no story takes it, but one begun more than a window ago would through a member of the last hours: a
         # thread for analysts across the window's cut (the event's next day, or the next event there), not a join
         self.last_follows = cont[1] if cont is not None and best is None else None
         return (best[1], best[2], best[0]) if best else None
-
-    def centroid_score(self, q: Query, members: list[int], t: float, seed_t: float | None = None) -> float:
-        """Cosine of the query with the sum of the members' normalised TF-IDF vectors, with the same
-        time, count, content and title factors as :meth:`scores` (taken against the story as a whole). The
-        kinds of act are the members' together, and their time the story's first article's (``seed_t``):
-        the act the story began with; so are the weekdays their leads name."""
-        kids, qw, qnum, qn, qtit = q[:5]
-        slots = np.array(members, dtype=np.int64)
-        ids, valid, cw = self._tfidf(slots)
-        norms = np.sqrt((cw * cw).sum(axis=1, keepdims=True))
-        cw = np.where(norms > 0, cw / np.maximum(norms, 1e-12), 0.0)
-        cent: dict[int, float] = {}
-        ent: set[int] = set()
-        tit: set[int] = set()
-        nums: set[int] = set()
-        for row_ids, row_w, row_e, row_t, row_n in zip(ids.tolist(), cw.tolist(), self._ent[slots].tolist(),
-                                                      self._tit[slots].tolist(), self._num[slots].tolist()):
-            for k, w, e, ti, nu in zip(row_ids, row_w, row_e, row_t, row_n):
-                if k < 0:
-                    continue
-                cent[k] = cent.get(k, 0.0) + w
-                if e:
-                    ent.add(k)
-                if ti:
-                    tit.add(k)
-                if nu:
-                    nums.add(k)
-        cn = math.sqrt(sum(v * v for v in cent.values()))
-        if not cn or not qn:
-            return 0.0
-        known = kids >= 0
-        dot = dot_words = 0.0
-        for k, w in zip(kids[known].tolist(), qw[known].tolist()):
-            c = cent.get(k)
-            if c:
-                dot += w * c
-                if k not in ent:
-                    dot_words += w * c
-        if dot <= 0:
-            return 0.0
-        sc = dot / (cn * qn) * self.time_factor(float(np.min(np.abs(self._t[slots] - t))))
-        if self.min_content:
-            sc *= min(1.0, dot_words / dot / self.min_content)
-        if qnum.any() and nums and not (nums & set(kids[known & qnum].tolist())):
-            sc *= self.number_penalty
-        late = seed_t is not None and abs(t - seed_t) > self.other_act_after_s
-        sc *= self.apart_factor ** int(vetoes(
-            q, np.bitwise_or.reduce(self._acts[slots], keepdims=True),
-            np.bitwise_or.reduce(self._days[slots], keepdims=True),
-            late, self._pts[slots].reshape(1, -1, 2), self._slack[slots].reshape(1, -1),
-            lambda: self._parties(slots, ids, valid, whole=True), self.apart_km)[0])
-        if self.title_factors:
-            n_t = len(tit & set(kids[known & qtit].tolist()))
-            sc *= (self.title_factors + (1.0,))[min(n_t, len(self.title_factors))]
-        return sc
 
     def candidate_ids(self, cands: tuple[Query, np.ndarray]) -> list[str]:
         return [self._aid[s] for s in cands[1].tolist()]

@@ -4,7 +4,7 @@ An article's features (:mod:`pipeline.stages.story_keys`) carry, beside its keys
 the event happened (or near where), the people and countries the headline names, every country the
 article names, and the kinds of act the headline reports, by whom and by what means. The event index
 (:class:`pipeline.stages.stories.EventIndex`) keeps them per article row; the functions here decode them and
-decide the vetoes (:func:`vetoes`, one place for both the member and the whole-story score): two incidents
+decide the vetoes (:func:`vetoes`, read by the hand product the pair score is gated by): two incidents
 towns apart (:func:`min_km`), one official in two meetings (:func:`two_meetings`), past the first hours
 another kind of act, another weekday named as the event's, and at any hour other means of attack or
 another party striking (:func:`other_event`).
@@ -107,9 +107,9 @@ def vetoes(q: Query, acts: np.ndarray, days: np.ndarray, late: np.ndarray | bool
     """How many of the rules that tell two events apart each row meets against the query (0: none):
     another act past the first hours or another day (:func:`other_event`), headline towns more than
     ``apart_km`` apart (:func:`min_km`; ``points`` (rows, k, 2) in degrees), the same official in two
-    meetings (:func:`two_meetings`, where either headline reports a meeting). A row is one article, or a
-    story as a whole (its members' marks together). ``parties`` gives each row's parties (None: fewer
-    than two); it is called only when the query names two and a meeting is reported."""
+    meetings (:func:`two_meetings`, where either headline reports a meeting). A row is one article.
+    ``parties`` gives each row's parties (None: fewer than two); it is called only when the query names
+    two and a meeting is reported."""
     n = np.zeros(len(acts), dtype=np.int64)
     if not (q.acts or q.days or len(q.points) or q.parties is not None):
         return n

@@ -221,35 +221,46 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # whole-story comparison): on the stage's code 0.626 / 0.939 and 1.000 / 0.937 (heldout50 meets the target), with
 # the model 0.704 / 0.898 and 1.000 / 0.968. Not adopted: the integration test's corpus showed it joining two distinct
 # reports minutes apart that the hand score keeps apart (see pairs.py). The thirty-six blind splits: 0.810 / 0.923.
-# heldout51-54 (tenth session), written blind to test the pair score of the next change; on this code 0.699 / 0.835,
-# 0.797 / 1.000, 0.681 / 0.922 and 0.951 / 0.924.
-FLOORS = {"tune": {"precision": 0.99, "recall": 0.85}, "heldout": TARGET, "heldout2": TARGET,
-          "heldout3": {"precision": 0.94, "recall": 0.85}, "heldout4": {"precision": 0.93, "recall": 0.92},
-          "heldout5": {"precision": 0.99, "recall": 0.99}, "heldout6": {"precision": 0.92, "recall": 0.85},
-          "heldout7": {"precision": 0.96, "recall": 0.91}, "heldout8": TARGET,
-          "heldout9": {"precision": 0.81, "recall": 0.95}, "heldout10": {"precision": 0.53, "recall": 0.85},
-          "heldout11": {"precision": 0.87, "recall": 0.96}, "heldout12": {"precision": 0.95, "recall": 0.87},
-          "heldout13": {"precision": 0.72, "recall": 0.93}, "heldout14": {"precision": 0.91, "recall": 0.92},
-          "heldout15": {"precision": 0.88, "recall": 0.91}, "heldout16": TARGET,
-          "heldout17": {"precision": 0.76, "recall": 0.89}, "heldout18": {"precision": 0.95, "recall": 0.96},
-          "heldout19": {"precision": 0.71, "recall": 0.87}, "heldout20": {"precision": 0.93, "recall": 0.91},
-          "heldout21": {"precision": 0.76, "recall": 0.96}, "heldout22": TARGET,
-          "heldout23": {"precision": 0.88, "recall": 0.92}, "heldout24": {"precision": 0.97, "recall": 0.94},
-          "heldout25": {"precision": 0.68, "recall": 0.85}, "heldout26": {"precision": 0.84, "recall": 0.90},
-          "heldout27": {"precision": 0.88, "recall": 0.92}, "heldout28": {"precision": 0.81, "recall": 0.87},
-          "heldout29": {"precision": 0.77, "recall": 0.86}, "heldout30": {"precision": 0.91, "recall": 0.95},
-          "heldout31": {"precision": 0.71, "recall": 0.87}, "heldout32": {"precision": 0.92, "recall": 0.95},
-          "heldout33": {"precision": 0.74, "recall": 0.87}, "heldout34": {"precision": 0.88, "recall": 0.96},
-          "heldout35": {"precision": 0.65, "recall": 0.90}, "heldout36": {"precision": 0.82, "recall": 0.86},
-          "heldout37": {"precision": 0.65, "recall": 0.90}, "heldout38": {"precision": 0.83, "recall": 0.89},
-          "heldout39": {"precision": 0.94, "recall": 0.95}, "heldout40": {"precision": 0.85, "recall": 0.97},
-          "heldout41": {"precision": 0.73, "recall": 0.89}, "heldout42": {"precision": 0.71, "recall": 0.94},
-          "heldout43": {"precision": 0.73, "recall": 0.95}, "heldout44": {"precision": 0.93, "recall": 0.99},
-          "heldout45": {"precision": 0.69, "recall": 0.83}, "heldout46": {"precision": 0.94, "recall": 0.95},
-          "heldout47": {"precision": 0.57, "recall": 0.96}, "heldout48": {"precision": 0.90, "recall": 0.96},
-          "heldout49": {"precision": 0.62, "recall": 0.93}, "heldout50": TARGET,
-          "heldout51": {"precision": 0.69, "recall": 0.83}, "heldout52": {"precision": 0.79, "recall": 0.99},
-          "heldout53": {"precision": 0.68, "recall": 0.92}, "heldout54": {"precision": 0.95, "recall": 0.92}}
+# Tenth session: the pair score adopted (pipeline/stages/story_pairs.py: the logistic regression gated by the hand
+# score's vetoes, no whole-story comparison, joining at p 0.5), with a headline guard: within 3 hours a pair whose
+# headlines share fewer than two keys needs the hand score at 0.06 as well. heldout51 (clusters; 41 / 110 / 22) and
+# heldout52 (ordinary; 43 / 108 / 16) were written blind to test it with the guard for headlines sharing no key: the
+# stage until then 0.699 / 0.835 and 0.797 / 1.000, the pair score 0.739 / 0.854 and 0.839 / 1.000. The integration
+# test then failed (five rewrites of the Turkish convoy joined the defence minister's warning 20 minutes earlier: one
+# place in both headlines, p 0.83, hand 0.057), and the guard was widened to fewer than two keys. heldout53 (clusters;
+# 40 / 108 / 20) and heldout54 (ordinary; 40 / 107 / 15), written blind to test that: the stage until then 0.681 /
+# 0.922 and 0.951 / 0.924, the pair score 0.708 / 0.951 and 0.979 / 0.914 (two false pairs: just short of the target). Floors re-set:
+# precision rose on nearly every split, recall fell on some (heldout2 0.920 -> 0.848 and heldout16 0.918 -> 0.891
+# leave the target: state media's own framing of an event, SANA or RT, that the whole-story comparison used to take
+# in; tune 0.852 -> 0.750). The forty blind splits (heldout15-54): 0.806 / 0.922 -> 0.866 / 0.918.
+FLOORS = {"tune": {"precision": 0.99, "recall": 0.75}, "heldout": TARGET,
+          "heldout2": {"precision": 0.99, "recall": 0.84}, "heldout3": {"precision": 0.94, "recall": 0.84},
+          "heldout4": TARGET, "heldout5": TARGET,
+          "heldout6": {"precision": 0.94, "recall": 0.80}, "heldout7": {"precision": 0.93, "recall": 0.92},
+          "heldout8": TARGET, "heldout9": {"precision": 0.90, "recall": 0.94},
+          "heldout10": {"precision": 0.78, "recall": 0.81}, "heldout11": {"precision": 0.93, "recall": 0.90},
+          "heldout12": {"precision": 0.95, "recall": 0.89}, "heldout13": {"precision": 0.89, "recall": 0.91},
+          "heldout14": {"precision": 0.90, "recall": 0.88}, "heldout15": {"precision": 0.91, "recall": 0.90},
+          "heldout16": {"precision": 0.99, "recall": 0.89}, "heldout17": {"precision": 0.79, "recall": 0.90},
+          "heldout18": {"precision": 0.95, "recall": 0.96}, "heldout19": {"precision": 0.75, "recall": 0.88},
+          "heldout20": {"precision": 0.93, "recall": 0.93}, "heldout21": {"precision": 0.90, "recall": 0.92},
+          "heldout22": TARGET, "heldout23": {"precision": 0.86, "recall": 0.88},
+          "heldout24": TARGET, "heldout25": {"precision": 0.70, "recall": 0.85},
+          "heldout26": {"precision": 0.85, "recall": 0.87}, "heldout27": {"precision": 0.87, "recall": 0.90},
+          "heldout28": {"precision": 0.86, "recall": 0.84}, "heldout29": {"precision": 0.83, "recall": 0.87},
+          "heldout30": {"precision": 0.96, "recall": 0.95}, "heldout31": {"precision": 0.78, "recall": 0.90},
+          "heldout32": TARGET, "heldout33": {"precision": 0.89, "recall": 0.83},
+          "heldout34": {"precision": 0.85, "recall": 0.99}, "heldout35": {"precision": 0.79, "recall": 0.82},
+          "heldout36": {"precision": 0.94, "recall": 0.85}, "heldout37": {"precision": 0.83, "recall": 0.92},
+          "heldout38": {"precision": 0.82, "recall": 0.91}, "heldout39": TARGET,
+          "heldout40": {"precision": 0.79, "recall": 0.97}, "heldout41": {"precision": 0.89, "recall": 0.92},
+          "heldout42": {"precision": 0.87, "recall": 0.91}, "heldout43": {"precision": 0.96, "recall": 0.96},
+          "heldout44": {"precision": 0.93, "recall": 0.99}, "heldout45": {"precision": 0.93, "recall": 0.88},
+          "heldout46": {"precision": 0.94, "recall": 0.95}, "heldout47": {"precision": 0.58, "recall": 0.94},
+          "heldout48": {"precision": 0.90, "recall": 0.96}, "heldout49": {"precision": 0.70, "recall": 0.89},
+          "heldout50": TARGET, "heldout51": {"precision": 0.73, "recall": 0.83},
+          "heldout52": {"precision": 0.83, "recall": 0.99}, "heldout53": {"precision": 0.70, "recall": 0.95},
+          "heldout54": {"precision": 0.97, "recall": 0.91}}
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:

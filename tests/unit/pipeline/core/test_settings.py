@@ -65,6 +65,7 @@ def test_explicit_overrides_beat_environment(monkeypatch):
         ("RASID_NAMESPACE", "Bad Namespace!"),
         ("RASID_LOG_LEVEL", "LOUD"),
         ("RASID_ES_TIMEOUT_S", "-1"),
+        ("RASID_STORY_THRESHOLD", "0.06"),  # the hand score's old threshold: now a join probability
     ],
 )
 def test_invalid_value_names_the_variable(monkeypatch, var, value):

@@ -18,6 +18,7 @@ from pipeline.stages.stories import (
     event_features,
     stem,
 )
+from pipeline.stages.story_pairs import NAMES, join_probability
 from pipeline.stages.story_keys import (ACT_KINDS, AGENTS, MARK_FLAG, MEANS_KINDS, NEAR_MARK, POINT_MARK, WEEKDAYS, headline_acts,
     headline_agents, headline_means,
                                         lead_days)
@@ -253,23 +254,19 @@ def test_incident_points_survive_encoding_and_stay_out_of_the_keys() -> None:
     assert marks == 2 and all(index._df[k] == 1 for k in index._ids[0] if k >= 0) and index._kids == len(f) - marks
 
 
-def test_a_story_is_compared_as_a_whole_only_while_its_first_article_is_in_the_window(monkeypatch) -> None:
-    """A chain of next-day events must not carry a story on for days through its summed members."""
+def test_a_story_takes_articles_only_while_its_first_article_is_in_the_window() -> None:
+    """A chain of next-day events must not carry a story on for days through its later members."""
     index = EventIndex()
     words = {f"w{i}": 4 for i in range(12)}
     w = index.window_s
     index.add("s", "s", 0.0, encode_features(words))
     index.add("m1", "s", 0.6 * w, encode_features(words))
     index.add("m2", "s", 0.8 * w, encode_features(words))
-    seen: list[float] = []
-    real = EventIndex.centroid_score
-    monkeypatch.setattr(EventIndex, "centroid_score",
-                        lambda self, q, members, t, *a: seen.append(t) or real(self, q, members, t, *a))
     q = encode_features(words)
-    assert index.best_story(q, 0.9 * w)[0] == "s" and seen == [0.9 * w]  # first article inside: whole and members
+    assert index.best_story(q, 0.9 * w)[0] == "s"  # first article inside
     assert index.last_follows is None  # it joined
     # past it the story is closed: its first article scores nothing, so its members do not take the article in
-    assert index.best_story(q, 1.2 * w) is None and seen == [0.9 * w]
+    assert index.best_story(q, 1.2 * w) is None
     # ... but m2, within hours of it, would: the article starts a story that follows on from "s"
     assert index.last_follows == "s"
     assert index.best_story(encode_features({f"v{i}": 4 for i in range(12)}), 1.2 * w) is None
@@ -304,20 +301,33 @@ def test_the_next_days_report_a_story_would_take_through_a_late_member_follows_t
     assert add(again, "next-day", SHELLING, 30.0).follows == "shelling"
 
 
-def test_a_story_is_compared_as_a_whole_only_when_one_member_comes_near(monkeypatch) -> None:
-    """The sum of a story's reports may join a report no single one of them would (their words spread between
-    outlets), but only when one comes near on its own: not the next phase of a campaign that shares a
-    little with every report of the first."""
-    words = {f"w{i}": 4 for i in range(12)}
-    monkeypatch.setattr(EventIndex, "centroid_score", lambda self, *a: 0.5)  # the whole: far above the threshold
-    for member, joins in ((0.7, False), (0.85, True), (1.2, True)):  # a member's own score, × the threshold
-        index = EventIndex()
-        index.add("s", "s", 0.0, encode_features(words))
-        index.add("m", "s", 3600.0, encode_features(words))
-        monkeypatch.setattr(EventIndex, "scores", lambda self, q, slots, t, x=member * index.threshold:
-                            np.full(len(slots), x))
-        got = index.best_story(encode_features(words), 7200.0)
-        assert (got is not None and got[0] == "s") == joins, member
+def test_the_pair_score_is_a_probability_gated_by_the_hand_product(monkeypatch) -> None:
+    """Where the hand product sets a pair apart (a veto: 0) the probability is 0; within the headline guard's
+    hours a pair whose headlines share fewer than two keys needs the hand product at its threshold too (reports
+    of one subject minutes apart: a convoy entering Idlib, a post evacuated), and past them or with two headline
+    keys shared the probability alone decides."""
+    index = EventIndex()
+    thr, guard_h = index.hand_threshold, index.headline_guard_s / 3600
+    x = np.zeros((7, len(NAMES)))
+    x[:, NAMES.index("cosine")] = 0.18
+    x[:, NAMES.index("log cosine")] = np.log(0.18 + 1e-3)
+    x[:, NAMES.index("log keys shared")] = np.log1p(10)
+    x[:, NAMES.index("content share")] = 1.0
+    x[:5, NAMES.index("no headline key shared")] = 1
+    hand = np.array([0.0, 0.5 * thr, 0.5 * thr, 0.5 * thr, thr, 0.5 * thr, 0.5 * thr])
+    x[:, NAMES.index("hours apart / 24")] = np.array([0.5, 0.5, guard_h - 0.5, guard_h + 0.5, 0.5, 0.5, 0.5]) / 24
+    x[5, NAMES.index("headline keys shared (<=4)")] = 1  # one headline key shared (a place): the guard holds
+    x[5, NAMES.index("one headline key shared")] = 1
+    x[6, NAMES.index("headline keys shared (<=4)")] = 2  # two: the guard does not apply
+    monkeypatch.setattr(EventIndex, "pair_terms", lambda self, q, slots, t: (hand, x))
+    p = join_probability(x)
+    assert (p > 0.5).all()  # the evidence of many keys shared, minutes apart, alone would join them all
+    got = index.scores(None, np.arange(7), 0.0)
+    assert got[0] == 0 and got[1] == 0 and got[2] == 0  # a veto; the guard, half an hour and hours apart
+    assert np.allclose(got[3:5], p[3:5])  # past the guard's hours; the hand threshold reached
+    assert got[5] == 0 and got[6] == p[6]  # one headline key shared: guarded; two: not
+    index.pair_weights = None  # the hand product alone (pairs.py's baseline)
+    assert np.array_equal(index.scores(None, np.arange(7), 0.0), hand)
 
 
 def test_one_official_in_two_meetings_on_one_day_is_two_stories() -> None:
@@ -548,5 +558,5 @@ def test_a_story_is_joined_only_where_its_first_report_allows() -> None:
     index.add("a", "a", 0.0, monday)
     index.add("b", "a", 2 * 3600.0, undated)
     assert index.scores(index._query(tuesday), np.array([index._slot_of.get(id_hash("b"))]), 13 * 3600.0)[0] \
-        >= 2 * index.threshold  # the member alone would carry it in
+        >= index.threshold  # the member alone would carry it in
     assert index.best_story(tuesday, 13 * 3600.0) is None
