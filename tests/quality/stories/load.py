@@ -171,22 +171,23 @@ def _pairs(sizes: Iterable[int]) -> int:
     return sum(n * (n - 1) // 2 for n in sizes)
 
 
-def pairwise_scores(gold: Mapping[str, str], predicted: Mapping[str, str]) -> tuple[float, float, float]:
-    """Pairwise precision, recall and F1 over all unordered pairs of the articles in ``gold``.
+def pair_counts(gold: Mapping[str, str], predicted: Mapping[str, str]) -> tuple[int, int, int]:
+    """(true, false, missed) same-story pairs over all unordered pairs of the articles in ``gold``: what
+    splits pool. An article missing from ``predicted`` is its own singleton; ids in ``predicted`` but not in
+    ``gold`` are ignored."""
+    pred = {aid: ("p", predicted[aid]) if aid in predicted else ("solo", aid) for aid in gold}
+    tp = _pairs(Counter((gold[a], pred[a]) for a in gold).values())
+    return tp, _pairs(Counter(pred.values()).values()) - tp, _pairs(Counter(gold.values()).values()) - tp
 
-    A pair is positive when both articles are in the same story. An article missing from
-    ``predicted`` is its own singleton; ids in ``predicted`` but not in ``gold`` are ignored.
+
+def pairwise_scores(gold: Mapping[str, str], predicted: Mapping[str, str]) -> tuple[float, float, float]:
+    """Pairwise precision, recall and F1 over all unordered pairs of the articles in ``gold``
+    (:func:`pair_counts`). A pair is positive when both articles are in the same story.
     With no predicted positive pair precision is 1.0 (nothing wrong was claimed); with no gold
     positive pair recall is 1.0; F1 is 0.0 when both precision and recall are 0."""
-    pred = {aid: ("p", predicted[aid]) if aid in predicted else ("solo", aid) for aid in gold}
-    gold_sizes = Counter(gold.values())
-    pred_sizes = Counter(pred.values())
-    joint = Counter((gold[a], pred[a]) for a in gold)
-    tp = _pairs(joint.values())
-    gold_pos = _pairs(gold_sizes.values())
-    pred_pos = _pairs(pred_sizes.values())
-    precision = tp / pred_pos if pred_pos else 1.0
-    recall = tp / gold_pos if gold_pos else 1.0
+    tp, fp, fn = pair_counts(gold, predicted)
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return precision, recall, f1
 

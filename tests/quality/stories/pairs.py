@@ -29,7 +29,6 @@ import io
 import json
 import sys
 import tempfile
-from itertools import combinations
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -117,11 +116,7 @@ def _run(name: str) -> tuple[str, list, tuple[int, int, int]]:
         if a and b and (a, b) not in seen:
             seen.add((a, b))
             pairs.append((gold[a] == gold[b], sc, x))
-    tp = fp = fn = 0
-    for a, b in combinations(sorted(gold), 2):
-        g, p = gold[a] == gold[b], pred.get(a, a) == pred.get(b, b)
-        tp, fp, fn = tp + (g and p), fp + (p and not g), fn + (g and not p)
-    return name, pairs, (tp, fp, fn)
+    return name, pairs, load.pair_counts(gold, pred)
 
 
 def _pooled(results, names) -> str:
