@@ -4,6 +4,8 @@ JSON (one object per line, stable fields such as stage, source, article_id) when
 terminal or ``RASID_LOG_FORMAT=json`` (docker-compose sets it); on a terminal a short line: time,
 level, component, message and the few fields that matter. The libraries' own INFO chatter (faust,
 aiokafka, Elasticsearch's transport, httpx, trafilatura) shows only with ``RASID_LOG_LEVEL=debug``.
+One of their warnings is read as INFO (:class:`OwnTimerOverlap`): a round of Rasid's own timers that took
+longer than its interval.
 """
 
 from __future__ import annotations
@@ -58,6 +60,22 @@ class ConsoleFormatter(logging.Formatter):
         return line
 
 
+class OwnTimerOverlap(logging.Filter):
+    """mode's «Timer … is overlapping» for Rasid's own timers (``pipeline.…``), as INFO, not WARNING.
+
+    Those timers await the broker (the offset watch's OffsetFetch and end offsets; see
+    :mod:`pipeline.stream.offsets`); at start-up, while the group settles, a round can take longer than
+    its 2 s, and mode then warns on every start. Nothing is blocked: the next round starts when this one
+    ends. A warning that comes with every start teaches operators to ignore warnings, so the line stays,
+    at INFO. faust's own timers keep the warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (record.levelno == logging.WARNING and record.msg.startswith("Timer %s is overlapping")
+                and isinstance(record.args, tuple) and record.args and str(record.args[0]).startswith("pipeline.")):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 def wants_json(log_format: str, stream: Any = None) -> bool:
     """``json``/``console`` as set; ``auto``: JSON unless the stream (stdout) is a terminal."""
     if log_format in ("json", "console"):
@@ -71,13 +89,16 @@ def logging_config(level: str = "INFO", as_json: bool = True) -> dict[str, Any]:
     level = level.upper()
     formatter = {"()": f"{__name__}.{'JsonFormatter' if as_json else 'ConsoleFormatter'}"}
     quiet = "DEBUG" if level == "DEBUG" else "WARNING"
+    loggers: dict[str, Any] = {name: {"level": quiet} for name in LIBRARIES}
+    loggers["mode.timers"] = {"level": quiet, "filters": ["own_timer_overlap"]}
     return {
         "version": 1,
         "disable_existing_loggers": False,
+        "filters": {"own_timer_overlap": {"()": f"{__name__}.OwnTimerOverlap"}},
         "formatters": {"default": formatter},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "default"}},
         "root": {"level": level, "handlers": ["stderr"]},
-        "loggers": {name: {"level": quiet} for name in LIBRARIES},
+        "loggers": loggers,
     }
 
 
