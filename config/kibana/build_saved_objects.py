@@ -36,7 +36,7 @@ TOPICS = {
 }
 
 # Fields (see config/elasticsearch/template.json): keyword fields aggregate.
-F_TIME = "published_at"
+F_TIME = "@timestamp"  # publication, else fetch: every article is in the time-filtered views (pipeline/stream/index.py)
 F_TOPICS = "topic_ids"
 F_SOURCE = "source"
 F_PLACE = "places.name"
@@ -69,6 +69,7 @@ def data_view() -> dict:
             "typeMeta": "{}",
             "fieldAttrs": dumps({
                 "title": {"customLabel": "العنوان"},
+                "@timestamp": {"customLabel": "الوقت"},
                 "source": {"customLabel": "المصدر"},
                 "topic_ids": {"customLabel": "المواضيع"},
                 "places.name": {"customLabel": "الأماكن"},

@@ -76,7 +76,13 @@ def build_query(
         filters.append({"multi_match": {"query": place, "fields": ["places.name.text", "places.name_en"],
                                         "type": "phrase"}})
     if since:
-        filters.append({"range": {"published_at": {"gte": since_to_range(since)}}})
+        # «@timestamp»: publication, else fetch (every article has one); a document indexed before it existed
+        # is read by its publication
+        gte = since_to_range(since)
+        filters.append({"bool": {"minimum_should_match": 1, "should": [
+            {"range": {"@timestamp": {"gte": gte}}},
+            {"bool": {"must_not": {"exists": {"field": "@timestamp"}},
+                      "filter": {"range": {"published_at": {"gte": gte}}}}}]}})
     if speaker or stance:
         # one claim must match both: "denials by the Russian defence ministry" is one nested query
         claim: list[dict[str, Any]] = []
@@ -90,6 +96,7 @@ def build_query(
     return {
         "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
         "sort": [
+            {"@timestamp": {"order": "desc", "missing": "_last", "unmapped_type": "date"}},
             {"published_at": {"order": "desc", "missing": "_last", "unmapped_type": "date"}},
             "_score",
         ],
@@ -215,7 +222,7 @@ def print_hits(resp: dict[str, Any], console: Any, width: int, visual: bool = Fa
 @click.option("--topic", "topics", multiple=True, help="Topic id filter (repeatable), e.g. chemical_weapons.")
 @click.option("--source", "sources", multiple=True, help="Outlet id filter (repeatable).")
 @click.option("--place", "places", multiple=True, help="Place name filter (repeatable), e.g. إدلب.")
-@click.option("--since", help="Only articles published since: 7d, 12h, 2w or an ISO date.")
+@click.option("--since", help="Only articles published (else fetched) since: 7d, 12h, 2w or an ISO date.")
 @click.option("--size", default=10, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (logical order).")
 @click.option("--speaker", help="Articles with a claim by this speaker, e.g. «وزارة الدفاع الروسية».")

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, MutableMapping
 
+from pipeline.core.dates import placed_time
 from pipeline.stages.alert_rules import AlertConfig, Rule, place_key
 from pipeline.stages.packed import ArrivalLog
 
@@ -67,10 +68,14 @@ def iso(ts: float | None) -> str | None:
 
 
 def article_time(art: dict, now_ts: float) -> float:
-    """The article's time: publication when plausible, else fetch, else ``now_ts``."""
+    """The article's time: publication when plausible (placed as the story stage and the document's
+    ``@timestamp`` place it, :func:`pipeline.core.dates.placed_time`: a page that gives only its day at its fetch
+    that day, so it counts in the hour it came in), else fetch, else ``now_ts``."""
     pub, fetched = timestamp_of(art.get("published_at")), timestamp_of(art.get("fetched_at"))
     if pub is not None and pub >= 631152000 and (fetched is None or pub <= fetched + MAX_FUTURE_S):
-        return pub
+        at = placed_time(datetime.fromtimestamp(pub, timezone.utc),
+                         datetime.fromtimestamp(fetched, timezone.utc) if fetched is not None else None)
+        return at.timestamp() if at is not None else pub
     return fetched if fetched is not None else now_ts
 
 

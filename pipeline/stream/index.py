@@ -10,7 +10,10 @@ Invariants the rest of the system relies on:
   (``published_at``, else ``fetched_at``), never from the clock, so a replayed
   article always lands in the same index as the first time;
 - the op is ``index`` (not ``create``): a re-fetched, updated page replaces the
-  stored version.
+  stored version;
+- ``@timestamp`` (Kibana's time field) is set on every document, from the same two
+  fields (:func:`pipeline.core.dates.placed_time`): a page that gives no time, or only
+  its day, is still in the time-filtered views, where the stream's fetch placed it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import math
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from pipeline.core.dates import placed_time
 from pipeline.core.errors import BadRecord
 from pipeline.core.schema import Article, utcnow
 from pipeline.core.settings import Settings
@@ -104,6 +108,7 @@ def to_document(article: Article, indexed_at: datetime | None = None) -> dict[st
         "body": article.body,
         "language": article.language,
         "published_at": _iso(article.published_at),
+        "@timestamp": _iso(placed_time(article.published_at, article.fetched_at)),
         "author": article.author,
         "dateline": article.dateline,
         "topics": topics,

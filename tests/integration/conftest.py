@@ -31,6 +31,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -230,3 +231,11 @@ def refresh(es, settings) -> Callable[[], None]:
         es.indices.refresh(index=f"{settings.es_alias}*", allow_no_indices=True)
 
     return do
+
+
+@pytest.fixture
+def run() -> Any:
+    """run(coroutine) -> its result, on a fresh event loop closed after the test (the async sink and clients)."""
+    loop = asyncio.new_event_loop()
+    yield loop.run_until_complete
+    loop.close()

@@ -3,14 +3,12 @@ is found by speaker and stance (one nested query) with `rasid search --speaker -
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 from devstack.pages import render
@@ -20,13 +18,6 @@ from pipeline.stream.sink import BulkWriter, make_item
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = ROOT / "tests" / "quality" / "claims" / "tune" / "aa-turkish-health-minister-sarin-2017.yaml"
-
-
-@pytest.fixture
-def run():
-    loop = asyncio.new_event_loop()
-    yield loop.run_until_complete
-    loop.close()
 
 
 async def _nothing_dead(d):

@@ -88,13 +88,6 @@ def end_offsets(settings) -> dict[int, int]:
 # ------------------------------------------------------------------ the writer alone
 
 
-@pytest.fixture
-def run():
-    loop = asyncio.new_event_loop()
-    yield loop.run_until_complete
-    loop.close()
-
-
 def test_writer_indexes_batch_deadletters_rejected_and_redelivery_adds_nothing(settings, es, run):
     dead = []
 

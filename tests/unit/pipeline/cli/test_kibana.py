@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 import threading
 from email.parser import BytesParser
 from email.policy import default as email_policy
@@ -67,7 +68,10 @@ def test_data_view(objs):
     assert set(views) == {"rasid-articles", "rasid-stories", "rasid-alerts"}
     dv = views["rasid-articles"]
     assert dv["attributes"]["title"] == "rasid-articles"
-    assert dv["attributes"]["timeFieldName"] == "published_at"
+    # every document carries it (publication, else fetch), and the template maps it as a date
+    assert dv["attributes"]["timeFieldName"] == "@timestamp"
+    template = json.loads((Path(__file__).resolve().parents[4] / "config/elasticsearch/template.json").read_text())
+    assert template["template"]["mappings"]["properties"]["@timestamp"]["type"] == "date"
     fmt = json.loads(dv["attributes"]["fieldFormatMap"])
     assert fmt["url"]["id"] == "url"  # the url column is a link to the article
 
@@ -82,7 +86,7 @@ def test_a_saved_search_per_topic(objs):
     for s in searches:
         ss = json.loads(s["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
         queries[s["id"]] = ss["query"]["query"]
-        assert s["attributes"]["sort"] == [["published_at", "desc"]]
+        assert s["attributes"]["sort"] == [["@timestamp", "desc"]]
         assert "url" in s["attributes"]["columns"] and "title" in s["attributes"]["columns"]
     for tid in TOPIC_IDS:
         assert queries.get(f"rasid-search-{tid}") == f'topic_ids : "{tid}"'
@@ -152,10 +156,10 @@ def test_lens_fields(objs):
         for lay in vis["layers"]:
             for acc in [lay["xAccessor"], *lay["accessors"], lay.get("splitAccessor")]:
                 assert acc is None or acc in layer["columns"]
-    assert {"published_at", "topic_ids"} <= fields["rasid-lens-topics-over-time"]
+    assert {"@timestamp", "topic_ids"} <= fields["rasid-lens-topics-over-time"]
     assert "source" in fields["rasid-lens-by-outlet"]
     assert "places.name" in fields["rasid-lens-top-places"]
-    assert {"claim_stances", "published_at"} <= fields["rasid-lens-claims"]  # who said what, and when last
+    assert {"claim_stances", "@timestamp"} <= fields["rasid-lens-claims"]  # who said what, and when last
 
 
 def test_map_uses_location(objs):

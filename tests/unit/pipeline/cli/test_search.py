@@ -29,7 +29,8 @@ def test_query_targets_title_boosted_and_body():
     mm = q["query"]["bool"]["must"][0]["multi_match"]
     assert mm["query"] == "كيميائي خان شيخون"
     assert mm["fields"] == ["title^2", "body"]
-    assert q["sort"][0] == {"published_at": {"order": "desc", "missing": "_last", "unmapped_type": "date"}}
+    assert q["sort"][:2] == [{"@timestamp": {"order": "desc", "missing": "_last", "unmapped_type": "date"}},
+                             {"published_at": {"order": "desc", "missing": "_last", "unmapped_type": "date"}}]
     assert set(q["highlight"]["fields"]) == {"title", "body"}
 
 
@@ -40,7 +41,11 @@ def test_filters():
     f = q["query"]["bool"]["filter"]
     assert {"terms": {"topic_ids": ["chemical_weapons"]}} in f
     assert {"terms": {"source": ["npa", "aawsat"]}} in f
-    assert {"range": {"published_at": {"gte": "now-7d"}}} in f
+    # placed since (publication, else fetch); a document from before @timestamp by its publication
+    (since,) = [x for x in f if "bool" in x]
+    assert {"range": {"@timestamp": {"gte": "now-7d"}}} in since["bool"]["should"]
+    assert {"bool": {"must_not": {"exists": {"field": "@timestamp"}},
+                     "filter": {"range": {"published_at": {"gte": "now-7d"}}}}} in since["bool"]["should"]
     assert any(x.get("multi_match", {}).get("query") == "إدلب" for x in f)
     assert q["size"] == 3
 

@@ -262,6 +262,10 @@ def test_article_time():
     # a publication date far past the fetch is a parsing accident: the fetch time counts
     assert article_time({"published_at": "2026-03-01T09:00:00Z", "fetched_at": "2025-03-01T09:30:00Z"}, now) == now - 1800
     assert article_time({}, now) == now
+    # a page that gives only its day: at its fetch that day (it counts in the hour it came in), else in its morning
+    assert article_time({"published_at": "2025-03-01T00:00:00Z", "fetched_at": "2025-03-01T09:30:00Z"}, now) == now - 1800
+    assert article_time({"published_at": "2025-02-20T00:00:00Z", "fetched_at": "2025-03-01T09:30:00Z"},
+                        now) == datetime(2025, 2, 20, 6, tzinfo=timezone.utc).timestamp()
 
 
 def test_story_document_of_an_empty_entry():

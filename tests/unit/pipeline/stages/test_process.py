@@ -340,7 +340,8 @@ def test_a_date_only_publication_is_placed_at_its_same_day_fetch_else_in_its_mor
     midnight (which sits next to the day before's events); a late fetch or none: the day's morning."""
     from datetime import datetime, timedelta, timezone
 
-    from pipeline.stages.process import DATE_ONLY_AT, dedupe_time
+    from pipeline.core.dates import DATE_ONLY_AT
+    from pipeline.stages.process import dedupe_time
 
     def art(pub, fetched):
         return Article(id="a" * 32, url="https://example.org/1", source="npa", title="t", body="b",

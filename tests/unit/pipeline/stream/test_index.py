@@ -95,6 +95,19 @@ def test_document_fields():
     json.dumps(doc)  # serialisable as is
 
 
+def test_every_document_has_a_time_where_the_stream_placed_it():
+    """``@timestamp`` (Kibana's time field): the publication; a page that gives only its day at its fetch that
+    day, else six hours into the day; an undated page at its fetch. Never the clock: a replay gives the same."""
+    fetched = datetime(2024, 1, 2, 15, 4, 5, tzinfo=UTC)
+    assert to_document(article())["@timestamp"] == "2020-09-25T06:06:00+00:00"
+    assert to_document(article(published_at=datetime(2024, 1, 2, tzinfo=UTC), fetched_at=fetched))[
+        "@timestamp"] == "2024-01-02T15:04:05+00:00"
+    late = to_document(article(published_at=datetime(2023, 12, 20, tzinfo=UTC), fetched_at=fetched))
+    assert (late["@timestamp"], late["published_at"]) == ("2023-12-20T06:00:00+00:00", "2023-12-20T00:00:00+00:00")
+    undated = to_document(article(published_at=None, fetched_at=fetched))
+    assert (undated["@timestamp"], undated["published_at"]) == ("2024-01-02T15:04:05+00:00", None)
+
+
 def test_story_id_of_a_near_duplicate():
     doc = to_document(article(duplicate_of="b" * 32))
     assert doc["story_id"] == "b" * 32 and doc["duplicate_of"] == "b" * 32
