@@ -25,7 +25,7 @@ from pipeline.cli.view import BIDI_OPTION_HELP, rtl, visual_order
 HL_PRE, HL_POST = "\x02", "\x03"  # highlight markers: never present in article text
 _SINCE_RE = re.compile(r"^\s*(\d+)\s*([smhdwMy])\s*$")
 SOURCE_FIELDS = [
-    "id", "url", "source", "title", "published_at", "fetched_at", "indexed_at", "topic_ids",
+    "id", "url", "source", "title", "published_at", "@timestamp", "fetched_at", "indexed_at", "topic_ids",
     "places.name", "organizations", "people", "story_id", "duplicate_of", "language",
 ]
 
@@ -161,7 +161,7 @@ def hit_record(hit: dict[str, Any]) -> dict[str, Any]:
     """A JSON-friendly hit, logical order, highlights with <em> marks."""
     src = hit.get("_source", {})
     hl = hit.get("highlight", {})
-    rec = {k: src.get(k) for k in ("id", "url", "source", "title", "published_at", "topic_ids",
+    rec = {k: src.get(k) for k in ("id", "url", "source", "title", "published_at", "@timestamp", "topic_ids",
                                    "organizations", "people", "story_id", "duplicate_of", "language")}
     rec["places"] = [p.get("name") for p in src.get("places", []) or [] if isinstance(p, dict)]
     rec["index"] = hit.get("_index")
@@ -178,6 +178,16 @@ def matched_claims(hit: dict[str, Any]) -> list[dict[str, Any]]:
     """The claims a --speaker/--stance search matched in this hit (its nested inner hits)."""
     inner = (hit.get("inner_hits") or {}).get("claims", {}).get("hits", {}).get("hits", [])
     return [h.get("_source", {}) for h in inner]
+
+
+def shown_time(src: dict[str, Any]) -> str:
+    """When the article was published, as the page gave it (UTC): its day alone when it gave only its day;
+    when it gave none, «≈» and the time it was fetched (its ``@timestamp``)."""
+    pub = src.get("published_at") or ""
+    if pub:
+        return pub[:10] if pub[11:19] == "00:00:00" else pub[:16].replace("T", " ")
+    placed = src.get("@timestamp") or ""
+    return f"≈ {placed[:16].replace('T', ' ')}" if placed else ""
 
 
 def print_hits(resp: dict[str, Any], console: Any, width: int, visual: bool = False) -> None:
@@ -197,7 +207,7 @@ def print_hits(resp: dict[str, Any], console: Any, width: int, visual: bool = Fa
         for line in render_text(title, width, style="bold", visual=visual):
             console.print(line, justify=line.justify)
         meta = " · ".join(x for x in [
-            (src.get("published_at") or "")[:16].replace("T", " "),
+            shown_time(src),
             src.get("source") or "",
             ", ".join(src.get("topic_ids") or []),
         ] if x)

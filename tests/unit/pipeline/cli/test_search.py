@@ -152,6 +152,16 @@ def test_visual_order_for_terminals_without_bidi():
     assert "هجوم كيماوي على دوما" not in out
 
 
+def test_the_time_shown_is_what_the_page_gave():
+    from pipeline.cli.search import shown_time
+
+    assert shown_time({"published_at": "2020-09-25T06:06:00+00:00"}) == "2020-09-25 06:06"
+    assert shown_time({"published_at": "2020-09-25T00:00:00+00:00", "@timestamp": "2020-09-25T11:40:00+00:00"}
+                      ) == "2020-09-25"  # only its day
+    assert shown_time({"published_at": None, "@timestamp": "2020-09-25T11:40:00+00:00"}) == "≈ 2020-09-25 11:40"
+    assert shown_time({}) == ""
+
+
 def test_speaker_and_stance_are_one_nested_claim_query():
     from pipeline.cli.search import build_query
 
