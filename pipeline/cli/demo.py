@@ -3,7 +3,7 @@
 Starts the devstack when nothing answers, serves a sample of Arabic outlets on 127.0.0.1
 (devstack/demo.py), runs connectors and a worker (``rasid run``) in a namespace of its own until
 every article is indexed, then prints what an analyst would see: counts per topic and source, a
-search for «كيماوي» that finds «الكيميائي», the places, the stories told by several outlets.
+search for «كيماوي» that finds «الكيميائي», the places, the stories of more than one article.
 ``--keep`` leaves it all running to explore with ``rasid search`` or Kibana.
 """
 
@@ -68,7 +68,8 @@ def _report(es: Any, settings: Any, console: Console, visual: bool) -> None:
         "sources": {"terms": {"field": "source", "size": 20}},
         "places": {"terms": {"field": "places.name", "size": 12}},
         "stories": {"terms": {"field": "story_id", "min_doc_count": 2, "size": 10},
-                    "aggs": {"arts": {"top_hits": {"size": 5, "_source": ["title", "source"]}}}},
+                    "aggs": {"arts": {"top_hits": {"size": 5, "_source": ["title", "source"]}},
+                             "outlets": {"cardinality": {"field": "source"}}}},
     }).body["aggregations"]
     for title, key in (("Articles per topic", "topics"), ("Articles per source", "sources")):
         t = Table(title=title, title_justify="left")
@@ -86,9 +87,11 @@ def _report(es: Any, settings: Any, console: Console, visual: bool) -> None:
         terms = sorted({t for f in frags for t in split_highlight(f)[1]})
         console.print(Text(f"  · {rtl(h['_source'].get('title') or '', visual)}"), Text(f"   matched: {'، '.join(terms)}",
                                                                                          style="green"))
-    console.print(Text("\nStories told by several outlets", style="bold"))
+    console.print(Text("\nStories of more than one article", style="bold"))
     for b in aggs["stories"]["buckets"]:
-        console.print(Text(f"  story {b['key'][:12]} · {b['doc_count']} articles", style="cyan"))
+        outlets = b["outlets"]["value"]
+        console.print(Text(f"  story {b['key'][:12]} · {b['doc_count']} articles, {outlets} "
+                           f"outlet{'s' if outlets != 1 else ''}", style="cyan"))
         for a in b["arts"]["hits"]["hits"]:
             console.print(Text(f"    {a['_source'].get('source')}: {rtl(a['_source'].get('title') or '', visual)}"))
 
