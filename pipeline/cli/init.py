@@ -57,3 +57,5 @@ def init_cmd(kafka: bool, with_es: bool) -> None:
         )
         if res.get("mapping_update"):
             click.echo(f"  mappings: {res['mapping_update']}")
+        if res.get("timestamps_backfilled"):
+            click.echo(f"  @timestamp set on {res['timestamps_backfilled']} document(s) indexed before it existed")

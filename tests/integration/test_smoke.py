@@ -156,3 +156,27 @@ def test_template_upgrade_keeps_existing_index(make_settings, es):
     props = es.indices.get_mapping(index=index)[index]["mappings"]["properties"]
     assert props["sentiment"]["type"] == "keyword"
     assert es.search(index=s.es_alias, query={"match": {"body": "الكيميائي"}})["hits"]["total"]["value"] == 1
+
+
+def test_template_upgrade_gives_older_documents_their_timestamp(make_settings, es):
+    """Documents indexed before ``@timestamp`` existed get it at the upgrade, placed as the sink places new
+    ones; without it they would be in no Kibana time-filtered view."""
+    s = make_settings()
+    index = current_index(s)
+    es.index(index=index, id="timed", document={"id": "timed", "published_at": "2024-03-11T08:40:00+00:00",
+                                                 "fetched_at": "2024-03-11T08:45:00+00:00"})
+    es.index(index=index, id="day", document={"id": "day", "published_at": "2024-03-11T00:00:00+00:00",
+                                               "fetched_at": "2024-03-11T09:05:00+00:00"})
+    es.index(index=index, id="undated", document={"id": "undated", "fetched_at": "2024-03-11T09:10:00+00:00"})
+    es.index(index=index, id="new", document={"id": "new", "@timestamp": "2024-03-11T10:00:00+00:00"}, refresh=True)
+    newer = copy.deepcopy(load_template(s))
+    newer["version"] += 1
+    newer["_meta"]["version"] = newer["version"]
+    res = ensure_es(s, template=newer)
+    assert res["timestamps_backfilled"] == 3
+    got = {h["_id"]: h["_source"].get("@timestamp") for h in es.search(index=s.es_alias, size=10)["hits"]["hits"]}
+    assert got == {"timed": "2024-03-11T08:40:00+00:00", "day": "2024-03-11T09:05:00+00:00",
+                   "undated": "2024-03-11T09:10:00+00:00", "new": "2024-03-11T10:00:00+00:00"}
+    newer["version"] += 1
+    newer["_meta"]["version"] = newer["version"]
+    assert ensure_es(s, template=newer)["timestamps_backfilled"] == 0  # nothing left to do
