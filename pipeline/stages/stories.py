@@ -487,13 +487,14 @@ class EventIndex:
                 by_story[story] = (x, aid)
         best: tuple[float, str, str] | None = None
         cont: tuple[float, str] | None = None  # (member score, story) of a story this article follows on from
-        seeds: dict[str, int] = {}  # story -> its first article's slot (-1: evicted), looked up once
-
-        def seed_of(story: str) -> int:
-            if story not in seeds:
-                seeds[story] = self._slot_of.get(id_hash(story))
-            return seeds[story]
-
+        # each story in reach is anchored on its first article (below): its score is the candidates' own when it is
+        # one of them (a row's score does not depend on the other rows), the others' in one call
+        seeds = {story: self._slot_of.get(id_hash(story)) for story, (x, aid) in by_story.items()
+                 if x >= self.threshold and story != aid} if self.seed_weight else {}
+        seed_sc = dict(zip(slots.tolist(), sc.tolist()))
+        missing = sorted({s for s in seeds.values() if s >= 0 and s not in seed_sc})
+        if missing:
+            seed_sc.update(zip(missing, self.scores(q, np.array(missing), t).tolist()))
         for story, (x, aid) in by_story.items():
             if x < self.threshold:
                 continue
@@ -502,8 +503,8 @@ class EventIndex:
                 # nor does an article join through a later member when it shares nothing with the first
                 # report or a rule sets it apart from it (another day, act or town: the story began as
                 # another event, and a member that names none carried the wrong article in)
-                seed = seed_of(story)
-                seed_x = x if seed < 0 or story == aid else float(self.scores(q, np.array([seed]), t)[0])
+                seed = seeds.get(story, -1)
+                seed_x = x if seed < 0 else seed_sc[seed]
                 if seed_x <= 0 <= seed and abs(t - float(self._t[seed])) > self.window_s and (
                         cont is None or x > cont[0] or (x == cont[0] and story < cont[1])):
                     cont = (x, story)  # a member of today's would take it, the first report is of another day
