@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "sources": "pipeline.cli.sources:sources_group",
     "process": "pipeline.cli.process:process_cmd",
     "search": "pipeline.cli.search:search_cmd",
+    "stories": "pipeline.cli.stories:stories_cmd",
     "kibana": "pipeline.cli.kibana:kibana_group",
     "tail": "pipeline.cli.tail:tail_cmd",
     "status": "pipeline.cli.status:status_cmd",

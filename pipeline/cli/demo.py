@@ -133,7 +133,8 @@ def demo_cmd(keep: bool, timeout_s: float) -> None:
         console.print(f"{n}/{spec['articles']} articles indexed in {time.monotonic() - t0:.0f}s\n")
         _report(es, settings, console, visual_order())
         if keep:
-            console.print(f"\n[bold]Still running[/]: RASID_NAMESPACE={ns} rasid search …, rasid status; Ctrl-C to stop.")
+            console.print(f"\n[bold]Still running[/]: RASID_NAMESPACE={ns} rasid search …, rasid stories --since all, "
+                          "rasid search --story ID, rasid status; Ctrl-C to stop.")
             try:
                 while run.poll() is None:
                     time.sleep(1)

@@ -53,6 +53,7 @@ def build_query(
     size: int = 10,
     speaker: str | None = None,
     stance: str | None = None,
+    story: str | None = None,
 ) -> dict[str, Any]:
     """The search body: full text on title^2/body, keyword filters, newest first, highlights."""
     must: list[dict[str, Any]] = []
@@ -71,6 +72,9 @@ def build_query(
         filters.append({"terms": {"topic_ids": list(topics)}})
     if sources:
         filters.append({"terms": {"source": list(sources)}})
+    if story:
+        # the whole id, or its first characters as `rasid demo` shows them
+        filters.append({"prefix": {"story_id": story.strip().lower()}})
     for place in places:
         # any of the place's fields: canonical Arabic name or English name
         filters.append({"multi_match": {"query": place, "fields": ["places.name.text", "places.name_en"],
@@ -227,37 +231,20 @@ def print_hits(resp: dict[str, Any], console: Any, width: int, visual: bool = Fa
             console.print(Text(src["url"], style="blue underline"))
 
 
-@click.command("search")
-@click.argument("query", nargs=-1)
-@click.option("--topic", "topics", multiple=True, help="Topic id filter (repeatable), e.g. chemical_weapons.")
-@click.option("--source", "sources", multiple=True, help="Outlet id filter (repeatable).")
-@click.option("--place", "places", multiple=True, help="Place name filter (repeatable), e.g. إدلب.")
-@click.option("--since", help="Only articles published (else fetched) since: 7d, 12h, 2w or an ISO date.")
-@click.option("--size", default=10, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (logical order).")
-@click.option("--speaker", help="Articles with a claim by this speaker, e.g. «وزارة الدفاع الروسية».")
-@click.option("--stance", type=click.Choice(["states", "denies", "accuses", "warns", "demands", "confirms"]),
-              help="…whose stance is this (with --speaker: the same claim).")
-@click.option("--bidi", type=click.Choice(["logical", "visual"]), default=None, help=BIDI_OPTION_HELP)
-def search_cmd(query: tuple[str, ...], topics: tuple[str, ...], sources: tuple[str, ...],
-               places: tuple[str, ...], since: str | None, size: int, as_json: bool, speaker: str | None,
-               stance: str | None, bidi: str | None) -> None:
-    """Search indexed articles (Arabic-aware), newest first.
+def _story_id(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"[0-9a-fA-F]{8,64}", value.strip()):
+        raise click.BadParameter(f"expected a story id (8 or more hex characters), got {value!r}",
+                                 param_hint="--story")
+    return value
 
-    Example: rasid search كيميائي --topic chemical_weapons --since 30d
-    """
+
+def run_search(settings: Any, index: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` searched on ``index`` (an alias); an unreachable or refusing node is a one-line error."""
     from elasticsearch import ApiError, Elasticsearch, TransportError
-    from rich.console import Console
 
-    from pipeline.core.settings import get_settings
-
-    settings = get_settings()
-    body = build_query(" ".join(query), topics=topics, sources=sources, places=places, since=since, size=size,
-                       speaker=speaker, stance=stance)
     es = Elasticsearch(**settings.es_client_kwargs())
     try:
-        resp = es.search(index=settings.es_alias, body=body, ignore_unavailable=True,
-                         allow_no_indices=True).body
+        return es.search(index=index, body=body, ignore_unavailable=True, allow_no_indices=True).body
     except TransportError as e:
         from pipeline.stream.es import describe_es
 
@@ -269,6 +256,38 @@ def search_cmd(query: tuple[str, ...], topics: tuple[str, ...], sources: tuple[s
         raise click.ClickException(f"search failed: {e.status_code} {e.message}") from None
     finally:
         es.close()
+
+
+@click.command("search")
+@click.argument("query", nargs=-1)
+@click.option("--topic", "topics", multiple=True, help="Topic id filter (repeatable), e.g. chemical_weapons.")
+@click.option("--source", "sources", multiple=True, help="Outlet id filter (repeatable).")
+@click.option("--place", "places", multiple=True, help="Place name filter (repeatable), e.g. إدلب.")
+@click.option("--since", help="Only articles published (else fetched) since: 7d, 12h, 2w or an ISO date.")
+@click.option("--size", default=10, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (logical order).")
+@click.option("--speaker", help="Articles with a claim by this speaker, e.g. «وزارة الدفاع الروسية».")
+@click.option("--stance", type=click.Choice(["states", "denies", "accuses", "warns", "demands", "confirms"]),
+              help="…whose stance is this (with --speaker: the same claim).")
+@click.option("--story", callback=lambda ctx, param, v: _story_id(v),
+              help="Only the articles of this story: its story_id (as `rasid stories` and alerts give it) or "
+                   "its first 8 or more characters.")
+@click.option("--bidi", type=click.Choice(["logical", "visual"]), default=None, help=BIDI_OPTION_HELP)
+def search_cmd(query: tuple[str, ...], topics: tuple[str, ...], sources: tuple[str, ...],
+               places: tuple[str, ...], since: str | None, size: int, as_json: bool, speaker: str | None,
+               stance: str | None, story: str | None, bidi: str | None) -> None:
+    """Search indexed articles (Arabic-aware), newest first.
+
+    Example: rasid search كيميائي --topic chemical_weapons --since 30d
+    """
+    from rich.console import Console
+
+    from pipeline.core.settings import get_settings
+
+    settings = get_settings()
+    body = build_query(" ".join(query), topics=topics, sources=sources, places=places, since=since, size=size,
+                       speaker=speaker, stance=stance, story=story)
+    resp = run_search(settings, settings.es_alias, body)
     if as_json:
         for hit in resp.get("hits", {}).get("hits", []):
             sys.stdout.write(json.dumps(hit_record(hit), ensure_ascii=False) + "\n")

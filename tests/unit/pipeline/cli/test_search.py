@@ -172,3 +172,14 @@ def test_speaker_and_stance_are_one_nested_claim_query():
     assert {"match_phrase": {"claims.speaker.text": "وزارة الدفاع الروسية"}} in both
     assert {"term": {"claims.stance": "denies"}} in both
     assert not any("nested" in f for f in build_query("x")["query"]["bool"]["filter"])
+
+
+def test_story_filter_takes_the_id_or_its_first_characters():
+    f = build_query("", story=" 4ECE55C37298 ")["query"]["bool"]["filter"]
+    assert {"prefix": {"story_id": "4ece55c37298"}} in f
+    from pipeline.cli.search import _story_id
+
+    assert _story_id("0a3aee8e9d971fd0f8473b5545ee1f51") == "0a3aee8e9d971fd0f8473b5545ee1f51"
+    for bad in ("0a3a", "إدلب", "0a3aee8e 9d97"):
+        with pytest.raises(click.BadParameter):
+            _story_id(bad)
