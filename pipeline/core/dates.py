@@ -199,6 +199,26 @@ def same_day_time(day: datetime, when: datetime | None) -> datetime | None:
     return when if timedelta(hours=-4) <= b - a < timedelta(hours=24) else None
 
 
+CLOCK_AGREES = timedelta(minutes=2)  # a feed's time and a page's time of one publication, written by one CMS
+
+
+def utc_clock_checked(page: datetime, listed: datetime | None, local_tz: tzinfo | None) -> datetime:
+    """``page`` (the time a page gives), read as UTC when its writer's clock was UTC.
+
+    A time written without an offset is read on the outlet's clock (:func:`parse_date` with ``local_tz``),
+    and a ``page`` so read carries ``local_tz`` itself. Some CMSs write UTC there, which that reading puts
+    hours early, in every story window and alert rule. The feed or sitemap that listed the page (``listed``)
+    settles it: when the page's clock read as UTC agrees with it and read in the outlet's zone does not,
+    the page wrote UTC. Without a listing, or when they agree as read, ``page`` stands.
+    """
+    if listed is None or local_tz is None or page.tzinfo is not local_tz:
+        return page
+    as_utc = page.replace(tzinfo=timezone.utc)
+    if abs(as_utc - listed) <= CLOCK_AGREES < abs(page - listed):
+        return as_utc
+    return page
+
+
 def struct_to_dt(st) -> datetime | None:  # noqa: ANN001 - time.struct_time from feedparser
     """A feed parser's UTC struct_time as an aware datetime; None when unreadable."""
     if not st:

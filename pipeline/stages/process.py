@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from pipeline.core.charset import header_charset
-from pipeline.core.dates import date_only, placed_time, same_day_time, zone
+from pipeline.core.dates import date_only, placed_time, same_day_time, utc_clock_checked, zone
 from pipeline.core.errors import BadRecord
 from pipeline.core.ids import article_id as make_article_id
 from pipeline.core.ids import content_hash
@@ -161,10 +161,13 @@ def process_page_full(
             article_id = make_article_id(canon)
         else:
             article_id = content_hash(html if isinstance(html, bytes) else html.encode("utf-8"))
-    published = ex.published_at or (listing.published_at if listing else None)
-    if ex.published_at is not None and date_only(ex.published_at) and listing is not None:
+    page_time = ex.published_at
+    if page_time is not None and listing is not None:
+        page_time = utc_clock_checked(page_time, listing.published_at, local_tz)
+    published = page_time or (listing.published_at if listing else None)
+    if page_time is not None and date_only(page_time) and listing is not None:
         # the page shows only its day; the feed or sitemap that listed it gives the time
-        published = same_day_time(ex.published_at, listing.published_at) or published
+        published = same_day_time(page_time, listing.published_at) or published
     art = Article(
         id=article_id,
         url=canon,

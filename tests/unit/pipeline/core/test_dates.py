@@ -66,3 +66,23 @@ def test_zone_names_inside_words_or_before_an_offset_are_not_zones():
 def test_a_page_line_with_a_zone_after_the_date():
     line = "نشر في 2 ديسمبر 2024 - 10:30 م بتوقيت مكة المكرمة، وتابعوا التغطية"
     assert find_first_date(line, DAMASCUS) == utc(2024, 12, 2, 19, 30)
+
+
+def test_a_page_clock_read_as_utc_when_its_listing_says_so():
+    from pipeline.core.dates import utc_clock_checked
+
+    page = parse_date("2024-03-05T09:00:00", DAMASCUS)  # no offset: read in Damascus, 06:00 UTC
+    assert page == utc(2024, 3, 5, 6, 0) and page.tzinfo is DAMASCUS
+    # the sitemap gave 09:01 UTC: the CMS wrote UTC
+    assert utc_clock_checked(page, utc(2024, 3, 5, 9, 1), DAMASCUS) == utc(2024, 3, 5, 9, 0)
+    # the feed agrees with Damascus, or names another time altogether, or there is none: the page's reading stands
+    for listed in (utc(2024, 3, 5, 6, 0), utc(2024, 3, 5, 7, 30), utc(2024, 3, 5, 9, 5), None):
+        assert utc_clock_checked(page, listed, DAMASCUS) is page
+    # a time the page wrote with its offset, or read without an outlet zone, is what it says
+    explicit = parse_date("2024-03-05T09:00:00+03:00", DAMASCUS)
+    assert utc_clock_checked(explicit, utc(2024, 3, 5, 9, 0), DAMASCUS) is explicit
+    bare = parse_date("2024-03-05T09:00:00")
+    assert utc_clock_checked(bare, utc(2024, 3, 5, 12, 0), None) is bare
+    # a page that gives only its day is left to the same-day rule
+    day = parse_date("2024-03-05", DAMASCUS)
+    assert utc_clock_checked(day, utc(2024, 3, 5, 0, 0), DAMASCUS) is day

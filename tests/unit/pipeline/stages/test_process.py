@@ -377,3 +377,28 @@ def test_a_page_that_shows_only_its_day_takes_the_time_its_feed_gave() -> None:
     other_day = Listing(published_at=fed + timedelta(days=3))  # a listing's date for another day: the page's stands
     assert process_page_full(html, "https://example.org/a/1", "npa", listing=other_day,
                              config=CONFIG).article.published_at == plain.published_at
+
+
+def test_a_page_clock_that_is_utc_is_read_so_when_its_feed_says_so() -> None:
+    """A CMS that writes UTC without an offset: read on the outlet's clock the time is hours early; the
+    sitemap's explicit time, equal to the page's clock read as UTC, settles it."""
+    from datetime import datetime, timedelta, timezone
+
+    from pipeline.core.dates import zone
+    from pipeline.core.schema import Listing
+    from pipeline.stages.process import process_page_full
+
+    html = saraqib_page("").replace(
+        "<title>", "<meta property='article:published_time' content='2024-03-05T09:00:00'><title>")
+    damascus = zone("Asia/Damascus")
+
+    def published(listed):
+        listing = Listing(published_at=listed) if listed else None
+        return process_page_full(html, "https://example.org/a/2", "npa", listing=listing, config=CONFIG,
+                                 local_tz=damascus).article.published_at.astimezone(timezone.utc)
+
+    utc = timezone.utc
+    assert published(None) == datetime(2024, 3, 5, 6, 0, tzinfo=utc)  # the outlet's clock
+    assert published(datetime(2024, 3, 5, 9, 0, 30, tzinfo=utc)) == datetime(2024, 3, 5, 9, 0, tzinfo=utc)
+    in_damascus = datetime(2024, 3, 5, 9, 0, tzinfo=timezone(timedelta(hours=3)))
+    assert published(in_damascus) == datetime(2024, 3, 5, 6, 0, tzinfo=utc)
