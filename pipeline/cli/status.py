@@ -215,7 +215,9 @@ def _status_es(settings: Settings, st: dict, timeout_s: float) -> None:
         health = es.cluster.health()
         st["elasticsearch"].update(ok=health["status"] != "red", status=health["status"],
                                    version=es.info()["version"]["number"])
-        rows = es.cat.indices(index=f"{settings.es_alias}-*", format="json", h="index,docs.count,store.size,health")
+        # the articles' monthly indices, and the story documents' and alerts' (written by the stories agent)
+        pattern = ",".join(f"{a}-*" for a in (settings.es_alias, settings.stories_alias, settings.alerts_alias))
+        rows = es.cat.indices(index=pattern, format="json", h="index,docs.count,store.size,health")
         st["elasticsearch"]["indices"] = {
             r["index"]: {"docs": int(r.get("docs.count") or 0), "size": r.get("store.size"), "health": r.get("health")}
             for r in sorted(rows, key=lambda r: r["index"])
@@ -324,7 +326,7 @@ def status_view(st: dict, problems: list[str]) -> Any:
                 t.add_row(g if i == 0 else "", str(info["state"]) if i == 0 else "", str(info["members"]) if i == 0 else "", tn, str(lag))
         parts.append(t)
     if e.get("indices") is not None:
-        t = Table(title=f"Elasticsearch indices (alias docs: {e.get('alias_docs')})", title_justify="left")
+        t = Table(title=f"Elasticsearch indices ({e.get('alias_docs')} articles behind the alias)", title_justify="left")
         for col in ("index", "docs", "size", "health"):
             t.add_column(col, justify="right" if col == "docs" else "left")
         for name, info in e["indices"].items():

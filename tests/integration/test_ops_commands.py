@@ -115,6 +115,7 @@ def test_status_reports_topics_groups_sources_and_fails_on_outages(make_settings
     assert sum(p["lag"] for p in g["topics"][s.raw_topic].values()) == 5
     now = datetime.now(timezone.utc)
     assert s.es_index_for(now.year, now.month) in st["elasticsearch"]["indices"]
+    assert {f"{s.stories_alias}-000001", f"{s.alerts_alias}-000001"} <= set(st["elasticsearch"]["indices"])
     assert out.returncode == 1 and st["problems"] == [f"group {group}: lag 5 and no member consuming"]
     human = rasid(s, "status")
     assert "UNHEALTHY" in human.stdout and "npa" in human.stdout
