@@ -212,7 +212,9 @@ def utc_clock_checked(page: datetime, listed: datetime | None, local_tz: tzinfo 
     the page wrote UTC. Without a listing, or when they agree as read, ``page`` stands.
     """
     if listed is None or local_tz is None or page.tzinfo is not local_tz:
-        return page
+        return page  # (a page that wrote the outlet's own zone by name, «بتوقيت دمشق», is so read too)
+    if listed.tzinfo is None:
+        listed = listed.replace(tzinfo=timezone.utc)
     as_utc = page.replace(tzinfo=timezone.utc)
     if abs(as_utc - listed) <= CLOCK_AGREES < abs(page - listed):
         return as_utc

@@ -75,6 +75,7 @@ def test_a_page_clock_read_as_utc_when_its_listing_says_so():
     assert page == utc(2024, 3, 5, 6, 0) and page.tzinfo is DAMASCUS
     # the sitemap gave 09:01 UTC: the CMS wrote UTC
     assert utc_clock_checked(page, utc(2024, 3, 5, 9, 1), DAMASCUS) == utc(2024, 3, 5, 9, 0)
+    assert utc_clock_checked(page, datetime(2024, 3, 5, 9, 1), DAMASCUS) == utc(2024, 3, 5, 9, 0)  # a naive listing
     # the feed agrees with Damascus, or names another time altogether, or there is none: the page's reading stands
     for listed in (utc(2024, 3, 5, 6, 0), utc(2024, 3, 5, 7, 30), utc(2024, 3, 5, 9, 5), None):
         assert utc_clock_checked(page, listed, DAMASCUS) is page
