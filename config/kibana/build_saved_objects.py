@@ -48,6 +48,7 @@ STORY_COLUMNS = ["title", "source_count", "article_count", "sources", "topic_ids
                  "growth", "last_seen", "follows"]
 ALERT_COLUMNS = ["kind", "rule", "title", "sources", "story_id", "url"]
 BREAKING_NOW = 'breaking_at >= "now-6h"'  # a story that met the breaking rule in the last six hours
+GROWING = "articles_last_hour >= 2"  # a story with two articles or more in its last hour (as of its latest)
 
 
 def dumps(obj: object) -> str:
@@ -292,7 +293,7 @@ def dashboard(panels: list[tuple[str, str, dict]]) -> dict:
         "attributes": {
             "title": "Rasid — Syria news monitor (راصد)",
             "description": "Breaking now, topics over time, outlets, top places/organisations/people, map, "
-                           "alerts, stories and latest articles",
+                           "alerts, growing stories, stories and latest articles",
             "panelsJSON": dumps(pj),
             "optionsJSON": dumps({"useMargins": True, "syncColors": False, "syncCursor": True,
                                   "syncTooltips": False, "hidePanelTitles": False}),
@@ -313,6 +314,7 @@ def story_views() -> list[dict]:
     stories = side_view(STORIES_VIEW, "Rasid stories (راصد — القصص)", "last_seen", {
         "title": "العنوان", "source_count": "عدد المصادر", "article_count": "عدد المقالات", "sources": "المصادر",
         "topic_ids": "المواضيع", "places": "الأماكن", "breaking_at": "عاجل منذ", "growth": "النمو",
+        "articles_last_hour": "مقالات آخر ساعة",
         "follows": "قصة سابقة ذات صلة"})
     alerts = side_view(ALERTS_VIEW, "Rasid alerts (راصد — التنبيهات)", "fired_at", {
         "kind": "النوع", "rule": "القاعدة", "title": "العنوان", "sources": "المصادر"})
@@ -325,6 +327,11 @@ def story_views() -> list[dict]:
         saved_search("rasid-search-breaking-now", "Breaking now — عاجل الآن", BREAKING_NOW,
                      "Stories that met the breaking rule in the last six hours", view=STORIES_VIEW,
                      columns=STORY_COLUMNS, sort=by_breaking),
+        saved_search("rasid-search-growing-stories", "Growing stories — القصص الأسرع نمواً", GROWING,
+                     "Stories that grow: most articles in their last hour first (as of each story's latest article), "
+                     "then most outlets; the time picker filters by the latest article",
+                     view=STORIES_VIEW, columns=["title", "articles_last_hour"] + STORY_COLUMNS[1:],
+                     sort=[["articles_last_hour", "desc"], ["source_count", "desc"], ["last_seen", "desc"]]),
         saved_search("rasid-search-story-threads", "Story threads — قصص متصلة", "follows:*",
                      "Stories that follow an earlier one (its next day, or the next event in that place or around "
                      "those actors): follows and followed_by name the stories of the thread; newest first",
@@ -364,10 +371,11 @@ def build() -> list[dict]:
         ("lens", places["id"], {"x": 24, "y": 24, "w": 24, "h": 18}),
         ("lens", orgs["id"], {"x": 0, "y": 42, "w": 24, "h": 14}),
         ("lens", people["id"], {"x": 24, "y": 42, "w": 24, "h": 14}),
-        ("lens", claims["id"], {"x": 0, "y": 108, "w": 48, "h": 16}),
+        ("lens", claims["id"], {"x": 0, "y": 120, "w": 48, "h": 16}),
         ("search", "rasid-search-alerts", {"x": 0, "y": 56, "w": 48, "h": 14}),
-        ("search", "rasid-search-stories", {"x": 0, "y": 70, "w": 48, "h": 18}),
-        ("search", latest["id"], {"x": 0, "y": 88, "w": 48, "h": 20}),
+        ("search", "rasid-search-growing-stories", {"x": 0, "y": 70, "w": 48, "h": 12}),
+        ("search", "rasid-search-stories", {"x": 0, "y": 82, "w": 48, "h": 18}),
+        ("search", latest["id"], {"x": 0, "y": 100, "w": 48, "h": 20}),
     ]))
     return objs
 

@@ -117,9 +117,15 @@ def test_stories_and_alerts_views(objs):
     assert json.loads(threads["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["query"] == "follows:*"
     assert {"follows", "followed_by"} <= set(threads["attributes"]["columns"])
     assert threads["references"][0]["id"] == "rasid-stories"
+    growing = searches["rasid-search-growing-stories"]
+    assert growing["attributes"]["sort"][0] == ["articles_last_hour", "desc"]
+    assert json.loads(growing["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["query"] == \
+        "articles_last_hour >= 2"
+    assert growing["references"][0]["id"] == "rasid-stories"
     (dash,) = by_type(objs, "dashboard")
     on_dash = {r["id"] for r in dash["references"]}
-    assert {"rasid-search-stories", "rasid-search-breaking-now", "rasid-search-alerts"} <= on_dash
+    assert {"rasid-search-stories", "rasid-search-breaking-now", "rasid-search-alerts",
+            "rasid-search-growing-stories"} <= on_dash
 
 
 def test_dashboard_panels(objs):
