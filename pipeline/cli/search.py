@@ -214,6 +214,8 @@ def print_hits(resp: dict[str, Any], console: Any, width: int, visual: bool = Fa
             shown_time(src),
             src.get("source") or "",
             ", ".join(src.get("topic_ids") or []),
+            # the story it reports: `rasid search --story` takes these characters
+            f"story {src['story_id'][:12]}" if src.get("story_id") else "",
         ] if x)
         console.print(Text(meta, style="cyan"))
         places = [p.get("name") for p in src.get("places") or [] if isinstance(p, dict) and p.get("name")]

@@ -144,6 +144,7 @@ def test_terminal_output_is_logical_order_by_default():
     assert "هجوم كيماوي على دوما" in out  # as written: copy, grep and bidi terminals get it right
     assert get_display("هجوم كيماوي على دوما") not in out
     assert "chemical_weapons" in out and "https://e.org/1" in out and "1 article(s)" in out
+    assert "story x" in out  # the story it reports, for `rasid search --story`
 
 
 def test_visual_order_for_terminals_without_bidi():
