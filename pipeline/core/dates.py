@@ -202,20 +202,27 @@ def same_day_time(day: datetime, when: datetime | None) -> datetime | None:
 CLOCK_AGREES = timedelta(minutes=2)  # a feed's time and a page's time of one publication, written by one CMS
 
 
-def utc_clock_checked(page: datetime, listed: datetime | None, local_tz: tzinfo | None) -> datetime:
+def utc_clock_checked(page: datetime, listed: datetime | None, local_tz: tzinfo | None,
+                      fetched: datetime | None = None) -> datetime:
     """``page`` (the time a page gives), read as UTC when its writer's clock was UTC.
 
     A time written without an offset is read on the outlet's clock (:func:`parse_date` with ``local_tz``),
     and a ``page`` so read carries ``local_tz`` itself. Some CMSs write UTC there, which that reading puts
     hours early, in every story window and alert rule. The feed or sitemap that listed the page (``listed``)
     settles it: when the page's clock read as UTC agrees with it and read in the outlet's zone does not,
-    the page wrote UTC. Without a listing, or when they agree as read, ``page`` stands.
+    the page wrote UTC. Unless that reading is after the page was ``fetched``: then it is the feed that
+    stamped the outlet's clock «+0000», as some CMSs do (an outlet east of UTC, fetched within hours).
+    Without a listing, or when they agree as read, ``page`` stands.
     """
     if listed is None or local_tz is None or page.tzinfo is not local_tz:
         return page  # (a page that wrote the outlet's own zone by name, «بتوقيت دمشق», is so read too)
     if listed.tzinfo is None:
         listed = listed.replace(tzinfo=timezone.utc)
     as_utc = page.replace(tzinfo=timezone.utc)
+    if fetched is not None and fetched.tzinfo is None:
+        fetched = fetched.replace(tzinfo=timezone.utc)
+    if fetched is not None and as_utc > fetched + CLOCK_AGREES:
+        return page
     if abs(as_utc - listed) <= CLOCK_AGREES < abs(page - listed):
         return as_utc
     return page

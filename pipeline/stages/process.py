@@ -163,7 +163,7 @@ def process_page_full(
             article_id = content_hash(html if isinstance(html, bytes) else html.encode("utf-8"))
     page_time = ex.published_at
     if page_time is not None and listing is not None:
-        page_time = utc_clock_checked(page_time, listing.published_at, local_tz)
+        page_time = utc_clock_checked(page_time, listing.published_at, local_tz, fetched_at)
     published = page_time or (listing.published_at if listing else None)
     if page_time is not None and date_only(page_time) and listing is not None:
         # the page shows only its day; the feed or sitemap that listed it gives the time

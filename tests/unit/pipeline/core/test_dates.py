@@ -84,6 +84,10 @@ def test_a_page_clock_read_as_utc_when_its_listing_says_so():
     assert utc_clock_checked(explicit, utc(2024, 3, 5, 9, 0), DAMASCUS) is explicit
     bare = parse_date("2024-03-05T09:00:00")
     assert utc_clock_checked(bare, utc(2024, 3, 5, 12, 0), None) is bare
+    # fetched at 06:10 UTC, the page cannot have been published at 09:00 UTC: the feed stamped Damascus time
+    # «+0000» (fetched at 09:05, both readings are possible and the explicit listing is trusted)
+    assert utc_clock_checked(page, utc(2024, 3, 5, 9, 0), DAMASCUS, fetched=utc(2024, 3, 5, 6, 10)) is page
+    assert utc_clock_checked(page, utc(2024, 3, 5, 9, 0), DAMASCUS, fetched=utc(2024, 3, 5, 9, 5)) == utc(2024, 3, 5, 9)
     # a page that gives only its day is left to the same-day rule
     day = parse_date("2024-03-05", DAMASCUS)
     assert utc_clock_checked(day, utc(2024, 3, 5, 0, 0), DAMASCUS) is day
