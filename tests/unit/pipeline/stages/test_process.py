@@ -402,3 +402,25 @@ def test_a_page_clock_that_is_utc_is_read_so_when_its_feed_says_so() -> None:
     assert published(datetime(2024, 3, 5, 9, 0, 30, tzinfo=utc)) == datetime(2024, 3, 5, 9, 0, tzinfo=utc)
     in_damascus = datetime(2024, 3, 5, 9, 0, tzinfo=timezone(timedelta(hours=3)))
     assert published(in_damascus) == datetime(2024, 3, 5, 6, 0, tzinfo=utc)
+
+
+def test_a_raw_record_with_a_utc_page_clock_is_placed_by_its_listing() -> None:
+    """The stream's path: the record's zone, listing and fetch time all reach the clock check."""
+    from datetime import datetime, timezone
+
+    from pipeline.core.schema import Listing
+
+    html = saraqib_page("<p>24 آذار 2024 - 06:20 م</p>").encode("utf-8")  # 18:20 on the CMS's clock, UTC
+    utc = timezone.utc
+
+    def published(**kw) -> datetime:
+        res = process_raw(raw_record(html, url="https://example.org/a/8", timezone="Asia/Damascus", **kw), CONFIG)
+        assert res["ok"], res
+        return datetime.fromisoformat(json.loads(res["envelope"])["article"]["published_at"].replace("Z", "+00:00"))
+
+    listed = Listing(published_at=datetime(2024, 3, 24, 18, 21, tzinfo=utc))
+    assert published(listing=listed, fetched_at=datetime(2024, 3, 24, 18, 25, tzinfo=utc)) == \
+        datetime(2024, 3, 24, 18, 20, tzinfo=utc)
+    # fetched at 15:30 UTC: 18:20 UTC is still to come, so the listing's «+0000» was Damascus time
+    assert published(listing=listed, fetched_at=datetime(2024, 3, 24, 15, 30, tzinfo=utc)) == \
+        datetime(2024, 3, 24, 15, 20, tzinfo=utc)
