@@ -74,7 +74,8 @@ class DeadLetterRow:
         return (self.obj or {}).get("reason") or "?"
 
 
-def read_deadletters(consumer, settings: Settings, *, stage: str | None = None, reason: str | None = None) -> list[DeadLetterRow]:
+def read_deadletters(consumer, settings: Settings, *, stage: str | None = None, reason: str | None = None,
+                     source: str | None = None) -> list[DeadLetterRow]:
     topic = settings.deadletter_topic
     tps = topic_partitions(consumer, topic)
     rows = []
@@ -83,6 +84,8 @@ def read_deadletters(consumer, settings: Settings, *, stage: str | None = None, 
         if stage and row.stage != stage:
             continue
         if reason and row.reason != reason:
+            continue
+        if source and (row.obj or {}).get("source") != source:
             continue
         rows.append(row)
     rows.sort(key=lambda x: (x.ts_ms, x.ref))
@@ -105,7 +108,7 @@ def retry_target(settings: Settings, obj: dict) -> tuple[str | None, str]:
 
 
 def retry_deadletters(settings: Settings, *, stage: str | None = None, reason: str | None = None,
-                      dry_run: bool = False) -> dict[str, Any]:
+                      source: str | None = None, dry_run: bool = False) -> dict[str, Any]:
     """Re-inject matching dead letters not retried before; returns counts."""
     admin = kafka_admin(settings)
     consumer = kafka_consumer(settings, max_partition_fetch_bytes=max(settings.kafka_max_message_bytes, 1_048_576))
@@ -113,7 +116,7 @@ def retry_deadletters(settings: Settings, *, stage: str | None = None, reason: s
     try:
         marker = ensure_retried_topic(settings, admin)
         done = load_retried(consumer, marker)
-        rows = read_deadletters(consumer, settings, stage=stage, reason=reason)
+        rows = read_deadletters(consumer, settings, stage=stage, reason=reason, source=source)
         out: dict[str, Any] = {"matched": len(rows), "already_retried": 0, "retried": 0, "not_retryable": {}, "to": {}}
         skip = Tally()
         todo = []
@@ -164,9 +167,10 @@ def deadletter_group():
 @deadletter_group.command("list")
 @click.option("--stage", help="Only this stage (extract, index, ...).")
 @click.option("--reason", help="Only this reason slug.")
+@click.option("--source", help="Only this source id (an outlet whose pages changed).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--bidi/--no-bidi", default=None, help="Reorder Arabic for the terminal (default: when stdout is a terminal).")
-def deadletter_list(stage, reason, as_json, bidi):
+def deadletter_list(stage, reason, source, as_json, bidi):
     """List dead letters (oldest first) with whether they were retried; a summary by stage/reason at the end."""
     settings = get_settings()
     admin = kafka_admin(settings)
@@ -174,7 +178,7 @@ def deadletter_list(stage, reason, as_json, bidi):
     try:
         parts = consumer.partitions_for_topic(retried_topic(settings))
         done = load_retried(consumer, retried_topic(settings)) if parts else set()
-        rows = read_deadletters(consumer, settings, stage=stage, reason=reason)
+        rows = read_deadletters(consumer, settings, stage=stage, reason=reason, source=source)
     finally:
         consumer.close()
         admin.close()
@@ -204,9 +208,10 @@ def deadletter_list(stage, reason, as_json, bidi):
 @deadletter_group.command("retry")
 @click.option("--stage", help="Only this stage.")
 @click.option("--reason", help="Only this reason slug.")
+@click.option("--source", help="Only this source id (after a fix for its pages).")
 @click.option("--dry-run", is_flag=True, help="Count what would be re-injected, change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-def deadletter_retry(stage, reason, dry_run, yes):
+def deadletter_retry(stage, reason, source, dry_run, yes):
     """Re-inject dead letters after a fix: raw-stage ones into <ns>.raw, index-stage ones into <ns>.articles,
     undelivered alerts into <ns>.alerts.
 
@@ -214,9 +219,9 @@ def deadletter_retry(stage, reason, dry_run, yes):
     """
     settings = get_settings()
     if not dry_run and not yes:
-        preview = retry_deadletters(settings, stage=stage, reason=reason, dry_run=True)
+        preview = retry_deadletters(settings, stage=stage, reason=reason, source=source, dry_run=True)
         click.echo(json.dumps(preview))
         if not preview.get("would_retry"):
             return
         click.confirm(f"Re-inject {preview['would_retry']} dead letter(s)?", abort=True)
-    click.echo(json.dumps(retry_deadletters(settings, stage=stage, reason=reason, dry_run=dry_run)))
+    click.echo(json.dumps(retry_deadletters(settings, stage=stage, reason=reason, source=source, dry_run=dry_run)))

@@ -38,6 +38,10 @@ LISTINGS_RECOVERED = Counter("rasid_listings_recovered_total",
                              "bytes, unclosed tags)", ["source", "kind", "reason"])
 ENDPOINT_DISCOVERIES = Counter("rasid_endpoint_discoveries_total",
                                "Endpoint discoveries by outcome: found, none (nothing usable), blocked", ["source", "outcome"])
+SOURCE_PAGES = Counter("rasid_source_pages_total",
+                       "Pages the workers read per source: processed (an article) or dead_lettered (its extraction, "
+                       "cleaning... failed): an outlet whose pages changed has every page dead-lettered while its "
+                       "feed still brings new ones", ["source", "outcome"])
 DEPENDENCY_UP = Gauge("rasid_dependency_up", "1 while this process reaches the dependency, else 0", ["dependency"])
 
 BULK_LATENCY = Histogram("rasid_bulk_seconds", "Elasticsearch bulk latency", buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10))

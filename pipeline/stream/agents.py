@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from datetime import datetime
 from functools import partial
@@ -47,6 +48,16 @@ PROCESS_STAGES = ("extract", "clean", "classify", "enrich", "claims")
 DEDUPE_SLICE_S = 0.02
 
 
+_SOURCE_LABEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # a registry source id (connectors/registry.py)
+
+
+def count_source_page(source: Any, ok: bool) -> None:
+    """``rasid_source_pages_total`` for one page; a source id a registry would not accept (a bad record's)
+    counts as «unknown», so a poisoned message cannot mint label values."""
+    label = source if isinstance(source, str) and _SOURCE_LABEL.fullmatch(source) else "unknown"
+    metrics.SOURCE_PAGES.labels(source=label, outcome="processed" if ok else "dead_lettered").inc()
+
+
 def count_stages(failed_stage: str | None, reason: str | None = None) -> None:
     """Per-stage metrics for one record of the process agent (counted here: pool children
     cannot reach this process's Prometheus registry)."""
@@ -71,6 +82,7 @@ def _process_outs(app: Any, delivery: Delivery, events: list[Any], outcomes: lis
             res = {"ok": False, "stage": "extract", "reason": oc.reason, "detail": oc.detail}
         else:
             res = oc.value
+        count_source_page(res.get("source"), bool(res.get("ok")))
         if res.get("ok"):
             count_stages(None)
             aid = res["id"]

@@ -135,7 +135,7 @@ def test_deadletter_retry_reinjects_once_into_the_right_topic(make_settings):
     art = _article(7)
     dls = [
         DeadLetter.build(stage="extract", reason="no_article", source_topic=s.raw_topic, partition=1, offset=3,
-                         key=raw.id, payload=raw.to_json()),
+                         key=raw.id, payload=raw.to_json(), source="npa"),
         DeadLetter.build(stage="index", reason="es_rejected", source_topic=s.articles_topic, partition=0, offset=9,
                          key=art.id, payload=art.to_json()),
         DeadLetter.build(stage="extract", reason="too_large", source_topic=s.raw_topic, key="big", payload="x" * 300_000),
@@ -144,6 +144,10 @@ def test_deadletter_retry_reinjects_once_into_the_right_topic(make_settings):
 
     listed = [json.loads(x) for x in rasid(s, "deadletter", "list", "--json").stdout.splitlines()]
     assert len(listed) == 3 and not any(x["retried"] for x in listed)
+    npa = [json.loads(x) for x in rasid(s, "deadletter", "list", "--source", "npa", "--json").stdout.splitlines()]
+    assert [x["key"] for x in npa] == [raw.id]  # one outlet's dead letters, after a fix for its pages
+    preview = json.loads(rasid(s, "deadletter", "retry", "--source", "npa", "--dry-run").stdout.splitlines()[-1])
+    assert preview["matched"] == 1 and preview["would_retry"] == 1
     only_index = json.loads(rasid(s, "deadletter", "retry", "--stage", "index", "--yes").stdout.splitlines()[-1])
     assert only_index["retried"] == 1 and only_index["to"] == {s.articles_topic: 1}
     rest = json.loads(rasid(s, "deadletter", "retry", "--yes").stdout.splitlines()[-1])

@@ -40,6 +40,50 @@ def test_promtool_accepts_the_rules_and_the_configs(tools, tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+SOURCE_PAGES_TEST = """
+rule_files: [{rules}]
+evaluation_interval: 1m
+tests:
+  - interval: 5m
+    input_series:
+      # every page of one outlet dead-lettered since its layout changed, one page every 5 minutes
+      - series: 'rasid_source_pages_total{{source="broken", outcome="dead_lettered", job="rasid-workers"}}'
+        values: '0+1x100'
+      - series: 'rasid_source_pages_total{{source="broken", outcome="processed", job="rasid-workers"}}'
+        values: '0+0x100'
+      # one bad page among many good ones
+      - series: 'rasid_source_pages_total{{source="healthy", outcome="dead_lettered", job="rasid-workers"}}'
+        values: '0+0x50 1+0x50'
+      - series: 'rasid_source_pages_total{{source="healthy", outcome="processed", job="rasid-workers"}}'
+        values: '0+2x100'
+      # two bad pages and nothing else: too few to say
+      - series: 'rasid_source_pages_total{{source="sparse", outcome="dead_lettered", job="rasid-workers"}}'
+        values: '0+0x40 1 2+0x60'
+    alert_rule_test:
+      - eval_time: 20m
+        alertname: RasidSourcePagesFailing
+      - eval_time: 7h
+        alertname: RasidSourcePagesFailing
+        exp_alerts:
+          - exp_labels: {{severity: warning, source: broken}}
+            exp_annotations:
+              summary: "Most pages of source broken fail in the workers"
+              description: "72 pages of broken dead-lettered in 6 h, at least 80% of its pages: its page layout may have changed (rasid deadletter list --source broken; rasid process on a saved page)."
+"""
+
+
+def test_an_outlet_whose_pages_all_fail_is_alerted_and_no_other(tools, tmp_path):
+    """RasidSourcePagesFailing, evaluated by promtool on series as the workers export them: the outlet whose
+    every page dead-letters fires after its 30 minutes, one bad page among good ones and two bad pages alone
+    do not."""
+    _, promtool = tools
+    test = tmp_path / "source_pages_test.yml"
+    test.write_text(SOURCE_PAGES_TEST.format(rules=RULES))
+    out = subprocess.run([str(promtool), "test", "rules", str(test)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "SUCCESS" in out.stdout + out.stderr
+
+
 def _get(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=5) as r:
         return json.loads(r.read())
