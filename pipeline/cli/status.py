@@ -260,7 +260,15 @@ def _status_sources(settings: Settings, consumer, st: dict, since: datetime, max
                 sources[obj["source"]]["failures_last_window"] += 1
         st["deadletters"]["last_window"] = n
         st["deadletters"]["by_stage_reason"] = dict(by.most_common())
+    for e in sources.values():
+        e["pages_failing"] = pages_failing(e["raw_last_window"], e["failures_last_window"])
     st["sources"] = {k: sources[k] for k in sorted(sources)}
+
+
+def pages_failing(pages: int, dead_lettered: int) -> bool:
+    """Most of a source's pages in the window dead-lettered (at least 3, and 80% of its raw pages): its pages
+    changed, as the Prometheus rule RasidSourcePagesFailing says over 6 hours."""
+    return dead_lettered >= 3 and dead_lettered >= 0.8 * pages
 
 
 def judge_status(st: dict, *, max_lag: int = 10_000, previous: dict | None = None) -> list[str]:
@@ -342,7 +350,10 @@ def status_view(st: dict, problems: list[str]) -> Any:
         for col in cols:
             t.add_column(col, justify="right" if col in ("raw pages", "dead letters") else "left")
         for s, info in st["sources"].items():
-            row = [s, str(info["raw_last_window"]), str(info["last_raw_at"] or "-"), str(info["failures_last_window"])]
+            failed = str(info["failures_last_window"])
+            if info.get("pages_failing"):
+                failed = f"[bold red]{failed} (most pages fail)[/]"
+            row = [s, str(info["raw_last_window"]), str(info["last_raw_at"] or "-"), failed]
             if scraped:
                 errs = info.get("connector_errors") or {}
                 state = info.get("state") or "-"

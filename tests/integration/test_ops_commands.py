@@ -109,6 +109,7 @@ def test_status_reports_topics_groups_sources_and_fails_on_outages(make_settings
     assert st["kafka"]["ok"] and st["elasticsearch"]["ok"]
     assert st["topics"][s.raw_topic]["end_offset"] == 5
     assert st["sources"]["npa"]["raw_last_window"] == 5 and st["sources"]["npa"]["failures_last_window"] == 1
+    assert st["sources"]["npa"]["pages_failing"] is False  # one page of five
     assert st["deadletters"]["by_stage_reason"] == {"extract/no_article": 1}
     g = st["groups"][group]
     assert g["members"] == 0 and g["lag"] == 5

@@ -323,3 +323,23 @@ def test_seen_line_shows_status_and_url():
                         "canonical_id": "c" * 32}).encode()
     line = view.human_line(view.make_view("seen", Rec("opsunit.seen", 0, 1, 0, b"k" * 32, value)))
     assert "npa  produced  https://example.org/a  alias-of cccccccccccc" in line
+
+
+def test_a_source_whose_pages_mostly_fail_is_marked():
+    from rich.console import Console
+
+    assert status_mod.pages_failing(5, 5) and status_mod.pages_failing(4, 4) and status_mod.pages_failing(10, 8)
+    assert not status_mod.pages_failing(2, 2)  # too few to say
+    assert not status_mod.pages_failing(20, 3)  # a few bad pages among good ones
+    st = {"namespace": "opsunit", "at": NOW.isoformat(), "window_s": 3600,
+          "kafka": {"ok": True, "bootstrap": "k:9092", "brokers": 1},
+          "elasticsearch": {"ok": True, "url": "http://es", "status": "green"}, "topics": {}, "groups": {},
+          "sources": {"npa": {"raw_last_window": 6, "last_raw_at": None, "failures_last_window": 6,
+                              "pages_failing": True},
+                      "sana": {"raw_last_window": 30, "last_raw_at": None, "failures_last_window": 1,
+                               "pages_failing": False}},
+          "deadletters": {"total": 7, "last_window": 7, "by_stage_reason": {"extract/no_article": 7}}}
+    console = Console(record=True, width=200)
+    console.print(status_mod.status_view(st, []))
+    out = console.export_text()
+    assert out.count("(most pages fail)") == 1 and "6 (most pages fail)" in out
