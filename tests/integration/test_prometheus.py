@@ -1,5 +1,6 @@
-"""config/prometheus against real tools: promtool accepts the rules, and a real Prometheus scraping a
-real worker sees its metrics and fires RasidWorkerDown when the worker stops.
+"""config/prometheus against real tools: promtool accepts the rules and evaluates RasidSourcePagesFailing, and
+a real Prometheus scraping a real worker sees its metrics (a dead-lettered page counted for its source) and
+fires RasidWorkerDown when the worker stops.
 
 Prometheus comes from Debian's package (on PATH, or fetched into the download cache by
 ``devstack/prometheus.py``); the worker runs against the devstack in a namespace of its own.
@@ -89,7 +90,7 @@ def _get(url: str) -> dict:
         return json.loads(r.read())
 
 
-def test_a_real_prometheus_scrapes_a_worker_and_fires_worker_down(tools, make_settings, tmp_path):
+def test_a_real_prometheus_scrapes_a_worker_and_fires_worker_down(tools, make_settings, produce, tmp_path):
     prometheus, _ = tools
     s = make_settings()
     metrics_port, prom_port = free_port(), free_port()
@@ -125,6 +126,15 @@ scrape_configs:
         wait_until(lambda: _get(f"{base}/query?query=rasid_dependency_up")["data"]["result"], 60, interval=1,
                    what="the worker's rasid_dependency_up in Prometheus")
         assert not any(a["labels"]["alertname"] == "RasidWorkerDown" for a in _get(f"{base}/alerts")["data"]["alerts"])
+        # a page of an outlet whose layout changed (no article text in it): counted for its source
+        from pipeline.core.schema import RawPage, compress_html
+
+        page = RawPage(id="p" * 32, url="https://example.org/changed/1", source="npa",
+                       html_z=compress_html(b"<html><body><p>x</p></body></html>"))
+        produce(s.raw_topic, page.to_json(), key=page.id)
+        q = "rasid_source_pages_total%7Bsource%3D%22npa%22%2Coutcome%3D%22dead_lettered%22%7D"
+        wait_until(lambda: [r for r in _get(f"{base}/query?query={q}")["data"]["result"] if r["value"][1] == "1"],
+                   90, interval=1, what="the worker's dead-lettered page of npa in Prometheus")
         worker.terminate()
         worker.wait(60)
 
