@@ -42,6 +42,10 @@ SOURCE_PAGES = Counter("rasid_source_pages_total",
                        "Pages the workers read per source: processed (an article) or dead_lettered (its extraction, "
                        "cleaning... failed): an outlet whose pages changed has every page dead-lettered while its "
                        "feed still brings new ones", ["source", "outcome"])
+PAGE_CLOCK_UTC = Counter("rasid_page_clock_utc_total",
+                         "Pages whose time, written without an offset, was read as UTC because their feed's or "
+                         "sitemap's time says so (a CMS whose clock is UTC; `timezone: UTC` in the registry "
+                         "places the source's pages no listing dates too)", ["source"])
 DEPENDENCY_UP = Gauge("rasid_dependency_up", "1 while this process reaches the dependency, else 0", ["dependency"])
 
 BULK_LATENCY = Histogram("rasid_bulk_seconds", "Elasticsearch bulk latency", buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10))

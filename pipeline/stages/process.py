@@ -70,6 +70,7 @@ class Processed:
     match_text: str
     incident: tuple[Place, ...] = ()  # where the headline says it happened: the story stage's only use
     near: tuple[Place, ...] = ()  # ... and where near
+    utc_clock: bool = False  # the page's time, written without an offset, was read as UTC (dates.utc_clock_checked)
 
 
 def canonical(url: str | None) -> str | None:
@@ -186,7 +187,8 @@ def process_page_full(
         fetched_at=fetched_at,
         processed_at=utcnow(),
     )
-    return Processed(art, cl.match_text, tuple(ents.incident), tuple(ents.near))
+    return Processed(art, cl.match_text, tuple(ents.incident), tuple(ents.near),
+                     utc_clock=page_time is not ex.published_at)
 
 
 def process_page(
@@ -275,7 +277,10 @@ def process_raw(value: bytes | None, config: ChainConfig) -> dict[str, Any]:
             "when": when.isoformat() if when else None,
             "event": event_features_of(p),
         }
-        return {"ok": True, **ident, "id": raw.id, "envelope": orjson.dumps(envelope)}
+        out = {"ok": True, **ident, "id": raw.id, "envelope": orjson.dumps(envelope)}
+        if p.utc_clock:
+            out["utc_clock"] = True  # counted per source by the agent (pool processes reach no /metrics)
+        return out
     except StageFailed as e:
         return {"ok": False, **ident, "stage": e.stage, "reason": e.reason, "detail": e.detail}
     except Exception as e:  # noqa: BLE001 - the pool task never raises

@@ -51,11 +51,27 @@ DEDUPE_SLICE_S = 0.02
 _SOURCE_LABEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # a registry source id (connectors/registry.py)
 
 
-def count_source_page(source: Any, ok: bool) -> None:
-    """``rasid_source_pages_total`` for one page; a source id a registry would not accept (a bad record's)
-    counts as «unknown», so a poisoned message cannot mint label values."""
-    label = source if isinstance(source, str) and _SOURCE_LABEL.fullmatch(source) else "unknown"
+_UTC_CLOCK_TOLD: set[str] = set()  # sources whose UTC page clock this process has logged
+
+
+def source_label(source: Any) -> str:
+    """A source id as a metric label: one a registry would not accept (a bad record's) is «unknown», so a
+    poisoned message cannot mint label values."""
+    return source if isinstance(source, str) and _SOURCE_LABEL.fullmatch(source) else "unknown"
+
+
+def count_source_page(source: Any, ok: bool, utc_clock: bool = False) -> None:
+    """``rasid_source_pages_total`` for one page, and ``rasid_page_clock_utc_total`` when its time was read
+    as UTC (logged once per source and process: the operator may set the source's ``timezone``)."""
+    label = source_label(source)
     metrics.SOURCE_PAGES.labels(source=label, outcome="processed" if ok else "dead_lettered").inc()
+    if utc_clock:
+        metrics.PAGE_CLOCK_UTC.labels(source=label).inc()
+        if label not in _UTC_CLOCK_TOLD:
+            _UTC_CLOCK_TOLD.add(label)
+            log.info("source %s writes its page times in UTC without an offset: read as UTC where its feed dates "
+                     "the page; `timezone: UTC` in the registry places its undated listings too", label,
+                     extra={"stage": "extract", "source": label})
 
 
 def count_stages(failed_stage: str | None, reason: str | None = None) -> None:
@@ -82,7 +98,7 @@ def _process_outs(app: Any, delivery: Delivery, events: list[Any], outcomes: lis
             res = {"ok": False, "stage": "extract", "reason": oc.reason, "detail": oc.detail}
         else:
             res = oc.value
-        count_source_page(res.get("source"), bool(res.get("ok")))
+        count_source_page(res.get("source"), bool(res.get("ok")), bool(res.get("utc_clock")))
         if res.get("ok"):
             count_stages(None)
             aid = res["id"]

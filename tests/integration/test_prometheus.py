@@ -135,6 +135,24 @@ scrape_configs:
         q = "rasid_source_pages_total%7Bsource%3D%22npa%22%2Coutcome%3D%22dead_lettered%22%7D"
         wait_until(lambda: [r for r in _get(f"{base}/query?query={q}")["data"]["result"] if r["value"][1] == "1"],
                    90, interval=1, what="the worker's dead-lettered page of npa in Prometheus")
+        # a page of a CMS whose clock is UTC, dated by its sitemap: read as UTC, and counted for its source
+        from datetime import datetime, timezone
+
+        from pipeline.core.schema import Listing
+
+        body = "".join(f"<p>فقرة رقم {i} من الخبر عن قصف مدفعي على مدينة سراقب في ريف إدلب الشرقي وسقوط جرحى"
+                       f" بين المدنيين.</p>" for i in range(6))
+        html = ("<html><head><meta property='article:published_time' content='2024-03-05T09:00:00'>"
+                f"<title>قصف على سراقب</title></head><body><article><h1>قصف على سراقب</h1>{body}</article></body>"
+                "</html>").encode("utf-8")
+        at = datetime(2024, 3, 5, 9, 0, tzinfo=timezone.utc)
+        utc_page = RawPage(id="u" * 32, url="https://example.org/utc/1", source="utc-cms", timezone="Asia/Damascus",
+                           html_z=compress_html(html), listing=Listing(published_at=at),
+                           fetched_at=datetime(2024, 3, 5, 9, 4, tzinfo=timezone.utc))
+        produce(s.raw_topic, utc_page.to_json(), key=utc_page.id)
+        q = "rasid_page_clock_utc_total%7Bsource%3D%22utc-cms%22%7D"
+        wait_until(lambda: [r for r in _get(f"{base}/query?query={q}")["data"]["result"] if r["value"][1] == "1"],
+                   90, interval=1, what="the worker's UTC page clock of utc-cms in Prometheus")
         worker.terminate()
         worker.wait(60)
 

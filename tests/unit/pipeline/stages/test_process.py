@@ -413,9 +413,12 @@ def test_a_raw_record_with_a_utc_page_clock_is_placed_by_its_listing() -> None:
     html = saraqib_page("<p>24 آذار 2024 - 06:20 م</p>").encode("utf-8")  # 18:20 on the CMS's clock, UTC
     utc = timezone.utc
 
+    told = []
+
     def published(**kw) -> datetime:
         res = process_raw(raw_record(html, url="https://example.org/a/8", timezone="Asia/Damascus", **kw), CONFIG)
         assert res["ok"], res
+        told.append(res.get("utc_clock", False))  # for the agent's rasid_page_clock_utc_total
         return datetime.fromisoformat(json.loads(res["envelope"])["article"]["published_at"].replace("Z", "+00:00"))
 
     listed = Listing(published_at=datetime(2024, 3, 24, 18, 21, tzinfo=utc))
@@ -424,3 +427,4 @@ def test_a_raw_record_with_a_utc_page_clock_is_placed_by_its_listing() -> None:
     # fetched at 15:30 UTC: 18:20 UTC is still to come, so the listing's «+0000» was Damascus time
     assert published(listing=listed, fetched_at=datetime(2024, 3, 24, 15, 30, tzinfo=utc)) == \
         datetime(2024, 3, 24, 15, 20, tzinfo=utc)
+    assert told == [True, False]
