@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from pipeline.core.dates import zone
+from pipeline.core.ids import SOURCE_ID_RE
 from pipeline.core.statefile import read_entries, write_entries
 from pipeline.core.urls import UnsafeURL, check_url_syntax
 from pipeline.core.yamlfile import ConfigError, line_of, load_yaml_lines
@@ -34,7 +35,6 @@ Category = Literal["syrian-independent", "syrian-opposition", "syrian-government
                    "international", "agency"]
 # active: polled; archive: publishing stopped, site kept as an archive; closed: gone. Only active ones are polled.
 Status = Literal["active", "closed", "archive"]
-_ID_RE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 # The clock an outlet's pages most likely keep, by the country of its base: a page time written without an
 # offset («25 سبتمبر 2020 - 09:06 م», a meta tag without one) is read in it (``Source.local_timezone``), not
@@ -155,7 +155,7 @@ def _coerce_endpoints(v: Any) -> Any:
 class Source(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(pattern=_ID_RE)
+    id: str = Field(pattern=SOURCE_ID_RE)
     name: str = Field(min_length=1)
     name_en: str | None = None
     homepage: str

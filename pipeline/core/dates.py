@@ -189,13 +189,17 @@ def date_only(when: datetime) -> bool:
     return (when.hour, when.minute, when.second, when.microsecond) == (0, 0, 0, 0)
 
 
+def _utc_if_naive(when: datetime) -> datetime:
+    """A datetime without a zone (a stored value) read as UTC, as the schema writes them."""
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
 def same_day_time(day: datetime, when: datetime | None) -> datetime | None:
     """``when`` if it is a time within ``day`` (a date-only value, read as UTC midnight) as an outlet
     between UTC and UTC+04:00 would date it, else None."""
     if when is None or date_only(when):
         return None
-    a = day if day.tzinfo else day.replace(tzinfo=timezone.utc)
-    b = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    a, b = _utc_if_naive(day), _utc_if_naive(when)
     return when if timedelta(hours=-4) <= b - a < timedelta(hours=24) else None
 
 
@@ -216,14 +220,10 @@ def utc_clock_checked(page: datetime, listed: datetime | None, local_tz: tzinfo 
     """
     if listed is None or local_tz is None or page.tzinfo is not local_tz:
         return page  # (a page that wrote the outlet's own zone by name, «بتوقيت دمشق», is so read too)
-    if listed.tzinfo is None:
-        listed = listed.replace(tzinfo=timezone.utc)
     as_utc = page.replace(tzinfo=timezone.utc)
-    if fetched is not None and fetched.tzinfo is None:
-        fetched = fetched.replace(tzinfo=timezone.utc)
-    if fetched is not None and as_utc > fetched + CLOCK_AGREES:
+    if fetched is not None and as_utc > _utc_if_naive(fetched) + CLOCK_AGREES:
         return page
-    if abs(as_utc - listed) <= CLOCK_AGREES < abs(page - listed):
+    if abs(as_utc - _utc_if_naive(listed)) <= CLOCK_AGREES < abs(page - _utc_if_naive(listed)):
         return as_utc
     return page
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
+# A source id (config/sources.yaml): the registry's validation, and the workers' metric label
+SOURCE_ID_RE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
 
 def article_id(canonical_url: str) -> str:
     """A stable 32-hex-digit id of a canonical URL (sha256 prefix)."""

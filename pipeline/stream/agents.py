@@ -30,6 +30,7 @@ from typing import Any, Iterable
 import orjson
 
 from pipeline.core import metrics
+from pipeline.core.ids import SOURCE_ID_RE
 from pipeline.core.kafka import DEDUPE_TABLE
 from pipeline.core.log import get_logger
 from pipeline.stream.delivery import Delivery, Out, event_key
@@ -48,7 +49,7 @@ PROCESS_STAGES = ("extract", "clean", "classify", "enrich", "claims")
 DEDUPE_SLICE_S = 0.02
 
 
-_SOURCE_LABEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # a registry source id (connectors/registry.py)
+_SOURCE_LABEL = re.compile(SOURCE_ID_RE)
 
 
 _UTC_CLOCK_TOLD: set[str] = set()  # sources whose UTC page clock this process has logged
