@@ -237,40 +237,49 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # 14), written blind, measured once: 0.691 / 0.970 and 0.930 / 0.938. The forty-two blind splits: 0.862 / 0.920.
 # Twelfth session, no story rule changed: heldout57 (clusters; 40 / 106 / 22) and heldout58 (ordinary; 43 / 108 /
 # 15), written blind, measured once: 0.735 / 0.971 and 0.835 / 0.960. The forty-four blind splits: 0.858 / 0.922.
-# Thirteenth session: heldout59 (clusters; 40 / 109 / 19) and heldout60 (ordinary; 40 / 108 / 14), written blind,
-# measured once on the story code of the twelfth: 0.605 / 0.935 and 1.000 / 0.938. The forty-six blind splits: 0.852 /
-# 0.923.
-FLOORS = {"tune": {"precision": 0.99, "recall": 0.75}, "heldout": TARGET,
+# Thirteenth session: an article joins a story only if its scores with the story's five newest live members reach
+# 0.5 on average (EventIndex.members_floor), not through one member alone: the next attack in the province that day
+# took after one report of the last and carried its own event's later reports in after it. Over the forty-four blind
+# splits 0.858 / 0.922 -> 0.915 / 0.906 (false pairs 705 -> 391, missed 362 -> 436), above the curve a higher
+# threshold draws (over the forty-six: 0.901 / 0.902 at 0.65, 0.918 / 0.894 at 0.7, against 0.913 / 0.906). What it loses: reactions and side angles that took after one report only (Damascus condemning the
+# Afrin operation, Moscow calling the Ghouta chlorine reports staged, Kyiv cutting ties after the Donbas
+# recognition). heldout59 (clusters; 40 / 109 / 19) and heldout60 (ordinary; 40 / 108 / 14), written blind meanwhile,
+# measured once: 0.785 / 0.919 and 1.000 / 0.911 (the session's starting code: 0.605 / 0.935 and 1.000 / 0.938).
+# The forty-six blind splits (heldout15-60): 0.852 / 0.923 -> 0.913 / 0.906; all sixty-one 0.871 / 0.914 -> 0.927 /
+# 0.896. Floors re-set to the new figures: precision rose on thirty-nine splits (fell a little on five), recall
+# fell on thirty-three.
+FLOORS = {"tune": {"precision": 0.99, "recall": 0.72}, "heldout": {"precision": 0.99, "recall": 0.86},
           "heldout2": {"precision": 0.99, "recall": 0.84}, "heldout3": {"precision": 0.94, "recall": 0.84},
           "heldout4": TARGET, "heldout5": TARGET,
-          "heldout6": {"precision": 0.94, "recall": 0.80}, "heldout7": {"precision": 0.93, "recall": 0.92},
-          "heldout8": TARGET, "heldout9": {"precision": 0.90, "recall": 0.94},
-          "heldout10": {"precision": 0.78, "recall": 0.81}, "heldout11": {"precision": 0.93, "recall": 0.90},
-          "heldout12": {"precision": 0.95, "recall": 0.89}, "heldout13": {"precision": 0.89, "recall": 0.91},
-          "heldout14": {"precision": 0.90, "recall": 0.88}, "heldout15": {"precision": 0.91, "recall": 0.90},
-          "heldout16": {"precision": 0.99, "recall": 0.89}, "heldout17": {"precision": 0.79, "recall": 0.90},
-          "heldout18": {"precision": 0.95, "recall": 0.96}, "heldout19": {"precision": 0.75, "recall": 0.88},
-          "heldout20": {"precision": 0.93, "recall": 0.93}, "heldout21": {"precision": 0.90, "recall": 0.92},
-          "heldout22": TARGET, "heldout23": {"precision": 0.86, "recall": 0.88},
-          "heldout24": TARGET, "heldout25": {"precision": 0.70, "recall": 0.85},
-          "heldout26": {"precision": 0.85, "recall": 0.87}, "heldout27": {"precision": 0.87, "recall": 0.90},
-          "heldout28": {"precision": 0.86, "recall": 0.84}, "heldout29": {"precision": 0.83, "recall": 0.87},
-          "heldout30": {"precision": 0.96, "recall": 0.95}, "heldout31": {"precision": 0.78, "recall": 0.90},
-          "heldout32": TARGET, "heldout33": {"precision": 0.89, "recall": 0.83},
-          "heldout34": {"precision": 0.85, "recall": 0.99}, "heldout35": {"precision": 0.79, "recall": 0.82},
-          "heldout36": {"precision": 0.94, "recall": 0.85}, "heldout37": {"precision": 0.83, "recall": 0.92},
-          "heldout38": {"precision": 0.82, "recall": 0.91}, "heldout39": TARGET,
-          "heldout40": {"precision": 0.79, "recall": 0.97}, "heldout41": {"precision": 0.89, "recall": 0.92},
-          "heldout42": {"precision": 0.87, "recall": 0.91}, "heldout43": {"precision": 0.96, "recall": 0.96},
-          "heldout44": {"precision": 0.93, "recall": 0.99}, "heldout45": {"precision": 0.93, "recall": 0.88},
-          "heldout46": {"precision": 0.94, "recall": 0.95}, "heldout47": {"precision": 0.58, "recall": 0.94},
-          "heldout48": {"precision": 0.90, "recall": 0.96}, "heldout49": {"precision": 0.70, "recall": 0.89},
-          "heldout50": TARGET, "heldout51": {"precision": 0.73, "recall": 0.83},
-          "heldout52": {"precision": 0.83, "recall": 0.99}, "heldout53": {"precision": 0.70, "recall": 0.95},
-          "heldout54": {"precision": 0.97, "recall": 0.91}, "heldout55": {"precision": 0.69, "recall": 0.96},
-          "heldout56": {"precision": 0.92, "recall": 0.93}, "heldout57": {"precision": 0.73, "recall": 0.97},
-          "heldout58": {"precision": 0.83, "recall": 0.95}, "heldout59": {"precision": 0.60, "recall": 0.93},
+          "heldout6": {"precision": 0.94, "recall": 0.77}, "heldout7": {"precision": 0.97, "recall": 0.89},
+          "heldout8": TARGET, "heldout9": {"precision": 0.98, "recall": 0.80},
+          "heldout10": {"precision": 0.91, "recall": 0.82}, "heldout11": TARGET,
+          "heldout12": {"precision": 0.95, "recall": 0.89}, "heldout13": {"precision": 0.99, "recall": 0.88},
+          "heldout14": {"precision": 0.97, "recall": 0.82}, "heldout15": {"precision": 0.99, "recall": 0.86},
+          "heldout16": {"precision": 0.99, "recall": 0.83}, "heldout17": {"precision": 0.85, "recall": 0.90},
+          "heldout18": {"precision": 0.97, "recall": 0.93}, "heldout19": {"precision": 0.93, "recall": 0.85},
+          "heldout20": {"precision": 0.93, "recall": 0.89}, "heldout21": {"precision": 0.94, "recall": 0.89},
+          "heldout22": TARGET, "heldout23": {"precision": 0.89, "recall": 0.89},
+          "heldout24": {"precision": 0.97, "recall": 0.89}, "heldout25": {"precision": 0.81, "recall": 0.82},
+          "heldout26": {"precision": 0.88, "recall": 0.89}, "heldout27": {"precision": 0.93, "recall": 0.90},
+          "heldout28": {"precision": 0.91, "recall": 0.84}, "heldout29": {"precision": 0.87, "recall": 0.83},
+          "heldout30": {"precision": 0.96, "recall": 0.95}, "heldout31": {"precision": 0.80, "recall": 0.85},
+          "heldout32": TARGET, "heldout33": {"precision": 0.97, "recall": 0.88},
+          "heldout34": TARGET, "heldout35": {"precision": 0.84, "recall": 0.83},
+          "heldout36": {"precision": 0.97, "recall": 0.84}, "heldout37": {"precision": 0.91, "recall": 0.93},
+          "heldout38": {"precision": 0.87, "recall": 0.87}, "heldout39": TARGET,
+          "heldout40": {"precision": 0.92, "recall": 0.95}, "heldout41": {"precision": 0.89, "recall": 0.92},
+          "heldout42": {"precision": 0.94, "recall": 0.91}, "heldout43": TARGET,
+          "heldout44": {"precision": 0.93, "recall": 0.99}, "heldout45": {"precision": 0.94, "recall": 0.87},
+          "heldout46": {"precision": 0.94, "recall": 0.94}, "heldout47": {"precision": 0.68, "recall": 0.92},
+          "heldout48": {"precision": 0.95, "recall": 0.91}, "heldout49": {"precision": 0.87, "recall": 0.83},
+          "heldout50": TARGET, "heldout51": {"precision": 0.77, "recall": 0.81},
+          "heldout52": {"precision": 0.95, "recall": 0.97}, "heldout53": {"precision": 0.91, "recall": 0.92},
+          "heldout54": {"precision": 0.97, "recall": 0.89}, "heldout55": {"precision": 0.76, "recall": 0.96},
+          "heldout56": TARGET, "heldout57": {"precision": 0.84, "recall": 0.97},
+          "heldout58": {"precision": 0.85, "recall": 0.96}, "heldout59": {"precision": 0.78, "recall": 0.91},
           "heldout60": TARGET}
+
 
 
 def run_split(name: str, tmp: Path) -> tuple[list[dict], dict[str, str], tuple[float, float, float]]:

@@ -12,6 +12,8 @@ the comparison :mod:`pipeline.stages.story_pairs` was chosen against.
 
 Tenth session, heldout15-50 in 18 pairs, 1 hour: the hand product 0.786 / 0.916 (949 false pairs, 245
 across); the pair score with its headline guard 0.839 / 0.910 (668, 177 across).
+Thirteenth session, heldout15-58 in 22 pairs, 1 hour: the pair score 0.814 / 0.915 (971 false pairs, 282 across;
+394 missed); with a story's newest members' mean (``EventIndex.members_floor``) 0.867 / 0.891 (631, 187 across; 505).
 """
 
 from __future__ import annotations

@@ -560,3 +560,32 @@ def test_a_story_is_joined_only_where_its_first_report_allows() -> None:
     assert index.scores(index._query(tuesday), np.array([index._slot_of.get(id_hash("b"))]), 13 * 3600.0)[0] \
         >= index.threshold  # the member alone would carry it in
     assert index.best_story(tuesday, 13 * 3600.0) is None
+
+
+def test_an_article_joins_a_story_only_if_its_newest_members_take_it_on_average(monkeypatch) -> None:
+    """The next attack in the province that day scores high with the one member closest to it and low with
+    the others: it takes after that member, not the story, and starts its own. The mean is over the story's
+    newest ``recent_members`` live members; one that leaves the window leaves it."""
+    index = EventIndex()
+    words = encode_features({f"w{i}": 4 for i in range(12)})
+    for aid, t in (("s", 0.0), ("m1", 600.0), ("m2", 1200.0)):
+        index.add(aid, "s", t, words)
+    index.add("o", "o", 1800.0, words)  # another story, scoring nothing: never chosen
+    sc = {"s": 0.3, "m1": 0.2, "m2": 0.95, "o": 0.0}
+    monkeypatch.setattr(EventIndex, "candidates", lambda self, f, t: (None, np.array(
+        [self._slot_of.get(id_hash(a)) for a in sc if self._slot_of.get(id_hash(a)) >= 0])))
+    monkeypatch.setattr(EventIndex, "scores", lambda self, q, slots, t: np.array([sc[self._aid[s]] for s in slots.tolist()]))
+    # anchored on its first report alone it would join: (0.95 + 0.3) / 2 >= 0.5; the members' mean is 0.48
+    assert index.best_story(words, 3600.0) is None
+    sc["m1"] = 0.35  # the mean reaches 0.53: it joins through its best member
+    assert index.best_story(words, 3600.0)[:2] == ("s", "m2")
+    sc["m1"] = 0.0
+    index.drop("m1")  # left the window: the mean is over s and m2, 0.625
+    assert index.best_story(words, 3600.0)[:2] == ("s", "m2")
+    for i in range(5):  # five newer members that score high: the three older ones count no more
+        index.add(f"n{i}", "s", 2000.0 + i, words)
+        sc[f"n{i}"] = 0.9
+    sc["m2"] = 0.0
+    sc["n0"] = 0.0
+    assert index.best_story(words, 3600.0)[:2] == ("s", "n1")  # (0 + 4 x 0.9) / 5 = 0.72
+    assert index.members_floor == 0.5 and index.recent_members == 5
