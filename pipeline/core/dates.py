@@ -117,6 +117,13 @@ def _rfc822(s: str) -> datetime | None:
         return None
 
 
+def _zone_as_written(name: str | None, offset: int | None) -> tzinfo | None:
+    """dateutil's hook for the zone beside a time: its offset as written; a name it cannot place (news.am's
+    «11:28 AMT») None, so the time is read on the outlet's clock like any time written without a zone (dateutil
+    itself warns, and says a later version will raise: the page would fail extraction over its date line)."""
+    return timezone(timedelta(seconds=offset)) if offset is not None else None
+
+
 def parse_date(value: str | None, local_tz: tzinfo | None = None) -> datetime | None:
     """ISO/RFC/Arabic-text dates → tz-aware datetime. A time written without an offset is the outlet's
     clock: read in ``local_tz`` (its source's zone) when given, else as UTC; a bare date stays UTC midnight
@@ -152,7 +159,7 @@ def parse_date(value: str | None, local_tz: tzinfo | None = None) -> datetime | 
             try:
                 from dateutil import parser as dparser
 
-                dt = dparser.parse(s, fuzzy=False)
+                dt = dparser.parse(s, fuzzy=False, tzinfos=_zone_as_written)
             except (ValueError, OverflowError, TypeError):
                 dt = None
         if dt is None:

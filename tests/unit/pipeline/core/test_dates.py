@@ -91,3 +91,18 @@ def test_a_page_clock_read_as_utc_when_its_listing_says_so():
     # a page that gives only its day is left to the same-day rule
     day = parse_date("2024-03-05", DAMASCUS)
     assert utc_clock_checked(day, utc(2024, 3, 5, 0, 0), DAMASCUS) is day
+
+
+def test_a_zone_name_dateutil_cannot_place_is_read_on_the_outlets_clock_without_a_warning() -> None:
+    """news.am's date line «November 20, 2019 - 11:28 AMT»: dateutil warns on the name (and says a later version
+    will raise, failing the page's extraction); the time is read as one written without a zone, while offsets and
+    the names it knows are kept."""
+    import warnings
+
+    yerevan = timezone(timedelta(hours=4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert parse_date("November 20, 2019 - 11:28 AMT", yerevan) == datetime(2019, 11, 20, 11, 28, tzinfo=yerevan)
+        assert parse_date("November 20, 2019 - 11:28 AMT") == datetime(2019, 11, 20, 11, 28, tzinfo=timezone.utc)
+        assert parse_date("November 20, 2019 11:28 +0300", yerevan).utcoffset() == timedelta(hours=3)
+        assert parse_date("November 20, 2019 11:28 GMT", yerevan).utcoffset() == timedelta(0)
