@@ -247,7 +247,9 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # measured once: 0.785 / 0.919 and 1.000 / 0.911 (the session's starting code: 0.605 / 0.935 and 1.000 / 0.938).
 # The forty-six blind splits (heldout15-60): 0.852 / 0.923 -> 0.913 / 0.906; all sixty-one 0.871 / 0.914 -> 0.927 /
 # 0.896. Floors re-set to the new figures: precision rose on thirty-nine splits (fell a little on five), recall
-# fell on thirty-three.
+# fell on thirty-three. heldout61 (clusters; 40 / 109 / 25) and heldout62 (ordinary; 41 / 107 / 14), written blind after
+# the rule was committed, measured once on it: 0.800 / 0.912 and 0.860 / 0.929 (the session's starting code: 0.738 /
+# 0.939 and 0.865 / 0.970). The forty-eight blind splits (heldout15-62): 0.849 / 0.924 -> 0.909 / 0.907.
 FLOORS = {"tune": {"precision": 0.99, "recall": 0.72}, "heldout": {"precision": 0.99, "recall": 0.86},
           "heldout2": {"precision": 0.99, "recall": 0.84}, "heldout3": {"precision": 0.94, "recall": 0.84},
           "heldout4": TARGET, "heldout5": TARGET,
@@ -278,7 +280,8 @@ FLOORS = {"tune": {"precision": 0.99, "recall": 0.72}, "heldout": {"precision": 
           "heldout54": {"precision": 0.97, "recall": 0.89}, "heldout55": {"precision": 0.76, "recall": 0.96},
           "heldout56": TARGET, "heldout57": {"precision": 0.84, "recall": 0.97},
           "heldout58": {"precision": 0.85, "recall": 0.96}, "heldout59": {"precision": 0.78, "recall": 0.91},
-          "heldout60": TARGET}
+          "heldout60": TARGET,
+          "heldout61": {"precision": 0.79, "recall": 0.91}, "heldout62": {"precision": 0.85, "recall": 0.92}}
 
 
 
