@@ -513,11 +513,11 @@ class EventIndex:
         # another event that member or a wrong join brought close (the next attack in the province that day)
         recent = {story: [s for s in self._recent[self._sid_of.get(id_hash(story))].tolist() if s >= 0]
                   for story, (x, aid) in by_story.items() if x >= self.threshold} if self.members_floor else {}
-        seed_sc = dict(zip(slots.tolist(), sc.tolist()))
-        missing = sorted({s for s in seeds.values() if s >= 0 and s not in seed_sc}
-                         | {s for ss in recent.values() for s in ss if s not in seed_sc})
+        scored_by_slot = dict(zip(slots.tolist(), sc.tolist()))
+        missing = sorted({s for s in seeds.values() if s >= 0 and s not in scored_by_slot}
+                         | {s for ss in recent.values() for s in ss if s not in scored_by_slot})
         if missing:
-            seed_sc.update(zip(missing, self.scores(q, np.array(missing), t).tolist()))
+            scored_by_slot.update(zip(missing, self.scores(q, np.array(missing), t).tolist()))
         for story, (x, aid) in by_story.items():
             if x < self.threshold:
                 continue
@@ -527,7 +527,7 @@ class EventIndex:
                 # report or a rule sets it apart from it (another day, act or town: the story began as
                 # another event, and a member that names none carried the wrong article in)
                 seed = seeds.get(story, -1)
-                seed_x = x if seed < 0 else seed_sc[seed]
+                seed_x = x if seed < 0 else scored_by_slot[seed]
                 if seed_x <= 0 <= seed and abs(t - float(self._t[seed])) > self.window_s and (
                         cont is None or x > cont[0] or (x == cont[0] and story < cont[1])):
                     cont = (x, story)  # a member of today's would take it, the first report is of another day
@@ -535,7 +535,7 @@ class EventIndex:
                 if x < self.threshold or seed_x <= 0:
                     continue
             members = recent.get(story, ())
-            if len(members) > 1 and sum(seed_sc[s] for s in members) < self.members_floor * len(members):
+            if len(members) > 1 and sum(scored_by_slot[s] for s in members) < self.members_floor * len(members):
                 continue
             if best is None or x > best[0] or (x == best[0] and story < best[1]):
                 best = (x, story, aid)
