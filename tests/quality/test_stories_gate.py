@@ -250,6 +250,8 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # fell on thirty-three. heldout61 (clusters; 40 / 109 / 25) and heldout62 (ordinary; 41 / 107 / 14), written blind after
 # the rule was committed, measured once on it: 0.800 / 0.912 and 0.860 / 0.929 (the session's starting code: 0.738 /
 # 0.939 and 0.865 / 0.970). The forty-eight blind splits (heldout15-62): 0.849 / 0.924 -> 0.909 / 0.907.
+# Fourteenth session: heldout63 (clusters; 40 / 107 / 20) and heldout64 (ordinary; 43 / 108 / 15), written blind,
+# measured once on the thirteenth session's code: 0.964 / 0.991 and 0.770 / 0.990.
 FLOORS = {"tune": {"precision": 0.99, "recall": 0.72}, "heldout": {"precision": 0.99, "recall": 0.86},
           "heldout2": {"precision": 0.99, "recall": 0.84}, "heldout3": {"precision": 0.94, "recall": 0.84},
           "heldout4": TARGET, "heldout5": TARGET,
@@ -281,7 +283,8 @@ FLOORS = {"tune": {"precision": 0.99, "recall": 0.72}, "heldout": {"precision": 
           "heldout56": TARGET, "heldout57": {"precision": 0.84, "recall": 0.97},
           "heldout58": {"precision": 0.85, "recall": 0.96}, "heldout59": {"precision": 0.78, "recall": 0.91},
           "heldout60": TARGET,
-          "heldout61": {"precision": 0.79, "recall": 0.91}, "heldout62": {"precision": 0.85, "recall": 0.92}}
+          "heldout61": {"precision": 0.79, "recall": 0.91}, "heldout62": {"precision": 0.85, "recall": 0.92},
+          "heldout63": {"precision": 0.96, "recall": 0.99}, "heldout64": {"precision": 0.76, "recall": 0.98}}
 
 
 
