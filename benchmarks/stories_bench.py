@@ -88,6 +88,7 @@ class Synth:
         top = dict(sorted(keys.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_KEYS])
         if ev["point"] and r.random() < 0.8:
             top[ev["point"]] = 1
+        top[f"!$outlet{int(r.integers(0, 60))}"] = 1  # its outlet, one of 60 (the same-outlet floor's lookup)
         return top
 
     def stream(self, n: int):

@@ -223,7 +223,8 @@ def event_features_of(p: Processed) -> str | None:
 
     a = p.article
     return encoded_article_features({"title": a.title, "places": a.places, "organizations": a.organizations,
-                                     "people": a.people}, p.match_text, p.incident, p.near)
+                                     "people": a.people, "source": a.source, "url": a.url}, p.match_text,
+                                    p.incident, p.near)
 
 
 def process_raw(value: bytes | None, config: ChainConfig) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Collection, Iterable, Sequence
 import numpy as np
 
 from pipeline.core import arabic
+from pipeline.core.urls import site_of
 
 MAX_KEYS = 48
 LEAD_TOKENS = 60
@@ -42,12 +43,14 @@ KIND_MARK = MARK_FLAG | 6  # the kinds of act the headline reports: its "hash" a
 #                            AGENT_SHIFT: who struck; MEANS_KINDS << MEANS_SHIFT: how)
 DAY_MARK = MARK_FLAG | 7  # the event's weekday (a bit of WEEKDAYS), every weekday its lead names << DAY_BITS
 DAY_BITS = 8
+OUTLET_MARK = MARK_FLAG | 8  # the outlet that published it (the key_hash of its source id, or of its URL's host)
 INCIDENT_PREFIX = "@"
 NEAR_PREFIX = "@~"
 HEADLINE_PERSON_PREFIX = "!"
 HEADLINE_COUNTRY_PREFIX = "!~"
 MENTIONED_COUNTRY_PREFIX = "?~"
 ACTS_PREFIX = "!*"
+OUTLET_PREFIX = "!$"
 DAYS_PREFIX = "!#"
 PARTY_PREFIX = "c:"
 ENTITY_PREFIX = ("p:", "o:", "e:")  # places, organisations, people
@@ -493,8 +496,18 @@ def article_features(art: dict, match_text: str | None = None, max_keys: int | N
     title = art.get("title") or ""
     if match_text is None:
         match_text = arabic.normalize(f"{title}\n{art.get('body') or ''}")
-    return event_features(title, match_text, art.get("places") or (), art.get("organizations") or (),
-                          art.get("people") or (), max_keys=max_keys, incident=incident, near=near)
+    feats = event_features(title, match_text, art.get("places") or (), art.get("organizations") or (),
+                           art.get("people") or (), max_keys=max_keys, incident=incident, near=near)
+    outlet = outlet_of(art)
+    if feats and outlet:
+        feats[OUTLET_PREFIX + outlet] = 1
+    return feats
+
+
+def outlet_of(art: dict) -> str:
+    """Who published the article: its source id, else its URL's site (saved pages carry no source id); "" when
+    neither is known."""
+    return str(art["source"]) if art.get("source") else site_of(str(art.get("url") or ""))
 
 
 def encoded_article_features(art: dict, match_text: str | None = None, incident: Sequence = (),
@@ -528,6 +541,8 @@ def _encoded(k: str, w: int) -> tuple[int, int]:
         return int(k[len(ACTS_PREFIX):]), KIND_MARK
     if k.startswith(DAYS_PREFIX):
         return int(k[len(DAYS_PREFIX):]), DAY_MARK
+    if k.startswith(OUTLET_PREFIX):
+        return key_hash(k[len(OUTLET_PREFIX):]), OUTLET_MARK
     if k.startswith(HEADLINE_COUNTRY_PREFIX):
         return key_hash(k[len(HEADLINE_COUNTRY_PREFIX):]), COUNTRY_MARK
     if k.startswith(MENTIONED_COUNTRY_PREFIX):

@@ -19,7 +19,7 @@ import numpy as np
 from pipeline.stages.gazetteer import MAX_INCIDENT_PLACES
 from pipeline.stages.story_keys import (ACT_KINDS, ACT_MASK, AGENT_MASK, AGENT_SHIFT, AGENTS, COUNTRY_MARK, DAY_BITS,
                                         DAY_MARK, KIND_MARK, MARK_FLAG, MEANS_KINDS, MEANS_SHIFT, MENTION_MARK, NEAR_MARK,
-                                        PERSON_MARK, POINT_MARK, unpack_point)
+                                        OUTLET_MARK, PERSON_MARK, POINT_MARK, unpack_point)
 
 
 MAX_POINTS = MAX_INCIDENT_PLACES  # incident points an article row holds: as many as the headline gives
@@ -29,12 +29,12 @@ MEETING = 1 << ACT_KINDS.index("meeting")
 
 
 def split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                                  tuple[frozenset[int], frozenset[int]], int, int]:
+                                                  tuple[frozenset[int], frozenset[int]], int, int, int]:
     """(key hashes, their weights, headline points (n, 2) in degrees, which of them are landmarks the
     event happened near, which keys are people the headline names, (the countries the headline names,
     every country the article names), the kinds of act the headline reports (a bit mask,
-    ``story_keys.ACT_KINDS``), the weekdays its lead names (a bit mask, ``story_keys.WEEKDAYS``)) of encoded
-    features."""
+    ``story_keys.ACT_KINDS``), the weekdays its lead names (a bit mask, ``story_keys.WEEKDAYS``), its outlet (the
+    hash of :func:`story_keys.outlet_of`, 0: unknown)) of encoded features."""
     hs, w = np.frombuffer(keys, dtype="<u4"), np.frombuffer(ws, dtype=np.uint8)
     mark = (w & MARK_FLAG) == MARK_FLAG
     at = np.flatnonzero(mark & ((w == POINT_MARK) | (w == NEAR_MARK)))[:MAX_POINTS]
@@ -44,7 +44,9 @@ def split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndar
     countries = (headline, headline | frozenset(hs[mark & (w == MENTION_MARK)].tolist())) if mark.any() else NO_PARTIES
     acts = int(np.bitwise_or.reduce(hs[mark & (w == KIND_MARK)], initial=0))
     days = int(np.bitwise_or.reduce(hs[mark & (w == DAY_MARK)], initial=0))
-    return hs_k, w_k, pts, w[at] == NEAR_MARK, np.isin(hs_k, hs[mark & (w == PERSON_MARK)]), countries, acts, days
+    outlet = hs[mark & (w == OUTLET_MARK)]
+    return (hs_k, w_k, pts, w[at] == NEAR_MARK, np.isin(hs_k, hs[mark & (w == PERSON_MARK)]), countries, acts, days,
+            int(outlet[0]) if len(outlet) else 0)
 
 
 def other_acts(a: int, b: np.ndarray) -> np.ndarray:
@@ -100,6 +102,7 @@ class Query(NamedTuple):
     parties: tuple[Parties, int] | None  # for :func:`two_meetings`; None when the headline names fewer than two
     acts: int  # the kinds of act the headline reports
     days: int  # the weekdays the lead names
+    outlet: int = 0  # its outlet's hash (0: unknown)
 
 
 def vetoes(q: Query, acts: np.ndarray, days: np.ndarray, late: np.ndarray | bool, points: np.ndarray,

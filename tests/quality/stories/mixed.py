@@ -14,6 +14,8 @@ Tenth session, heldout15-50 in 18 pairs, 1 hour: the hand product 0.786 / 0.916 
 across); the pair score with its headline guard 0.839 / 0.910 (668, 177 across).
 Thirteenth session, heldout15-58 in 22 pairs, 1 hour: the pair score 0.814 / 0.915 (971 false pairs, 282 across;
 394 missed); with a story's newest members' mean (``EventIndex.members_floor``) 0.867 / 0.891 (631, 187 across; 505).
+Fourteenth session, the same 22 pairs: with a pair of one outlet's reports counted only at 0.9
+(``EventIndex.same_outlet_floor``) 0.890 / 0.885 (506 false pairs, 160 across; 531 missed).
 """
 
 from __future__ import annotations

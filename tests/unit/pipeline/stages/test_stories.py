@@ -21,7 +21,8 @@ from pipeline.stages.stories import (
 from pipeline.stages.story_pairs import NAMES, join_probability
 from pipeline.stages.story_keys import (ACT_KINDS, AGENTS, MARK_FLAG, MEANS_KINDS, NEAR_MARK, POINT_MARK, WEEKDAYS, headline_acts,
     headline_agents, headline_means,
-                                        lead_days)
+                                        lead_days, article_features, key_hash, outlet_of)
+from pipeline.stages.story_marks import split_marks
 
 T0 = datetime(2019, 5, 6, 8, 0, tzinfo=timezone.utc)
 
@@ -322,12 +323,13 @@ def test_the_pair_score_is_a_probability_gated_by_the_hand_product(monkeypatch) 
     monkeypatch.setattr(EventIndex, "pair_terms", lambda self, q, slots, t: (hand, x))
     p = join_probability(x)
     assert (p > 0.5).all()  # the evidence of many keys shared, minutes apart, alone would join them all
-    got = index.scores(None, np.arange(7), 0.0)
+    q = index._query(encode_features({"w": 4}))  # (its outlet unknown)
+    got = index.scores(q, np.arange(7), 0.0)
     assert got[0] == 0 and got[1] == 0 and got[2] == 0  # a veto; the guard, half an hour and hours apart
     assert np.allclose(got[3:5], p[3:5])  # past the guard's hours; the hand threshold reached
     assert got[5] == 0 and got[6] == p[6]  # one headline key shared: guarded; two: not
     index.pair_weights = None  # the hand product alone (pairs.py's baseline)
-    assert np.array_equal(index.scores(None, np.arange(7), 0.0), hand)
+    assert np.array_equal(index.scores(q, np.arange(7), 0.0), hand)
 
 
 def test_one_official_in_two_meetings_on_one_day_is_two_stories() -> None:
@@ -589,3 +591,45 @@ def test_an_article_joins_a_story_only_if_its_newest_members_take_it_on_average(
     sc["n0"] = 0.0
     assert index.best_story(words, 3600.0)[:2] == ("s", "n1")  # (0 + 4 x 0.9) / 5 = 0.72
     assert index.members_floor == 0.5 and index.recent_members == 5
+
+
+def test_the_features_carry_the_outlet_its_source_id_or_its_pages_host() -> None:
+    """The stream knows the source id; a saved page through ``rasid process`` only its URL."""
+    assert outlet_of({"source": "sana", "url": "https://sana.sy/?p=1"}) == "sana"
+    assert outlet_of({"url": "https://www.enabbaladi.net/archives/1"}) == "enabbaladi.net"
+    assert outlet_of({"url": None}) == "" and outlet_of({}) == ""
+    art = {"title": "قصف على كفرنبل", "body": "قتل مدنيان في قصف على كفرنبل بريف إدلب الجنوبي."}
+    for extra, want in (({"source": "smart"}, key_hash("smart")), ({"url": "https://www.smartnews-agency.com/a"},
+                                                                    key_hash("smartnews-agency.com")), ({}, 0)):
+        feats = encode_features(article_features({**art, **extra}))
+        assert split_marks(*decode_features(feats))[-1] == want
+        plain = split_marks(*decode_features(encode_features(article_features(art))))
+        assert split_marks(*decode_features(feats))[0].tolist() == plain[0].tolist()  # the keys are untouched
+
+
+def test_an_outlets_own_earlier_report_takes_an_article_only_at_the_same_outlet_floor(monkeypatch) -> None:
+    """Its next report from the province in its own words is more often another event than an update of the
+    first (an update keeps the first one's words): a pair of one outlet's reports joins only at
+    ``same_outlet_floor`` (0.9); another outlet's report at the threshold as before. Unknown outlets never match."""
+    from pipeline.stages import stories
+
+    index = EventIndex()
+    words = {f"w{i}": 4 for i in range(12)}
+    index.add("own", "own", 0.0, encode_features({**words, "!$sana": 1}))
+    index.add("other", "other", 0.0, encode_features({**words, "!$smart": 1}))
+    index.add("unknown", "unknown", 0.0, encode_features(words))
+    slots = np.array([index._slot_of.get(id_hash(a)) for a in ("own", "other", "unknown")])
+    monkeypatch.setattr(EventIndex, "pair_terms", lambda self, q, s, t: (
+        np.ones(len(s)), np.full((len(s), len(NAMES)), 4.0)))
+    p = {"v": 0.85}
+    monkeypatch.setattr(stories, "join_probability", lambda x, w: np.full(len(x), p["v"]))
+    q = index._query(encode_features({**words, "!$sana": 1}))
+    assert q.outlet == key_hash("sana")
+    assert index.scores(q, slots, 600.0).tolist() == [0.0, 0.85, 0.85]
+    p["v"] = 0.93
+    assert index.scores(q, slots, 600.0).tolist() == [0.93, 0.93, 0.93]
+    p["v"] = 0.85
+    assert index.scores(index._query(encode_features(words)), slots, 600.0).tolist() == [0.85, 0.85, 0.85]
+    index.same_outlet_floor = 0.0  # off
+    assert index.scores(q, slots, 600.0).tolist() == [0.85, 0.85, 0.85]
+    assert EventIndex().same_outlet_floor == 0.9
