@@ -269,6 +269,11 @@ class Ownership:
                 del self._commits[source_id]
             self._idle.notify_all()
 
+    async def idle(self) -> None:
+        """Return once no commit is under way (at a stop: what must not be cut in two)."""
+        async with self._idle:
+            await self._idle.wait_for(lambda: not self._commits)
+
     async def wait_commits(self, partitions: set[int]) -> None:
         async with self._idle:
             await self._idle.wait_for(

@@ -82,7 +82,7 @@ PERMANENT = {404, 410, 451}
 RECOVERED = frozenset({"recovered_malformed_feed", "recovered_malformed_xml", "feed_in_sitemap_slot"})
 # Transient article failures tolerated (per process) before a URL is given up until restart.
 MAX_ARTICLE_ATTEMPTS = 3
-STOP_GRACE_S = 10.0
+STOP_GRACE_S = 10.0  # at a stop, the longest wait for commits under way
 
 
 @dataclass
@@ -189,9 +189,15 @@ class ConnectorRunner:
                 await asyncio.wait({all_done, stop_wait}, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[arg-type]
                 stop_wait.cancel()
                 if not all_done.done():
-                    # Stop requested: let work under way finish briefly, then cancel the rest.
-                    done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
-                    for t in pending:
+                    # Stop requested: a fetch or poll under way is dropped (nothing is remembered as seen before
+                    # its record is confirmed, so the next run fetches it again); a record being produced with its
+                    # seen entry, or a dead letter with its own, is let finish first, briefly. Waiting for the
+                    # fetches too held a stop for the whole grace on one outlet that does not answer.
+                    try:
+                        await asyncio.wait_for(self.own.idle(), STOP_GRACE_S)
+                    except TimeoutError:
+                        log.warning("stopping with commits still under way", extra={"stage": "fetch"})
+                    for t in tasks:  # (no await since the wait: no commit can have begun)
                         t.cancel()
                     await asyncio.gather(*tasks, return_exceptions=True)
                 await asyncio.gather(all_done, return_exceptions=True)

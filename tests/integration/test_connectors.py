@@ -196,6 +196,33 @@ async def test_continuous_polling_is_conditional_and_picks_up_new_items(outlet, 
     assert len(await raw_pages(settings)) == 2
 
 
+async def test_a_stop_drops_a_fetch_under_way_and_the_next_run_fetches_it_once(outlet, make_settings, tmp_path):
+    """An outlet that does not answer must not hold a stop for the whole grace: the fetch under way is dropped,
+    nothing is remembered as seen, and the next run fetches the article and produces it once."""
+    slow = "/slow/2020/01/01/a-story-that-takes-long"
+    outlet.add("/slow.xml", Route(body=rss_feed(outlet.base, [(slow, "بطيء")]), content_type="application/rss+xml"))
+    outlet.add(slow, Route(body=article_html(slow), delay=30))
+    sources = [{"id": "slow", "name": "بطيء", "homepage": outlet.base + "/", "poll_interval": 0.2,
+                "feeds": [outlet.url("/slow.xml")]}]
+    settings = connector_settings(make_settings, tmp_path, sources, http_read_timeout_s=60)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_connectors(settings, stop))
+    for _ in range(200):
+        if outlet.hits(slow) or task.done():
+            break
+        await asyncio.sleep(0.05)
+    assert outlet.hits(slow), "the article was never requested"
+    t0 = time.monotonic()
+    stop.set()
+    stats = await asyncio.wait_for(task, 20)
+    assert time.monotonic() - t0 < 3  # not the 10-s grace (connectors.runner.STOP_GRACE_S)
+    assert stats.produced == 0
+    outlet.add(slow, Route(body=article_html(slow)))
+    again = await asyncio.wait_for(run_connectors(settings, asyncio.Event(), once=True), 40)
+    assert again.produced == 1
+    assert [p.url for p in await raw_pages(settings)] == [outlet.url(slow)]
+
+
 def _ids_covering_partitions(n_partitions: int, per_partition: int = 2) -> list[str]:
     from connectors.kafka import partition_for
 
