@@ -269,10 +269,16 @@ class Ownership:
                 del self._commits[source_id]
             self._idle.notify_all()
 
-    async def idle(self) -> None:
-        """Return once no commit is under way (at a stop: what must not be cut in two)."""
-        async with self._idle:
-            await self._idle.wait_for(lambda: not self._commits)
+    async def idle(self, timeout: float) -> None:
+        """Return once no commit is under way, or after ``timeout`` seconds (a stop: commits must not be cut in two,
+        and a fetch under way may be, since nothing is remembered as seen before its record is confirmed)."""
+        async def none_left() -> None:
+            async with self._idle:
+                await self._idle.wait_for(lambda: not self._commits)
+        try:
+            await asyncio.wait_for(none_left(), timeout)
+        except TimeoutError:
+            log.warning("stopping with commits still under way", extra={"stage": "fetch", "sources": len(self._commits)})
 
     async def wait_commits(self, partitions: set[int]) -> None:
         async with self._idle:

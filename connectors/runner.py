@@ -189,14 +189,8 @@ class ConnectorRunner:
                 await asyncio.wait({all_done, stop_wait}, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[arg-type]
                 stop_wait.cancel()
                 if not all_done.done():
-                    # Stop requested: a fetch or poll under way is dropped (nothing is remembered as seen before
-                    # its record is confirmed, so the next run fetches it again); a record being produced with its
-                    # seen entry, or a dead letter with its own, is let finish first, briefly. Waiting for the
-                    # fetches too held a stop for the whole grace on one outlet that does not answer.
-                    try:
-                        await asyncio.wait_for(self.own.idle(), STOP_GRACE_S)
-                    except TimeoutError:
-                        log.warning("stopping with commits still under way", extra={"stage": "fetch"})
+                    # Stop: fetches under way are dropped (nothing is seen before Kafka confirms it); commits end first
+                    await self.own.idle(STOP_GRACE_S)
                     for t in tasks:  # (no await since the wait: no commit can have begun)
                         t.cancel()
                     await asyncio.gather(*tasks, return_exceptions=True)
