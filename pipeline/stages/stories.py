@@ -53,7 +53,7 @@ compared with the articles of the time window that share the rarest of them:
   meeting), and one wrong join no longer carries the rest of its event's reports in after it. Over the 46
   splits written blind: 0.852 / 0.923 pairwise P / R -> 0.913 / 0.906 (false pairs 780 -> 422, missed 377 ->
   456), above the curve a higher threshold draws (0.901 / 0.902 at 0.65, 0.918 / 0.894 at 0.7). A pair of
-  one outlet's reports (``story_keys.outlet_of``: its source id, or a saved page's host) counts only at
+  one outlet's reports (``story_keys.outlet_of``: its source id, or a saved page's site) counts only at
   ``same_outlet_floor`` (0.9): the outlet's next report from the province in its own words was another event
   more often than an update of the first, which keeps its words (a higher toll). Over the 48 blind splits
   0.909 / 0.907 -> 0.927 / 0.901 (false pairs 463 -> 362, missed 473 -> 502; the threshold at 0.6: 0.913 /
