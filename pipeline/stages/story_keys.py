@@ -202,12 +202,13 @@ election: انتخابات اقتراع
 # ground fire (artillery, mortars, rockets, a guided missile), by a planted bomb or mine, or by gunfire. One
 # attack's reports agree on it («غارة» / «قصف جوي»; «قذائف» / «قصف مدفعي»); a drone on a car and a guided
 # missile on farmers in the next village, or gunmen and a roadside bomb in one province that day, are two
-# events. A plain «قصف» or «هجوم» says nothing of it; war leftovers are a shell or a mine.
+# events. A plain «قصف» or «هجوم» says nothing of it, nor a blast («انفجار»: a depot may blow up under a raid); a
+# bombing («تفجير») is a planted bomb; war leftovers are a shell or a mine.
 _MEANS_RAW = """
 air: غارة غارات براميل برميل مسيرة مسيرات مسيّرة مسيّرات درون الطيران_الحربي طائرات_حربية طائرة_حربية قصف_جوي
  غارة_جوية
 ground: مدفعي مدفعية مدفعيا هاون قذائف قذيفة راجمات راجمة مخلفات صاروخ_موجه صاروخا_موجها قصف_صاروخي
-bomb: عبوة عبوات ناسفة مفخخة مفخخات لغم ألغام مخلفات
+bomb: عبوة عبوات ناسفة مفخخة مفخخات لغم ألغام مخلفات تفجير تفجيرات
 gun: رصاص برصاص قنص قناص
 """
 

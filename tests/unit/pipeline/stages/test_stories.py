@@ -408,6 +408,8 @@ def test_how_the_blow_was_struck_is_read_from_the_headline() -> None:
     assert _means("صاروخ موجه يقتل مزارعين في تقاد") == {"ground"}
     assert _means("مقتل طفلين بلغم من مخلفات الحرب في ريف حماة") == {"bomb", "ground"}  # leftovers: a shell or a mine
     assert _means("مقتل قيادي سابق في المعارضة برصاص مجهولين في ريف درعا") == {"gun"}
+    assert _means("ثلاثة قتلى بتفجير حافلة عسكرية بين بصر الحرير والمليحة الغربية") == {"bomb"}  # a bombing
+    assert _means("انفجار في مستودع للذخيرة قرب حماة") == set()  # a blast says nothing of what caused it
     # what follows «بعد» names the earlier event: Israel answers with artillery
     assert _means("إسرائيل ترد بقصف مدفعي بعد سقوط قذيفتين أطلقتا من سوريا") == {"ground"}
     # a plain «قصف» or «هجوم», air defences, a military college: not said
@@ -633,3 +635,4 @@ def test_an_outlets_own_earlier_report_takes_an_article_only_at_the_same_outlet_
     index.same_outlet_floor = 0.0  # off
     assert index.scores(q, slots, 600.0).tolist() == [0.85, 0.85, 0.85]
     assert EventIndex().same_outlet_floor == 0.9
+
