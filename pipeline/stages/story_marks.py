@@ -7,7 +7,8 @@ article names, and the kinds of act the headline reports, by whom and by what me
 decide the vetoes (:func:`vetoes`, read by the hand product the pair score is gated by): two incidents
 towns apart (:func:`min_km`), one official in two meetings (:func:`two_meetings`), past the first hours
 another kind of act, another weekday named as the event's, and at any hour other means of attack or
-another party striking (:func:`other_event`).
+another party striking (:func:`other_event`); and the headlines that frame two kinds of act in the first hours,
+which the stage counts only at a higher probability (:func:`other_framing`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ MAX_POINTS = MAX_INCIDENT_PLACES  # incident points an article row holds: as man
 EARTH_KM = 6371.0
 NO_PARTIES: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
 MEETING = 1 << ACT_KINDS.index("meeting")
+# the kinds of act that frame an event: a vow or a speech is how a party answers one (the vow to respond to the
+# strike), and a headline's deal or truce is as often the one a statement speaks of («the truce in Idlib depends on
+# the militants», «the SDF must honour the March agreement») as the event itself: neither frames one of its own
+FRAMING_ACTS = ACT_MASK & ~(1 << ACT_KINDS.index("speech")) & ~(1 << ACT_KINDS.index("agreement"))
 
 
 def split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
@@ -52,6 +57,13 @@ def split_marks(keys: bytes, ws: bytes) -> tuple[np.ndarray, np.ndarray, np.ndar
 def other_acts(a: int, b: np.ndarray) -> np.ndarray:
     """Where both headlines name the kind of act they report, and no kind is the same (masks)."""
     return (a != 0) & (b != 0) & ((b & a) == 0)
+
+
+def other_framing(q_acts: int, acts: np.ndarray) -> np.ndarray:
+    """Where both headlines frame their event as a kind of act (:data:`FRAMING_ACTS`) and no kind is the same:
+    within the first hours one event's reports may (the army takes the town / the clashes in it), but more often
+    they are two events of one place or party that day (the aid handed out / the shelling counted)."""
+    return other_acts(q_acts & FRAMING_ACTS, np.asarray(acts) & FRAMING_ACTS)
 
 
 def other_event(q_acts: int, q_days: int, acts: np.ndarray, days: np.ndarray, late: np.ndarray | bool) -> np.ndarray:

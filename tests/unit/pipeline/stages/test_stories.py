@@ -636,3 +636,33 @@ def test_an_outlets_own_earlier_report_takes_an_article_only_at_the_same_outlet_
     assert index.scores(q, slots, 600.0).tolist() == [0.85, 0.85, 0.85]
     assert EventIndex().same_outlet_floor == 0.9
 
+
+def test_headlines_framing_other_acts_within_the_first_hours_join_only_at_the_other_act_floor(monkeypatch) -> None:
+    """Within the first hours (past them it is a veto) two headlines that frame their event as different kinds of
+    act are more often two events of one place or party that day (the aid handed out, the shelling counted) than
+    one event told two ways: such a pair joins only at ``other_act_floor`` (0.8). A vow or a speech frames no act
+    of its own (the vow to respond to the strike), nor a deal (a statement on the truce), nor a headline that
+    names none."""
+    from pipeline.stages import stories
+
+    index = EventIndex()
+    words = {f"w{i}": 4 for i in range(12)}
+    acts = {"strike": 1 << ACT_KINDS.index("violence"), "meeting": 1 << ACT_KINDS.index("meeting"),
+            "vow": 1 << ACT_KINDS.index("speech"), "deal": 1 << ACT_KINDS.index("agreement"), "none": 0}
+    for name, mask in acts.items():
+        index.add(name, name, 0.0, encode_features({**words, **({f"!*{mask}": 1} if mask else {})}))
+    slots = np.array([index._slot_of.get(id_hash(a)) for a in acts])
+    monkeypatch.setattr(EventIndex, "pair_terms", lambda self, q, s, t: (
+        np.ones(len(s)), np.full((len(s), len(NAMES)), 4.0)))
+    p = {"v": 0.75}
+    monkeypatch.setattr(stories, "join_probability", lambda x, w: np.full(len(x), p["v"]))
+    q = index._query(encode_features({**words, f"!*{acts['meeting']}": 1}))
+    assert index.scores(q, slots, 600.0).tolist() == [0.0, 0.75, 0.75, 0.75, 0.75]
+    p["v"] = 0.82
+    assert index.scores(q, slots, 600.0).tolist() == [0.82] * 5
+    p["v"] = 0.75
+    vow = index._query(encode_features({**words, f"!*{acts['vow']}": 1}))
+    assert index.scores(vow, slots, 600.0).tolist() == [0.75] * 5
+    index.other_act_floor = 0.0  # off
+    assert index.scores(q, slots, 600.0).tolist() == [0.75] * 5
+    assert EventIndex().other_act_floor == 0.8
