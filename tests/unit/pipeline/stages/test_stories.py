@@ -609,29 +609,38 @@ def test_the_features_carry_the_outlet_its_source_id_or_its_pages_host() -> None
         assert split_marks(*decode_features(feats))[0].tolist() == plain[0].tolist()  # the keys are untouched
 
 
+SAME_WORDS = {f"w{i}": 4 for i in range(12)}
+
+
+def _fixed_score_index(monkeypatch, marks: dict[str, dict]) -> tuple[EventIndex, np.ndarray, dict]:
+    """One article per name, each the same words plus its marks, every pair scoring the probability the test puts
+    in ``p["v"]``: what ``scores`` then returns is the floors' work alone."""
+    from pipeline.stages import stories
+
+    index = EventIndex()
+    for name, extra in marks.items():
+        index.add(name, name, 0.0, encode_features({**SAME_WORDS, **extra}))
+    slots = np.array([index._slot_of.get(id_hash(name)) for name in marks])
+    monkeypatch.setattr(EventIndex, "pair_terms", lambda self, q, s, t: (
+        np.ones(len(s)), np.full((len(s), len(NAMES)), 4.0)))
+    p = {"v": 0.0}
+    monkeypatch.setattr(stories, "join_probability", lambda x, w: np.full(len(x), p["v"]))
+    return index, slots, p
+
+
 def test_an_outlets_own_earlier_report_takes_an_article_only_at_the_same_outlet_floor(monkeypatch) -> None:
     """Its next report from the province in its own words is more often another event than an update of the
     first (an update keeps the first one's words): a pair of one outlet's reports joins only at
     ``same_outlet_floor`` (0.9); another outlet's report at the threshold as before. Unknown outlets never match."""
-    from pipeline.stages import stories
-
-    index = EventIndex()
-    words = {f"w{i}": 4 for i in range(12)}
-    index.add("own", "own", 0.0, encode_features({**words, "!$sana": 1}))
-    index.add("other", "other", 0.0, encode_features({**words, "!$smart": 1}))
-    index.add("unknown", "unknown", 0.0, encode_features(words))
-    slots = np.array([index._slot_of.get(id_hash(a)) for a in ("own", "other", "unknown")])
-    monkeypatch.setattr(EventIndex, "pair_terms", lambda self, q, s, t: (
-        np.ones(len(s)), np.full((len(s), len(NAMES)), 4.0)))
-    p = {"v": 0.85}
-    monkeypatch.setattr(stories, "join_probability", lambda x, w: np.full(len(x), p["v"]))
-    q = index._query(encode_features({**words, "!$sana": 1}))
+    index, slots, p = _fixed_score_index(monkeypatch, {"own": {"!$sana": 1}, "other": {"!$smart": 1}, "unknown": {}})
+    p["v"] = 0.85
+    q = index._query(encode_features({**SAME_WORDS, "!$sana": 1}))
     assert q.outlet == key_hash("sana")
     assert index.scores(q, slots, 600.0).tolist() == [0.0, 0.85, 0.85]
     p["v"] = 0.93
     assert index.scores(q, slots, 600.0).tolist() == [0.93, 0.93, 0.93]
     p["v"] = 0.85
-    assert index.scores(index._query(encode_features(words)), slots, 600.0).tolist() == [0.85, 0.85, 0.85]
+    assert index.scores(index._query(encode_features(SAME_WORDS)), slots, 600.0).tolist() == [0.85, 0.85, 0.85]
     index.same_outlet_floor = 0.0  # off
     assert index.scores(q, slots, 600.0).tolist() == [0.85, 0.85, 0.85]
     assert EventIndex().same_outlet_floor == 0.9
@@ -643,25 +652,17 @@ def test_headlines_framing_other_acts_within_the_first_hours_join_only_at_the_ot
     one event told two ways: such a pair joins only at ``other_act_floor`` (0.8). A vow or a speech frames no act
     of its own (the vow to respond to the strike), nor a deal (a statement on the truce), nor a headline that
     names none."""
-    from pipeline.stages import stories
-
-    index = EventIndex()
-    words = {f"w{i}": 4 for i in range(12)}
     acts = {"strike": 1 << ACT_KINDS.index("violence"), "meeting": 1 << ACT_KINDS.index("meeting"),
             "vow": 1 << ACT_KINDS.index("speech"), "deal": 1 << ACT_KINDS.index("agreement"), "none": 0}
-    for name, mask in acts.items():
-        index.add(name, name, 0.0, encode_features({**words, **({f"!*{mask}": 1} if mask else {})}))
-    slots = np.array([index._slot_of.get(id_hash(a)) for a in acts])
-    monkeypatch.setattr(EventIndex, "pair_terms", lambda self, q, s, t: (
-        np.ones(len(s)), np.full((len(s), len(NAMES)), 4.0)))
-    p = {"v": 0.75}
-    monkeypatch.setattr(stories, "join_probability", lambda x, w: np.full(len(x), p["v"]))
-    q = index._query(encode_features({**words, f"!*{acts['meeting']}": 1}))
+    index, slots, p = _fixed_score_index(
+        monkeypatch, {name: ({f"!*{mask}": 1} if mask else {}) for name, mask in acts.items()})
+    p["v"] = 0.75
+    q = index._query(encode_features({**SAME_WORDS, f"!*{acts['meeting']}": 1}))
     assert index.scores(q, slots, 600.0).tolist() == [0.0, 0.75, 0.75, 0.75, 0.75]
     p["v"] = 0.82
     assert index.scores(q, slots, 600.0).tolist() == [0.82] * 5
     p["v"] = 0.75
-    vow = index._query(encode_features({**words, f"!*{acts['vow']}": 1}))
+    vow = index._query(encode_features({**SAME_WORDS, f"!*{acts['vow']}": 1}))
     assert index.scores(vow, slots, 600.0).tolist() == [0.75] * 5
     index.other_act_floor = 0.0  # off
     assert index.scores(q, slots, 600.0).tolist() == [0.75] * 5
