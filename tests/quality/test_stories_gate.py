@@ -270,6 +270,8 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # Sixteenth session: heldout71 (clusters; 42 / 111 / 19) and heldout72 (ordinary; 44 / 110 / 16), written blind after
 # both changes were committed, measured once on them (c94a550): 0.979 / 0.904 and 1.000 / 0.937. heldout72 meets the
 # target and gates at it; heldout71 is 0.001 short of it in precision.
+# heldout73 (clusters; 42 / 107 / 20) and heldout74 (ordinary; 44 / 112 / 17), written blind at the same time, measured
+# once on 57aba7e: 0.839 / 0.922 and 0.938 / 0.900.
 FLOORS = {"tune": {"precision": 0.99, "recall": 0.72}, "heldout": {"precision": 0.99, "recall": 0.86},
           "heldout2": {"precision": 0.99, "recall": 0.84}, "heldout3": {"precision": 0.94, "recall": 0.84},
           "heldout4": TARGET, "heldout5": TARGET, "heldout6": {"precision": 0.94, "recall": 0.77},
@@ -305,7 +307,8 @@ FLOORS = {"tune": {"precision": 0.99, "recall": 0.72}, "heldout": {"precision": 
           "heldout65": {"precision": 0.87, "recall": 0.85}, "heldout66": {"precision": 0.96, "recall": 0.83},
           "heldout67": {"precision": 0.90, "recall": 0.89}, "heldout68": {"precision": 0.91, "recall": 0.93},
           "heldout69": {"precision": 0.88, "recall": 0.87}, "heldout70": TARGET,
-          "heldout71": {"precision": 0.97, "recall": 0.90}, "heldout72": TARGET}
+          "heldout71": {"precision": 0.97, "recall": 0.90}, "heldout72": TARGET,
+          "heldout73": {"precision": 0.83, "recall": 0.92}, "heldout74": {"precision": 0.93, "recall": 0.90}}
 
 
 
