@@ -203,6 +203,9 @@ def test_yaml_error_has_a_line(tmp_path):
         ("نشر ناشطون الصور على مواقع التواصل", []),  # «الصور» the pictures, not the town
         ("غارة على بلدة في قضاء صور جنوب لبنان", ["صور"]),
         ("اشتباكات في زملكا وعين ترما", ["زملكا", "عين ترما"]),
+        ("مقتل عنصر بانفجار عبوة ناسفة قرب هجين", ["هجين"]),  # «قرب» and a side cue a guarded town
+        ("مقتل راع بانفجار لغم جنوب غربي الميادين", ["الميادين"]),
+        ("صورة من الميادين", []),  # a bare «من»: the squares, a channel
     ],
 )
 def test_guarded_names_cued_by_lists_and_regions(gz, text, expected):
