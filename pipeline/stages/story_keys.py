@@ -175,12 +175,14 @@ PARTIES = _concepts(_PARTIES_RAW, PARTY_PREFIX)
 # A word after «بعد»/«عقب»/«إثر»/«رداً على»/«على خلفية»/«رغم» names the event this one follows or defies,
 # not its act («هجوم بري على الغوطة رغم قرار الهدنة» is an attack, not a truce). A noun that states a
 # standing (the «سيطرة» of «الخاضعة لسيطرة») is no act: only the verb forms of a takeover count.
+# Bulldozing land («تجرف») is what an incursion does, holding a shepherd («تحتجز») an arrest: the same morning's
+# shooting at protesters, or the incursion into the next village, is another event.
 _ACTS_RAW = """
 violence: غارة غارات قصف يقصف تقصف قصفت استهداف يستهدف تستهدف استهدف استهدفت ضربة ضربات صاروخ صواريخ قذائف
  قذيفة عدوان انفجار انفجارات تفجير تفجيرات مفخخة عبوة ناسفة هجوم هجمات يهاجم هاجم كمين اشتباكات اشتباك مواجهات
  معارك إسقاط أسقطت أسقط مجزرة اغتيال يغتال برصاص براميل هجوما
 chemical: اختناق كلور الكلور كيميائي الكيميائي كيماوي سارين
-raid: إنزال توغل
+raid: إنزال توغل تجرف يجرف تجريف جرافات
 meeting: يلتقي يلتقيان لقاء اجتماع يجتمع اجتمع يستقبل استقبل مباحثات محادثات قمة يبحثان زيارة يزور يصل وصل وفد
  هاتفيا هاتفي
 appointment: تكليف يكلف كلف تعيين يعين تعين توليه رئيسا
@@ -192,7 +194,7 @@ control: تسيطر يسيطر سيطرت
 closure: يغلق تغلق إغلاق أغلق
 rescue: إنقاذ تنقذ ينقذ انتشال
 displacement: نزوح نازحين النازحين مهاجرين مهاجرون لاجئين لاجئون
-arrest: اعتقال يعتقل تعتقل القبض توقيف
+arrest: اعتقال يعتقل تعتقل القبض توقيف تحتجز يحتجز احتجاز
 speech: يتوعد يتعهد توعد تعهد خطاب كلمة
 decree: مرسوم مرسوما مراسيم
 election: انتخابات اقتراع

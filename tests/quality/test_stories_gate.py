@@ -274,6 +274,10 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # once on 57aba7e: 0.839 / 0.922 and 0.938 / 0.900.
 # A side or «قرب» became a cue for a guarded town (config/gazetteer.yaml, «قرب هجين»): heldout46 0.969 / 0.940 -> 1.000 /
 # 0.950 (Hajin's roadside bomb no longer joins al-Shuhayl's raid); it gates at the target.
+# Then bulldozing became an incursion («تجرف»: the kind raid) and holding someone an arrest («تحتجز»): such a headline
+# frames its own kind of act, and the other-act floor and veto apply to it: heldout26 0.885 -> 0.931, heldout40 0.944 -> 1.000, heldout41 0.963 ->
+# 0.981, heldout47 0.695 -> 0.718, heldout57 0.909 -> 0.980 (recall unchanged or up); over the 52 blind splits false
+# pairs 350 -> 324, missed 532 -> 531. heldout40, 41 and 57 gate at the target.
 FLOORS = {"tune": {"precision": 0.99, "recall": 0.72}, "heldout": {"precision": 0.99, "recall": 0.86},
           "heldout2": {"precision": 0.99, "recall": 0.84}, "heldout3": {"precision": 0.94, "recall": 0.84},
           "heldout4": TARGET, "heldout5": TARGET, "heldout6": {"precision": 0.94, "recall": 0.77},
@@ -286,23 +290,23 @@ FLOORS = {"tune": {"precision": 0.99, "recall": 0.72}, "heldout": {"precision": 
           "heldout19": {"precision": 0.96, "recall": 0.86}, "heldout20": {"precision": 0.93, "recall": 0.90},
           "heldout21": {"precision": 0.93, "recall": 0.85}, "heldout22": TARGET,
           "heldout23": {"precision": 0.99, "recall": 0.88}, "heldout24": {"precision": 0.99, "recall": 0.87},
-          "heldout25": {"precision": 0.80, "recall": 0.78}, "heldout26": {"precision": 0.88, "recall": 0.90},
+          "heldout25": {"precision": 0.80, "recall": 0.78}, "heldout26": {"precision": 0.93, "recall": 0.90},
           "heldout27": {"precision": 0.99, "recall": 0.84}, "heldout28": {"precision": 0.98, "recall": 0.75},
           "heldout29": {"precision": 0.90, "recall": 0.83}, "heldout30": {"precision": 0.96, "recall": 0.95},
           "heldout31": {"precision": 0.85, "recall": 0.81}, "heldout32": TARGET,
           "heldout33": {"precision": 0.99, "recall": 0.88}, "heldout34": TARGET,
           "heldout35": {"precision": 0.87, "recall": 0.84}, "heldout36": {"precision": 0.99, "recall": 0.85},
           "heldout37": {"precision": 0.91, "recall": 0.93}, "heldout38": {"precision": 0.90, "recall": 0.87},
-          "heldout39": TARGET, "heldout40": {"precision": 0.94, "recall": 0.97},
-          "heldout41": {"precision": 0.96, "recall": 0.92}, "heldout42": {"precision": 0.94, "recall": 0.91},
+          "heldout39": TARGET, "heldout40": TARGET,
+          "heldout41": TARGET, "heldout42": {"precision": 0.94, "recall": 0.91},
           "heldout43": TARGET, "heldout44": {"precision": 0.93, "recall": 0.99},
           "heldout45": {"precision": 0.98, "recall": 0.87}, "heldout46": TARGET,
-          "heldout47": {"precision": 0.69, "recall": 0.91}, "heldout48": {"precision": 0.95, "recall": 0.87},
+          "heldout47": {"precision": 0.71, "recall": 0.91}, "heldout48": {"precision": 0.95, "recall": 0.87},
           "heldout49": {"precision": 0.86, "recall": 0.80}, "heldout50": TARGET,
           "heldout51": {"precision": 0.77, "recall": 0.81}, "heldout52": TARGET,
           "heldout53": TARGET, "heldout54": {"precision": 0.98, "recall": 0.88},
           "heldout55": {"precision": 0.89, "recall": 1.00}, "heldout56": TARGET,
-          "heldout57": {"precision": 0.90, "recall": 0.97}, "heldout58": {"precision": 0.92, "recall": 0.95},
+          "heldout57": TARGET, "heldout58": {"precision": 0.92, "recall": 0.95},
           "heldout59": {"precision": 0.81, "recall": 0.93}, "heldout60": TARGET,
           "heldout61": {"precision": 0.91, "recall": 0.96}, "heldout62": {"precision": 0.85, "recall": 0.92},
           "heldout63": {"precision": 0.96, "recall": 0.99}, "heldout64": {"precision": 0.86, "recall": 0.98},

@@ -393,6 +393,10 @@ def test_the_kind_of_act_is_read_from_the_headlines_first_clause() -> None:
     # a later clause adds a reaction, not the act
     assert _acts("أنقرة تلمح إلى تقارب مع دمشق.. ومظاهرات غاضبة في الشمال السوري") == set()
     assert _acts("وزارة الصحة: 371 وفاة جراء الزلزال") == set()  # «وزارة» is no visit
+    # bulldozing land is what an incursion does; holding a shepherd is an arrest: the same morning's shooting at
+    # protesters or the raid on the next village is another event
+    assert _acts("جرافات إسرائيلية تجرف أراضي زراعية قرب كودنة بريف القنيطرة") == {"raid"}
+    assert _acts("القوات الإسرائيلية تحتجز راعي أغنام قرب الرفيد جنوب القنيطرة") == {"arrest"}
     assert _acts("") == set() and _acts("..") == set()
 
 
