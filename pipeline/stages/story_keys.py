@@ -177,6 +177,9 @@ PARTIES = _concepts(_PARTIES_RAW, PARTY_PREFIX)
 # standing (the «سيطرة» of «الخاضعة لسيطرة») is no act: only the verb forms of a takeover count.
 # Bulldozing land («تجرف») is what an incursion does, holding a shepherd («تحتجز») an arrest: the same morning's
 # shooting at protesters, or the incursion into the next village, is another event.
+# Relief is one kind: a rescue, or aid handed out or sent («يوزع», «قافلة»; not the noun «مساعدات», which a Council
+# debate on the aid mechanism names too): the reconciliation centre's handout and its shelling count that evening
+# are two events.
 _ACTS_RAW = """
 violence: غارة غارات قصف يقصف تقصف قصفت استهداف يستهدف تستهدف استهدف استهدفت ضربة ضربات صاروخ صواريخ قذائف
  قذيفة عدوان انفجار انفجارات تفجير تفجيرات مفخخة عبوة ناسفة هجوم هجمات يهاجم هاجم كمين اشتباكات اشتباك مواجهات
@@ -192,7 +195,7 @@ unrest: احتجاجات احتجاج محتجين محتجون مظاهرات �
 session: جلسة تصويت يصوت يتبنى
 control: تسيطر يسيطر سيطرت
 closure: يغلق تغلق إغلاق أغلق
-rescue: إنقاذ تنقذ ينقذ انتشال
+rescue: إنقاذ تنقذ ينقذ انتشال قافلة توزيع يوزع توزع
 displacement: نزوح نازحين النازحين مهاجرين مهاجرون لاجئين لاجئون
 arrest: اعتقال يعتقل تعتقل القبض توقيف تحتجز يحتجز احتجاز
 speech: يتوعد يتعهد توعد تعهد خطاب كلمة

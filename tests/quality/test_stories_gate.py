@@ -278,6 +278,9 @@ TARGET = {"precision": 0.98, "recall": 0.90}
 # frames its own kind of act, and the other-act floor and veto apply to it: heldout26 0.885 -> 0.931, heldout40 0.944 -> 1.000, heldout41 0.963 ->
 # 0.981, heldout47 0.695 -> 0.718, heldout57 0.909 -> 0.980 (recall unchanged or up); over the 52 blind splits false
 # pairs 350 -> 324, missed 532 -> 531. heldout40, 41 and 57 gate at the target.
+# Then aid handed out or sent («يوزع», «قافلة») became relief, the kind of a rescue: heldout18 0.976 / 0.932 -> 1.000 /
+# 0.943, heldout57 0.980 -> 1.000, heldout65 0.878 / 0.856 -> 0.911 / 0.864; over the 52 blind splits false pairs 324
+# -> 316, missed 531 -> 529. heldout18 gates at the target.
 FLOORS = {"tune": {"precision": 0.99, "recall": 0.72}, "heldout": {"precision": 0.99, "recall": 0.86},
           "heldout2": {"precision": 0.99, "recall": 0.84}, "heldout3": {"precision": 0.94, "recall": 0.84},
           "heldout4": TARGET, "heldout5": TARGET, "heldout6": {"precision": 0.94, "recall": 0.77},
@@ -286,7 +289,7 @@ FLOORS = {"tune": {"precision": 0.99, "recall": 0.72}, "heldout": {"precision": 
           "heldout11": TARGET, "heldout12": {"precision": 0.99, "recall": 0.89},
           "heldout13": {"precision": 0.99, "recall": 0.86}, "heldout14": {"precision": 0.97, "recall": 0.82},
           "heldout15": {"precision": 0.99, "recall": 0.86}, "heldout16": {"precision": 0.99, "recall": 0.83},
-          "heldout17": {"precision": 0.88, "recall": 0.93}, "heldout18": {"precision": 0.97, "recall": 0.93},
+          "heldout17": {"precision": 0.88, "recall": 0.93}, "heldout18": TARGET,
           "heldout19": {"precision": 0.96, "recall": 0.86}, "heldout20": {"precision": 0.93, "recall": 0.90},
           "heldout21": {"precision": 0.93, "recall": 0.85}, "heldout22": TARGET,
           "heldout23": {"precision": 0.99, "recall": 0.88}, "heldout24": {"precision": 0.99, "recall": 0.87},
@@ -310,7 +313,7 @@ FLOORS = {"tune": {"precision": 0.99, "recall": 0.72}, "heldout": {"precision": 
           "heldout59": {"precision": 0.81, "recall": 0.93}, "heldout60": TARGET,
           "heldout61": {"precision": 0.91, "recall": 0.96}, "heldout62": {"precision": 0.85, "recall": 0.92},
           "heldout63": {"precision": 0.96, "recall": 0.99}, "heldout64": {"precision": 0.86, "recall": 0.98},
-          "heldout65": {"precision": 0.87, "recall": 0.85}, "heldout66": {"precision": 0.96, "recall": 0.83},
+          "heldout65": {"precision": 0.91, "recall": 0.86}, "heldout66": {"precision": 0.96, "recall": 0.83},
           "heldout67": {"precision": 0.90, "recall": 0.89}, "heldout68": {"precision": 0.91, "recall": 0.93},
           "heldout69": {"precision": 0.88, "recall": 0.87}, "heldout70": TARGET,
           "heldout71": {"precision": 0.97, "recall": 0.90}, "heldout72": TARGET,

@@ -397,6 +397,8 @@ def test_the_kind_of_act_is_read_from_the_headlines_first_clause() -> None:
     # protesters or the raid on the next village is another event
     assert _acts("جرافات إسرائيلية تجرف أراضي زراعية قرب كودنة بريف القنيطرة") == {"raid"}
     assert _acts("القوات الإسرائيلية تحتجز راعي أغنام قرب الرفيد جنوب القنيطرة") == {"arrest"}
+    assert _acts("مركز المصالحة الروسي يوزع مساعدات إنسانية في ريف حماة") == {"rescue"}  # relief
+    assert _acts("مجلس الأمن يناقش الوضع الإنساني في سوريا قبل تجديد آلية المساعدات") == set()
     assert _acts("") == set() and _acts("..") == set()
 
 
