@@ -43,7 +43,8 @@ SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "he
           "heldout25", "heldout26", "heldout27", "heldout28", "heldout29", "heldout30", "heldout31", "heldout32", "heldout33", "heldout34", "heldout35", "heldout36", "heldout37", "heldout38", "heldout39", "heldout40", "heldout41", "heldout42", "heldout43", "heldout44", "heldout45", "heldout46", "heldout47", "heldout48", "heldout49", "heldout50", "heldout51", "heldout52", "heldout53", "heldout54",
           "heldout55", "heldout56", "heldout57", "heldout58", "heldout59", "heldout60", "heldout61", "heldout62",
           "heldout63", "heldout64", "heldout65", "heldout66", "heldout67", "heldout68", "heldout69", "heldout70",
-          "heldout71", "heldout72", "heldout73", "heldout74")
+          "heldout71", "heldout72", "heldout73", "heldout74",
+          "heldout75", "heldout76")
 
 REQUIRED = ("id", "source", "url", "title", "published_at", "language", "paragraphs", "story")
 OPTIONAL = ("subtitle", "dateline", "kind", "notes", "negative_of", "negative_type", "caption")
